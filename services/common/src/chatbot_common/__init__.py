@@ -1,0 +1,1 @@
+"""What the chatbot services share: settings base, logging, errors, user tokens, metrics."""

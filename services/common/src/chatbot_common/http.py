@@ -1,0 +1,97 @@
+"""HTTP building blocks every service uses: probes, metrics, error responses, internal auth."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Annotated
+
+from fastapi import APIRouter, FastAPI, Header, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+
+from .errors import ChatbotError, UnauthorizedError
+from .metrics import HttpMetricsMiddleware, metrics_payload
+
+log = logging.getLogger(__name__)
+
+ReadinessCheck = Callable[[], Awaitable[bool]]
+
+
+def probes_router(checks: Callable[[], Iterable[ReadinessCheck]]) -> APIRouter:
+    """``/healthz`` (alive), ``/readyz`` (own dependencies answer) and ``/metrics``."""
+    router = APIRouter(tags=["probes"])
+
+    @router.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @router.get("/readyz")
+    async def readyz() -> Response:
+        failed: list[str] = []
+        for check in checks():
+            try:
+                ok = await check()
+            except Exception:
+                log.warning("readiness check failed", exc_info=True)
+                ok = False
+            if not ok:
+                failed.append(getattr(check, "__name__", "check"))
+        if failed:
+            return JSONResponse({"status": "not ready", "failed": failed}, status_code=503)
+        return JSONResponse({"status": "ready"})
+
+    @router.get("/metrics")
+    async def metrics() -> Response:
+        body, content_type = metrics_payload()
+        return Response(body, media_type=content_type)
+
+    return router
+
+
+def error_response(exc: ChatbotError) -> JSONResponse:
+    headers = {}
+    retry_after = exc.details.get("retry_after")
+    if retry_after is not None:
+        headers["Retry-After"] = str(max(1, round(float(retry_after))))
+    return JSONResponse({"error": exc.to_dict()}, status_code=exc.http_status, headers=headers)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Translate the exception tree (and FastAPI's validation errors) in one place."""
+
+    @app.exception_handler(ChatbotError)
+    async def _chatbot_error(_: Request, exc: ChatbotError) -> JSONResponse:
+        return error_response(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
+        message = f"{where}: {first.get('msg', 'invalid request')}" if where else "invalid request"
+        return JSONResponse(
+            {"error": {"code": "invalid", "message": message}}, status_code=422
+        )
+
+
+def add_common_middleware(app: FastAPI) -> None:
+    app.add_middleware(HttpMetricsMiddleware)
+
+
+def internal_auth(expected: Callable[[], str | None]) -> Callable[..., Awaitable[None]]:
+    """Dependency: when an internal token is configured, calls must present it."""
+
+    async def check(
+        authorization: Annotated[str | None, Header()] = None,
+    ) -> None:
+        token = expected()
+        if not token:
+            return
+        presented = (authorization or "").removeprefix("Bearer ").strip()
+        if not hmac.compare_digest(presented.encode(), token.encode()):
+            raise UnauthorizedError("this service only answers the chat service")
+
+    return check
+
+

@@ -1,0 +1,61 @@
+"""Settings base class: every service reads its configuration through a subclass of this."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServiceSettings(BaseSettings):
+    """Fields every service has. Only environment variables configure a service."""
+
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore", frozen=True)
+
+    host: str = Field("127.0.0.1", validation_alias="HOST", description="listening address")
+    port: int = Field(8080, validation_alias="PORT", ge=0, le=65535)
+    log_level: str = Field("INFO", validation_alias="LOG_LEVEL")
+    state_dir: Path = Field(
+        Path(".data"),
+        validation_alias="STATE_DIR",
+        description="where local runs keep their state (embedded store, generated secret)",
+    )
+    internal_token: str | None = Field(
+        None,
+        validation_alias="INTERNAL_TOKEN",
+        description="shared secret the chat service presents to the history and LLM services",
+    )
+    shutdown_grace_seconds: float = Field(
+        10.0, validation_alias="SHUTDOWN_GRACE_SECONDS", ge=0
+    )
+
+
+def local_secret(state_dir: Path, name: str = "auth_secret") -> str:
+    """Return a random secret kept in ``state_dir`` (created on first use).
+
+    Local runs have no AUTH_SECRET: the UI and chat services, started from the same
+    directory, share this generated one so tokens survive a restart.
+    """
+    path = state_dir / name
+    try:
+        value = path.read_text().strip()
+        if value:
+            return value
+    except FileNotFoundError:
+        pass
+    state_dir.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(48)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(value)
+    tmp.chmod(0o600)
+    try:
+        # A hard link fails if another process created the file first: then use theirs.
+        os.link(tmp, path)
+    except FileExistsError:
+        pass
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path.read_text().strip()
