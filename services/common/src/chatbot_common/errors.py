@@ -42,6 +42,13 @@ class TooLargeError(ChatbotError):
     http_status = 413
 
 
+class ConflictError(ChatbotError):
+    """Internal only (service to service): a conditional update found another state."""
+
+    code = "conflict"
+    http_status = 409
+
+
 class RateLimitedError(ChatbotError):
     code = "rate_limited"
     http_status = 429
@@ -64,6 +71,7 @@ ERRORS_BY_CODE: dict[str, type[ChatbotError]] = {
         InvalidError,
         NotFoundError,
         TooLargeError,
+        ConflictError,
         RateLimitedError,
         UpstreamError,
         UnavailableError,
