@@ -1,0 +1,20 @@
+"""Fixtures shared by the integration tests: the whole system as real processes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.stack import Stack, start_stack
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """One running system for the session (fake upstream, history, LLM, chat, UI)."""
+    s = start_stack(Path(tmp_path_factory.mktemp("stack")))
+    try:
+        yield s
+    finally:
+        s.stop()
