@@ -1,0 +1,32 @@
+# The two commands of the README: `make run` and `make test`. Everything installs itself.
+SHELL := /bin/bash
+export PATH := $(HOME)/.local/bin:$(PATH)
+UV ?= uv
+# Debian packages the test suite needs (servers and the browser it drives).
+TEST_DEB := redis-server chromium prometheus
+
+.PHONY: help setup run test lint unit integration fmt clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
+
+setup: ## install Python and npm dependencies (fast when already installed)
+	@scripts/setup.sh python
+	@scripts/setup.sh web
+
+run: ## start the whole system locally on http://localhost:8080 (Ctrl-C stops it)
+	@scripts/setup.sh python --group local-model
+	@scripts/setup.sh web
+	@$(UV) run --frozen --no-sync python scripts/run_local.py
+
+lint: setup ## ruff and mypy
+	$(UV) run --frozen --no-sync ruff check .
+	$(UV) run --frozen --no-sync mypy
+
+test: setup ## install what the tests need and run the whole suite
+	@scripts/setup.sh system $(TEST_DEB)
+	@$(MAKE) --no-print-directory lint
+	$(UV) run --frozen --no-sync pytest $(PYTEST_ARGS)
+
+clean: ## remove local state and caches of the working tree (not ~/.cache)
+	rm -rf .data .test-logs test-artifacts .pytest_cache .mypy_cache .ruff_cache

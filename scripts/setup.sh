@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Install what the project needs; every step is skipped when already done.
+#   scripts/setup.sh python [uv sync args...]   uv + the workspace's Python packages
+#   scripts/setup.sh web                        the page's npm packages
+#   scripts/setup.sh system PKG...              Debian packages (apt-get), if missing
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '\033[1;34m[setup]\033[0m %s\n' "$*" >&2; }
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+    log "need root for: $*"; return 1; fi
+}
+
+ensure_uv() {
+  if command -v uv >/dev/null 2>&1; then return; fi
+  if [ -x "$HOME/.local/bin/uv" ]; then export PATH="$HOME/.local/bin:$PATH"; return; fi
+  log "installing uv from PyPI"
+  python3 -m pip install --quiet --user uv 2>/dev/null || python3 -m pip install --quiet uv \
+    || python3 -m pip install --quiet --break-system-packages --user uv
+  export PATH="$HOME/.local/bin:$PATH"
+}
+
+case "${1:-}" in
+  python)
+    shift
+    ensure_uv
+    uv sync --all-packages --frozen --inexact "$@" >&2
+    ;;
+  web)
+    dir=services/ui_service/web
+    stamp=$dir/node_modules/.lock-sha
+    want=$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)
+    if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+      log "installing the page's npm packages"
+      npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error >&2
+      echo "$want" >"$stamp"
+    fi
+    ;;
+  system)
+    shift
+    missing=()
+    for pkg in "$@"; do
+      dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" \
+        || missing+=("$pkg")
+    done
+    if [ ${#missing[@]} -gt 0 ]; then
+      log "installing Debian packages: ${missing[*]}"
+      as_root apt-get update -qq >&2
+      as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+        "${missing[@]}" >&2
+    fi
+    ;;
+  *)
+    echo "usage: $0 python|web|system ..." >&2
+    exit 2
+    ;;
+esac
