@@ -1,0 +1,60 @@
+"""Dependencies of the routes, as ``Annotated`` aliases."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from chatbot_common.errors import NotFoundError
+from chatbot_common.http import internal_auth
+from fastapi import Depends, Header, Request
+
+from ..models import valid_id
+from ..repository import HistoryRepository
+from ..settings import HistorySettings
+
+
+def get_settings(request: Request) -> HistorySettings:
+    settings: HistorySettings = request.app.state.settings
+    return settings
+
+
+def get_repository(request: Request) -> HistoryRepository:
+    repo: HistoryRepository = request.app.state.repository
+    return repo
+
+
+async def require_internal(
+    request: Request, authorization: Annotated[str | None, Header()] = None
+) -> None:
+    """``Authorization: Bearer <INTERNAL_TOKEN>`` when the token is configured."""
+    settings = get_settings(request)
+    await internal_auth(lambda: settings.internal_token)(authorization)
+
+
+def get_user_id(x_user_id: Annotated[str, Header(min_length=1, max_length=200)]) -> str:
+    return x_user_id
+
+
+SettingsDep = Annotated[HistorySettings, Depends(get_settings)]
+HistoryDep = Annotated[HistoryRepository, Depends(get_repository)]
+UserId = Annotated[str, Depends(get_user_id)]
+InternalAuth = Depends(require_internal)
+
+
+def _path_id(value: str, what: str) -> str:
+    # An id that cannot be ours is simply not found; it never reaches a query.
+    if not valid_id(value):
+        raise NotFoundError(f"no such {what}")
+    return value
+
+
+def get_conversation_id(conversation_id: str) -> str:
+    return _path_id(conversation_id, "conversation")
+
+
+def get_message_id(message_id: str) -> str:
+    return _path_id(message_id, "message")
+
+
+ConversationId = Annotated[str, Depends(get_conversation_id)]
+MessageId = Annotated[str, Depends(get_message_id)]

@@ -1,0 +1,72 @@
+"""``/v1/conversations/{id}/messages``: read, append (idempotent), finalise, delete."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
+from fastapi.responses import JSONResponse
+
+from ...models import MessageCreate, MessagePublic, MessagesPublic, MessageStored, MessageUpdate
+from ..deps import ConversationId, HistoryDep, InternalAuth, MessageId, SettingsDep, UserId
+from ..limits import check_message
+
+router = APIRouter(
+    prefix="/v1/conversations/{conversation_id}/messages",
+    tags=["messages"],
+    dependencies=[InternalAuth],
+)
+
+
+@router.get("")
+async def list_messages(
+    conversation_id: ConversationId,
+    user_id: UserId,
+    repo: HistoryDep,
+    after_seq: Annotated[int | None, Query(ge=0)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> MessagesPublic:
+    messages = await repo.list_messages(user_id, conversation_id, after_seq, limit)
+    return MessagesPublic(messages=messages)
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=MessageStored,
+    responses={200: {"model": MessageStored, "description": "an idempotent repeat"}},
+)
+async def add_message(
+    conversation_id: ConversationId,
+    body: MessageCreate,
+    user_id: UserId,
+    repo: HistoryDep,
+    settings: SettingsDep,
+) -> JSONResponse:
+    check_message(body, settings)
+    message, created = await repo.add_message(user_id, conversation_id, body)
+    return JSONResponse(
+        MessageStored(message=message, created=created).model_dump(mode="json"),
+        status_code=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+    )
+
+
+@router.patch("/{message_id}")
+async def update_message(
+    conversation_id: ConversationId,
+    message_id: MessageId,
+    body: MessageUpdate,
+    user_id: UserId,
+    repo: HistoryDep,
+    settings: SettingsDep,
+) -> MessagePublic:
+    check_message(body, settings)
+    return await repo.update_message(user_id, conversation_id, message_id, body)
+
+
+@router.delete("/{message_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_message(
+    conversation_id: ConversationId, message_id: MessageId, user_id: UserId, repo: HistoryDep
+) -> Response:
+    await repo.delete_message(user_id, conversation_id, message_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

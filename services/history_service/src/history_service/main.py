@@ -1,0 +1,45 @@
+"""Assemble the history service's ASGI app (wiring only)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from chatbot_common.http import add_common_middleware, install_error_handlers, probes_router
+from fastapi import FastAPI
+
+from .api.routes import conversations, messages, streaming
+from .metrics import STORE_UP
+from .repository import HistoryRepository, create_repository
+from .settings import HistorySettings
+
+
+def create_app(settings: HistorySettings | None = None) -> FastAPI:
+    settings = settings or HistorySettings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        repo = create_repository(settings)
+        app.state.repository = repo
+        try:
+            await repo.open()
+            yield
+        finally:
+            await repo.close()
+
+    app = FastAPI(title="history_service", lifespan=lifespan)
+    app.state.settings = settings
+
+    async def store() -> bool:
+        repo: HistoryRepository = app.state.repository
+        ok = await repo.ping()
+        STORE_UP.labels(repo.name).set(1 if ok else 0)
+        return ok
+
+    app.include_router(probes_router(lambda: [store]))
+    app.include_router(conversations.router)
+    app.include_router(messages.router)
+    app.include_router(streaming.router)
+    add_common_middleware(app)
+    install_error_handlers(app)
+    return app

@@ -1,0 +1,110 @@
+"""The history API's data models: what routes accept and what the stores return."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import UTC, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Role = Literal["user", "assistant"]
+Status = Literal["complete", "streaming", "stopped", "interrupted", "error"]
+
+#: Ids we hand out are 32-char hex; anything not matching this is simply not found.
+ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+#: Client message ids come from browsers (uuids, nanoids); no operators, no spaces.
+CLIENT_ID_PATTERN = r"^[A-Za-z0-9_.:-]{1,100}$"
+
+
+def valid_id(value: str) -> bool:
+    return bool(ID_PATTERN.fullmatch(value))
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def now_iso() -> str:
+    """UTC now as ISO-8601 with milliseconds and ``Z``: string order is time order."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class _Input(BaseModel):
+    # Strict: a dict or number where a string belongs is refused (422 invalid), never coerced.
+    model_config = ConfigDict(strict=True, extra="ignore")
+
+
+class Usage(_Input):
+    prompt_tokens: int = Field(ge=0)
+    completion_tokens: int = Field(ge=0)
+    total_tokens: int = Field(ge=0)
+
+
+class ConversationBase(_Input):
+    # Lengths are checked against the configurable limits (413 too_large), see api/limits.py.
+    title: str | None = None
+    system_prompt: str | None = None
+    model: str | None = None
+
+
+class ConversationCreate(ConversationBase):
+    pass
+
+
+class ConversationUpdate(ConversationBase):
+    pass
+
+
+class ConversationPublic(BaseModel):
+    id: str
+    title: str
+    created_at: str
+    updated_at: str
+    message_count: int
+    model: str | None = None
+    system_prompt: str | None = None
+
+
+class ConversationsPublic(BaseModel):
+    conversations: list[ConversationPublic]
+
+
+class MessageCreate(_Input):
+    role: Role
+    content: str
+    status: Status = "complete"
+    client_message_id: str | None = Field(None, pattern=CLIENT_ID_PATTERN)
+    model: str | None = None
+    usage: Usage | None = None
+
+
+class MessageUpdate(_Input):
+    content: str | None = None
+    status: Status | None = None
+    usage: Usage | None = None
+    model: str | None = None
+    expect_status: Status | None = None
+
+
+class MessagePublic(BaseModel):
+    id: str
+    conversation_id: str
+    seq: int
+    role: Role
+    content: str
+    status: Status
+    created_at: str
+    model: str | None = None
+    usage: Usage | None = None
+    client_message_id: str | None = None
+
+
+class MessagesPublic(BaseModel):
+    messages: list[MessagePublic]
+
+
+class MessageStored(BaseModel):
+    message: MessagePublic
+    created: bool

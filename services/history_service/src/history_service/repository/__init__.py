@@ -1,0 +1,66 @@
+"""History stores: the embedded SQLite default, or MongoDB when ``MONGODB_URI`` is set."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import time
+from typing import Any, cast
+
+from chatbot_common.errors import UnavailableError
+
+from ..metrics import MESSAGES_STORED, OPERATION_DURATION, STORE_UP
+from ..settings import HistorySettings
+from .base import HistoryRepository
+
+__all__ = ["HistoryRepository", "create_repository", "instrumented"]
+
+
+def create_repository(settings: HistorySettings) -> HistoryRepository:
+    """The store the settings select (not opened yet: call ``open()`` in the lifespan)."""
+    if settings.mongodb_uri:
+        from .mongo import MongoHistoryRepository, create_client
+
+        return instrumented(MongoHistoryRepository(create_client(settings), settings))
+    from .sqlite import SqliteHistoryRepository
+
+    return instrumented(
+        SqliteHistoryRepository(
+            settings.state_dir / "history.sqlite3", settings.sqlite_busy_timeout_ms
+        )
+    )
+
+
+class _Instrumented:
+    """Times every store call and keeps ``history_store_up`` and the message counter."""
+
+    def __init__(self, inner: HistoryRepository) -> None:
+        self._inner = inner
+        self.name = inner.name
+
+    def __getattr__(self, operation: str) -> Any:
+        attr = getattr(self._inner, operation)
+        if not inspect.iscoroutinefunction(attr):
+            return attr
+        store = self.name
+
+        @functools.wraps(attr)
+        async def call(*args: Any, **kwargs: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                result = await attr(*args, **kwargs)
+            except UnavailableError:
+                STORE_UP.labels(store).set(0)
+                raise
+            finally:
+                OPERATION_DURATION.labels(operation, store).observe(time.perf_counter() - start)
+            STORE_UP.labels(store).set(1)
+            if operation == "add_message" and result[1]:
+                MESSAGES_STORED.labels(result[0].role).inc()
+            return result
+
+        return call
+
+
+def instrumented(repo: HistoryRepository) -> HistoryRepository:
+    return cast(HistoryRepository, _Instrumented(repo))

@@ -1,0 +1,371 @@
+"""The embedded default store: one SQLite file (WAL) through aiosqlite.
+
+Writes go through one connection, one transaction at a time (an ``asyncio.Lock`` in this
+process, ``BEGIN IMMEDIATE`` across processes sharing the file), so ``seq`` is read and
+assigned inside the transaction that inserts: race-free and gapless. Idempotent sends rely
+on the ``UNIQUE (user_id, client_message_id)`` constraint (``INSERT ... ON CONFLICT DO
+NOTHING``), never on a check before the insert. Reads use a second connection, which WAL
+lets run beside the writer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+from chatbot_common.errors import (
+    ConflictError,
+    InvalidError,
+    NotFoundError,
+    UnavailableError,
+)
+
+from ..models import (
+    ConversationCreate,
+    ConversationPublic,
+    ConversationUpdate,
+    MessageCreate,
+    MessagePublic,
+    MessageUpdate,
+    Usage,
+    new_id,
+    now_iso,
+)
+from ._common import DEFAULT_TITLE, like_pattern
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS conversations (
+    id TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL,
+    title TEXT NOT NULL,
+    system_prompt TEXT,
+    model TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    message_count INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS conversations_user_updated
+    ON conversations (user_id, updated_at DESC);
+CREATE TABLE IF NOT EXISTS messages (
+    id TEXT PRIMARY KEY,
+    conversation_id TEXT NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
+    user_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    role TEXT NOT NULL,
+    content TEXT NOT NULL,
+    status TEXT NOT NULL,
+    model TEXT,
+    usage TEXT,
+    client_message_id TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    UNIQUE (conversation_id, seq),
+    UNIQUE (user_id, client_message_id)
+);
+CREATE INDEX IF NOT EXISTS messages_streaming
+    ON messages (updated_at) WHERE status = 'streaming';
+"""
+
+_CONV_COLS = "id, title, created_at, updated_at, message_count, model, system_prompt"
+_MSG_COLS = (
+    "id, conversation_id, seq, role, content, status, created_at, model, usage, client_message_id"
+)
+
+
+def _conversation(row: sqlite3.Row) -> ConversationPublic:
+    return ConversationPublic(**dict(row))
+
+
+def _message(row: sqlite3.Row) -> MessagePublic:
+    r = dict(row)
+    usage = r.pop("usage")
+    return MessagePublic(**r, usage=Usage(**json.loads(usage)) if usage else None)
+
+
+class SqliteHistoryRepository:
+    """``HistoryRepository`` on a SQLite file (see the module docstring)."""
+
+    name = "sqlite"
+
+    def __init__(self, path: Path, busy_timeout_ms: int = 5000) -> None:
+        self.path = path
+        self.busy_timeout_ms = busy_timeout_ms
+        self._writer: aiosqlite.Connection | None = None
+        self._reader: aiosqlite.Connection | None = None
+        self._write_lock = asyncio.Lock()
+
+    async def _connect(self) -> aiosqlite.Connection:
+        # isolation_level=None: we issue BEGIN IMMEDIATE / COMMIT ourselves.
+        db = await aiosqlite.connect(self.path, isolation_level=None)
+        db.row_factory = sqlite3.Row
+        await db.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
+        await db.execute("PRAGMA foreign_keys = ON")
+        await db.execute("PRAGMA synchronous = FULL")
+        return db
+
+    async def open(self) -> None:
+        await asyncio.to_thread(self.path.parent.mkdir, parents=True, exist_ok=True)
+        self._writer = await self._connect()
+        await self._writer.execute("PRAGMA journal_mode = WAL")
+        await self._writer.executescript(SCHEMA)
+        self._reader = await self._connect()
+
+    async def close(self) -> None:
+        for db in (self._reader, self._writer):
+            if db is not None:
+                await db.close()
+        self._reader = self._writer = None
+
+    @property
+    def _r(self) -> aiosqlite.Connection:
+        if self._reader is None:
+            raise UnavailableError("the history store is not open")
+        return self._reader
+
+    @asynccontextmanager
+    async def _tx(self) -> AsyncIterator[aiosqlite.Connection]:
+        """One write transaction (``BEGIN IMMEDIATE``: takes the write lock up front)."""
+        if self._writer is None:
+            raise UnavailableError("the history store is not open")
+        db = self._writer
+        async with self._write_lock:
+            try:
+                await db.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:  # locked by another process too long
+                raise UnavailableError("the history store is busy") from exc
+            try:
+                yield db
+            except BaseException:
+                await db.execute("ROLLBACK")
+                raise
+            else:
+                await db.execute("COMMIT")
+
+    async def ping(self) -> bool:
+        async with self._r.execute("SELECT 1") as cur:
+            return (await cur.fetchone()) is not None
+
+    # -- conversations ------------------------------------------------------------------
+
+    async def create_conversation(
+        self, user_id: str, data: ConversationCreate
+    ) -> ConversationPublic:
+        now = now_iso()
+        conv = ConversationPublic(
+            id=new_id(),
+            title=data.title or DEFAULT_TITLE,
+            created_at=now,
+            updated_at=now,
+            message_count=0,
+            model=data.model,
+            system_prompt=data.system_prompt,
+        )
+        async with self._tx() as db:
+            await db.execute(
+                "INSERT INTO conversations (id, user_id, title, system_prompt, model,"
+                " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (conv.id, user_id, conv.title, conv.system_prompt, conv.model, now, now),
+            )
+        return conv
+
+    async def list_conversations(
+        self, user_id: str, limit: int, before: str | None = None
+    ) -> list[ConversationPublic]:
+        sql = f"SELECT {_CONV_COLS} FROM conversations WHERE user_id = ?"
+        args: list[Any] = [user_id]
+        if before is not None:
+            sql += " AND updated_at < ?"
+            args.append(before)
+        sql += " ORDER BY updated_at DESC, id DESC LIMIT ?"
+        args.append(limit)
+        async with self._r.execute(sql, args) as cur:
+            return [_conversation(r) for r in await cur.fetchall()]
+
+    async def search_conversations(
+        self, user_id: str, query: str, limit: int
+    ) -> list[ConversationPublic]:
+        # LIKE is case-insensitive for ASCII only; lower() on both sides extends that a bit.
+        # A scan of the user's conversations and messages: fine for a chat history's size.
+        pattern = like_pattern(query.lower())
+        sql = (
+            f"SELECT {_CONV_COLS} FROM conversations c WHERE c.user_id = ? AND ("
+            " lower(c.title) LIKE ? ESCAPE '\\' OR EXISTS (SELECT 1 FROM messages m"
+            " WHERE m.conversation_id = c.id AND lower(m.content) LIKE ? ESCAPE '\\'))"
+            " ORDER BY c.updated_at DESC, c.id DESC LIMIT ?"
+        )
+        async with self._r.execute(sql, (user_id, pattern, pattern, limit)) as cur:
+            return [_conversation(r) for r in await cur.fetchall()]
+
+    async def _get_conversation(
+        self, db: aiosqlite.Connection, user_id: str, conversation_id: str
+    ) -> ConversationPublic:
+        async with db.execute(
+            f"SELECT {_CONV_COLS} FROM conversations WHERE id = ? AND user_id = ?",
+            (conversation_id, user_id),
+        ) as cur:
+            row = await cur.fetchone()
+        if row is None:
+            raise NotFoundError("no such conversation")
+        return _conversation(row)
+
+    async def get_conversation(self, user_id: str, conversation_id: str) -> ConversationPublic:
+        return await self._get_conversation(self._r, user_id, conversation_id)
+
+    async def update_conversation(
+        self, user_id: str, conversation_id: str, data: ConversationUpdate
+    ) -> ConversationPublic:
+        fields = data.model_dump(exclude_unset=True)
+        if fields.get("title") is None:
+            fields.pop("title", None)  # a conversation always has a title
+        async with self._tx() as db:
+            if fields:
+                sets = ", ".join(f"{k} = ?" for k in fields)  # keys come from the model
+                await db.execute(
+                    f"UPDATE conversations SET {sets} WHERE id = ? AND user_id = ?",
+                    [*fields.values(), conversation_id, user_id],
+                )
+            return await self._get_conversation(db, user_id, conversation_id)
+
+    async def delete_conversation(self, user_id: str, conversation_id: str) -> None:
+        async with self._tx() as db:
+            cur = await db.execute(
+                "DELETE FROM conversations WHERE id = ? AND user_id = ?",
+                (conversation_id, user_id),
+            )
+            if cur.rowcount == 0:
+                raise NotFoundError("no such conversation")
+
+    # -- messages -----------------------------------------------------------------------
+
+    async def list_messages(
+        self, user_id: str, conversation_id: str, after_seq: int | None, limit: int
+    ) -> list[MessagePublic]:
+        await self._get_conversation(self._r, user_id, conversation_id)
+        if after_seq is not None:
+            sql = (
+                f"SELECT {_MSG_COLS} FROM messages WHERE conversation_id = ? AND seq > ?"
+                " ORDER BY seq LIMIT ?"
+            )
+            args: tuple[Any, ...] = (conversation_id, after_seq, limit)
+        else:
+            sql = (
+                f"SELECT * FROM (SELECT {_MSG_COLS} FROM messages WHERE conversation_id = ?"
+                " ORDER BY seq DESC LIMIT ?) ORDER BY seq"
+            )
+            args = (conversation_id, limit)
+        async with self._r.execute(sql, args) as cur:
+            return [_message(r) for r in await cur.fetchall()]
+
+    async def _get_message(
+        self, db: aiosqlite.Connection, user_id: str, conversation_id: str, message_id: str
+    ) -> MessagePublic:
+        async with db.execute(
+            f"SELECT {_MSG_COLS} FROM messages WHERE id = ? AND conversation_id = ?"
+            " AND user_id = ?",
+            (message_id, conversation_id, user_id),
+        ) as cur:
+            row = await cur.fetchone()
+        if row is None:
+            raise NotFoundError("no such message")
+        return _message(row)
+
+    async def add_message(
+        self, user_id: str, conversation_id: str, data: MessageCreate
+    ) -> tuple[MessagePublic, bool]:
+        now = now_iso()
+        mid = new_id()
+        usage = data.usage.model_dump_json() if data.usage else None
+        async with self._tx() as db:
+            await self._get_conversation(db, user_id, conversation_id)
+            # seq = max + 1 inside BEGIN IMMEDIATE: no other writer can interleave.
+            cur = await db.execute(
+                "INSERT INTO messages (id, conversation_id, user_id, seq, role, content,"
+                " status, model, usage, client_message_id, created_at, updated_at)"
+                " SELECT ?, ?, ?, COALESCE(MAX(seq), 0) + 1, ?, ?, ?, ?, ?, ?, ?, ?"
+                " FROM messages WHERE conversation_id = ?"
+                " ON CONFLICT (user_id, client_message_id) DO NOTHING",
+                (
+                    mid,
+                    conversation_id,
+                    user_id,
+                    data.role,
+                    data.content,
+                    data.status,
+                    data.model,
+                    usage,
+                    data.client_message_id,
+                    now,
+                    now,
+                    conversation_id,
+                ),
+            )
+            if cur.rowcount == 0:  # this user already stored this client_message_id
+                async with db.execute(
+                    f"SELECT {_MSG_COLS} FROM messages WHERE user_id = ? AND client_message_id = ?",
+                    (user_id, data.client_message_id),
+                ) as cur2:
+                    row = await cur2.fetchone()
+                assert row is not None
+                existing = _message(row)
+                if existing.conversation_id != conversation_id:
+                    raise InvalidError("client_message_id was used in another conversation")
+                return existing, False
+            await db.execute(
+                "UPDATE conversations SET message_count = message_count + 1,"
+                " updated_at = max(updated_at, ?) WHERE id = ?",
+                (now, conversation_id),
+            )
+            return await self._get_message(db, user_id, conversation_id, mid), True
+
+    async def update_message(
+        self, user_id: str, conversation_id: str, message_id: str, data: MessageUpdate
+    ) -> MessagePublic:
+        fields = data.model_dump(exclude_unset=True, exclude={"expect_status"})
+        if "usage" in fields:
+            fields["usage"] = data.usage.model_dump_json() if data.usage else None
+        async with self._tx() as db:
+            current = await self._get_message(db, user_id, conversation_id, message_id)
+            if data.expect_status is not None and current.status != data.expect_status:
+                raise ConflictError(
+                    f"the message is {current.status}, not {data.expect_status}",
+                    status=current.status,
+                )
+            fields = {k: v for k, v in fields.items() if v is not None or k in ("usage", "model")}
+            fields["updated_at"] = now_iso()
+            sets = ", ".join(f"{k} = ?" for k in fields)  # keys come from the model
+            await db.execute(
+                f"UPDATE messages SET {sets} WHERE id = ?", [*fields.values(), message_id]
+            )
+            return await self._get_message(db, user_id, conversation_id, message_id)
+
+    async def delete_message(self, user_id: str, conversation_id: str, message_id: str) -> None:
+        async with self._tx() as db:
+            cur = await db.execute(
+                "DELETE FROM messages WHERE id = ? AND conversation_id = ? AND user_id = ?",
+                (message_id, conversation_id, user_id),
+            )
+            if cur.rowcount == 0:
+                raise NotFoundError("no such message")
+            await db.execute(
+                "UPDATE conversations SET message_count = message_count - 1 WHERE id = ?",
+                (conversation_id,),
+            )
+
+    async def list_streaming_messages(
+        self, updated_before: str | None, limit: int
+    ) -> list[MessagePublic]:
+        sql = f"SELECT {_MSG_COLS} FROM messages WHERE status = 'streaming' AND role = 'assistant'"
+        args: list[Any] = []
+        if updated_before is not None:
+            sql += " AND updated_at < ?"
+            args.append(updated_before)
+        sql += " ORDER BY updated_at LIMIT ?"
+        args.append(limit)
+        async with self._r.execute(sql, args) as cur:
+            return [_message(r) for r in await cur.fetchall()]
