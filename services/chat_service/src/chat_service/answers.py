@@ -1,0 +1,318 @@
+"""Answers in flight on this replica: stream from the LLM service, emit deltas, finalise once."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from chatbot_common.errors import ChatbotError, ConflictError, NotFoundError, UpstreamError
+
+from . import metrics
+from .coalescer import Coalescer
+from .history_client import HistoryClient, Json
+from .llm_client import LlmClient
+
+log = logging.getLogger(__name__)
+
+Emit = Callable[[str, Json, str], Awaitable[None]]
+
+FINALISE_ATTEMPTS = 4
+
+
+def room_of(conversation_id: str) -> str:
+    return f"conversation:{conversation_id}"
+
+
+@dataclass
+class Answer:
+    """One assistant answer being generated; ``parts`` are exactly the deltas emitted."""
+
+    user_id: str
+    conversation_id: str
+    model: str | None
+    message: Json | None = None
+    parts: list[str] = field(default_factory=list)
+    usage: dict[str, int] | None = None
+    error: ChatbotError | None = None
+    end_status: str | None = None
+    stop_event: asyncio.Event = field(default_factory=asyncio.Event)
+    finished: asyncio.Event = field(default_factory=asyncio.Event)
+    task: asyncio.Task[None] | None = None
+
+    @property
+    def text(self) -> str:
+        return "".join(self.parts)
+
+    @property
+    def next_index(self) -> int:
+        return len(self.parts)
+
+    def request_stop(self, status: str) -> None:
+        if self.end_status is None:
+            self.end_status = status
+        self.stop_event.set()
+
+
+class AnswerManager:
+    def __init__(
+        self,
+        history: HistoryClient,
+        llm: LlmClient,
+        emit: Emit,
+        *,
+        context_messages: int,
+        delta_interval: float,
+    ) -> None:
+        self.history = history
+        self.llm = llm
+        self.emit = emit
+        self.context_messages = context_messages
+        self.delta_interval = delta_interval
+        self._answers: dict[str, Answer] = {}
+
+    # ---- queries -------------------------------------------------------------------------
+    def in_flight(self, conversation_id: str) -> Answer | None:
+        return self._answers.get(conversation_id)
+
+    def count(self) -> int:
+        return len(self._answers)
+
+    def overlay(self, message: Json) -> Json | None:
+        """A stored ``streaming`` message as it is now; ``None`` if no live answer owns it.
+
+        Synchronous on purpose: together with joining the room (also synchronous) it is atomic
+        with respect to delta emission, so ``next_index`` is exactly the client's next delta.
+        """
+        answer = self._answers.get(message["conversation_id"])
+        if answer is None:
+            return None
+        if answer.message is None:  # still being created: nothing emitted yet
+            return {**message, "content": "", "next_index": 0}
+        if answer.message["id"] != message["id"]:
+            return None
+        return {**message, "content": answer.text, "next_index": answer.next_index}
+
+    # ---- control -------------------------------------------------------------------------
+    def start(self, user_id: str, conversation: Json, model: str | None) -> Answer:
+        cid = conversation["id"]
+        if cid in self._answers:
+            raise RuntimeError("an answer is already in flight for this conversation")
+        answer = Answer(user_id=user_id, conversation_id=cid, model=model)
+        self._answers[cid] = answer
+        metrics.ANSWERS_IN_FLIGHT.inc()
+        answer.task = asyncio.create_task(
+            self._run(answer, conversation.get("system_prompt")), name=f"answer-{cid}"
+        )
+        return answer
+
+    async def stop(
+        self, conversation_id: str, status: str = "stopped", wait_seconds: float = 30
+    ) -> bool:
+        """Ask the in-flight answer to end with ``status`` and wait until it is finalised."""
+        answer = self._answers.get(conversation_id)
+        if answer is None:
+            return False
+        answer.request_stop(status)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(answer.finished.wait(), wait_seconds)
+        return True
+
+    async def drain(self, deadline: float) -> None:
+        """Shutdown: let answers finish until ``deadline`` (monotonic), then interrupt them."""
+        pending = [a.finished.wait() for a in self._answers.values()]
+        if pending:
+            log.info("waiting for %d answer(s) to finish", len(pending))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    asyncio.gather(*pending), max(0.0, deadline - time.monotonic())
+                )
+        left = list(self._answers.values())
+        for answer in left:
+            answer.request_stop("interrupted")
+        if left:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.gather(*(a.finished.wait() for a in left)), 10)
+
+    # ---- the answer task -----------------------------------------------------------------
+    async def _run(self, answer: Answer, system_prompt: str | None) -> None:
+        started = time.monotonic()
+        try:
+            try:
+                context = await self._context(answer, system_prompt)
+                answer.message, _ = await self.history.create_message(
+                    answer.user_id,
+                    answer.conversation_id,
+                    {"role": "assistant", "content": "", "status": "streaming",
+                     "model": answer.model},
+                )
+            except ChatbotError as exc:
+                await self._failed_to_start(answer, exc)
+                return
+            if not answer.stop_event.is_set():
+                await self._stream(answer, context, started)
+            await self._finish(answer)
+        except Exception:
+            log.exception("answer task failed", extra={"conversation_id": answer.conversation_id})
+        finally:
+            self._forget(answer)
+            answer.finished.set()
+
+    def _forget(self, answer: Answer) -> None:
+        if self._answers.get(answer.conversation_id) is answer:
+            del self._answers[answer.conversation_id]
+            metrics.ANSWERS_IN_FLIGHT.dec()
+
+    async def _context(self, answer: Answer, system_prompt: str | None) -> list[dict[str, str]]:
+        """The system prompt and the recent finished messages (the LLM service trims)."""
+        recent = await self.history.list_messages(
+            answer.user_id, answer.conversation_id, limit=self.context_messages
+        )
+        context = [{"role": "system", "content": system_prompt}] if system_prompt else []
+        context.extend(
+            {"role": m["role"], "content": m["content"]}
+            for m in recent
+            if m["content"] and m["status"] != "streaming"
+        )
+        return context
+
+    async def _stream(self, answer: Answer, context: list[dict[str, str]], started: float) -> None:
+        coalescer = Coalescer(self.delta_interval)
+        chunks = self.llm.stream(context, answer.model)
+        stop_wait = asyncio.ensure_future(answer.stop_event.wait())
+        next_chunk: asyncio.Future[Any] | None = None
+        last_chunk_at: float | None = None
+        try:
+            while True:
+                if next_chunk is None:
+                    next_chunk = asyncio.ensure_future(anext(chunks))
+                done, _ = await asyncio.wait(
+                    {next_chunk, stop_wait},
+                    timeout=coalescer.wait_time(time.monotonic()),
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+                if stop_wait in done:
+                    break
+                now = time.monotonic()
+                if next_chunk in done:
+                    try:
+                        chunk = next_chunk.result()
+                    except StopAsyncIteration:
+                        break
+                    next_chunk = None
+                    if last_chunk_at is not None and chunk.text:
+                        metrics.INTER_TOKEN.observe(now - last_chunk_at)
+                    if chunk.text:
+                        last_chunk_at = now
+                    answer.usage = chunk.usage or answer.usage
+                    answer.model = chunk.model or answer.model
+                    text = coalescer.add(chunk.text, now)
+                else:
+                    text = coalescer.take(now)
+                if text:
+                    await self._emit_delta(answer, text, started)
+        except ChatbotError as exc:
+            answer.error = exc
+        except Exception as exc:
+            log.exception("streaming failed", extra={"conversation_id": answer.conversation_id})
+            answer.error = UpstreamError("the answer failed")
+            answer.error.__cause__ = exc
+        finally:
+            stop_wait.cancel()
+            if next_chunk is not None and not next_chunk.done():
+                next_chunk.cancel()
+                with contextlib.suppress(BaseException):
+                    await next_chunk
+            with contextlib.suppress(Exception):
+                await chunks.aclose()  # type: ignore[attr-defined]
+        rest = coalescer.take(time.monotonic())
+        if rest:
+            await self._emit_delta(answer, rest, started)
+
+    async def _emit_delta(self, answer: Answer, text: str, started: float) -> None:
+        assert answer.message is not None
+        index = answer.next_index
+        # State first, then the emit: the room's members are copied before emit first yields.
+        answer.parts.append(text)
+        if index == 0:
+            metrics.TIME_TO_FIRST_TOKEN.observe(time.monotonic() - started)
+        metrics.DELTAS.inc()
+        await self.emit(
+            "message.delta",
+            {"conversation_id": answer.conversation_id, "message_id": answer.message["id"],
+             "index": index, "delta": text},
+            room_of(answer.conversation_id),
+        )
+
+    async def _finish(self, answer: Answer) -> None:
+        assert answer.message is not None
+        status = answer.end_status or ("error" if answer.error else "complete")
+        body: Json = {"content": answer.text, "status": status, "expect_status": "streaming"}
+        if answer.usage:
+            body["usage"] = answer.usage
+        if answer.model:
+            body["model"] = answer.model
+        final = await self.finalise(answer.user_id, answer.message, body)
+        self._forget(answer)
+        metrics.ANSWERS.labels(status).inc()
+        room = room_of(answer.conversation_id)
+        if final is None:  # the conversation was deleted meanwhile
+            return
+        if answer.error is not None:
+            await self.emit(
+                "message.error",
+                {"conversation_id": answer.conversation_id, "message_id": final["id"],
+                 "error": {"code": answer.error.code, "message": answer.error.message}},
+                room,
+            )
+        await self.emit("message.done", {"message": final}, room)
+        await self.emit_conversation(answer.user_id, answer.conversation_id)
+
+    async def finalise(self, user_id: str, message: Json, body: Json) -> Json | None:
+        """PATCH a streaming message once (``expect_status``); the stored message or None."""
+        cid, mid = message["conversation_id"], message["id"]
+        delay = 0.2
+        for attempt in range(FINALISE_ATTEMPTS):
+            try:
+                return await self.history.update_message(user_id, cid, mid, body)
+            except ConflictError:
+                return await self._stored(user_id, message)
+            except NotFoundError:
+                return None
+            except ChatbotError:
+                if attempt == FINALISE_ATTEMPTS - 1:
+                    log.error("could not finalise an answer", extra={"message_id": mid})
+                    return {**message, "content": body["content"], "status": body["status"]}
+                await asyncio.sleep(delay)
+                delay *= 2
+        return None
+
+    async def _stored(self, user_id: str, message: Json) -> Json | None:
+        found = await self.history.list_messages(
+            user_id, message["conversation_id"], after_seq=message["seq"] - 1, limit=1
+        )
+        return found[0] if found and found[0]["id"] == message["id"] else None
+
+    async def emit_conversation(self, user_id: str, conversation_id: str) -> None:
+        try:
+            conversation = await self.history.get_conversation(user_id, conversation_id)
+        except ChatbotError:
+            return
+        await self.emit(
+            "conversation.updated", {"conversation": conversation}, room_of(conversation_id)
+        )
+
+    async def _failed_to_start(self, answer: Answer, exc: ChatbotError) -> None:
+        log.warning("could not start an answer", extra={"error": exc.message})
+        self._forget(answer)
+        metrics.ANSWERS.labels("error").inc()
+        await self.emit(
+            "message.error",
+            {"conversation_id": answer.conversation_id,
+             "error": {"code": exc.code, "message": exc.message}},
+            room_of(answer.conversation_id),
+        )

@@ -1,0 +1,139 @@
+"""Adapter for the history service's internal HTTP API (see docs/ARCHITECTURE.md)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+from chatbot_common.errors import ChatbotError, UnavailableError, error_from_dict
+
+log = logging.getLogger(__name__)
+
+Json = dict[str, Any]
+
+
+def _seg(value: str) -> str:
+    return quote(value, safe="")
+
+
+class HistoryClient:
+    """One method per route; errors come back as the chatbot_common exception tree."""
+
+    def __init__(self, base_url: str, internal_token: str | None, timeout: float) -> None:
+        headers = {"Authorization": f"Bearer {internal_token}"} if internal_token else {}
+        self._http = httpx.AsyncClient(
+            base_url=base_url.rstrip("/"), headers=headers, timeout=timeout
+        )
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        user_id: str | None,
+        *,
+        json: Json | None = None,
+        params: Json | None = None,
+    ) -> Any:
+        headers = {"X-User-Id": user_id} if user_id is not None else {}
+        clean_params = {k: v for k, v in (params or {}).items() if v is not None}
+        try:
+            r = await self._http.request(
+                method, path, json=json, params=clean_params, headers=headers
+            )
+        except httpx.HTTPError as exc:
+            raise UnavailableError("the history service is unavailable") from exc
+        if r.status_code == 204:
+            return None
+        if r.is_success:
+            try:
+                return r.json()
+            except ValueError as exc:
+                raise UnavailableError("the history service sent a malformed answer") from exc
+        raise _error_of(r)
+
+    async def ready(self) -> bool:
+        try:
+            r = await self._http.get("/readyz")
+        except httpx.HTTPError:
+            return False
+        return r.status_code == 200
+
+    # conversations
+    async def create_conversation(self, user_id: str, body: Json) -> Json:
+        return await self._call("POST", "/v1/conversations", user_id, json=body)
+
+    async def list_conversations(
+        self, user_id: str, limit: int | None, before: str | None
+    ) -> list[Json]:
+        body = await self._call(
+            "GET", "/v1/conversations", user_id, params={"limit": limit, "before": before}
+        )
+        return list(body["conversations"])
+
+    async def search_conversations(self, user_id: str, query: str, limit: int | None) -> list[Json]:
+        body = await self._call(
+            "GET", "/v1/conversations/search", user_id, params={"q": query, "limit": limit}
+        )
+        return list(body["conversations"])
+
+    async def get_conversation(self, user_id: str, cid: str) -> Json:
+        return await self._call("GET", f"/v1/conversations/{_seg(cid)}", user_id)
+
+    async def update_conversation(self, user_id: str, cid: str, body: Json) -> Json:
+        return await self._call(
+            "PATCH", f"/v1/conversations/{_seg(cid)}", user_id, json=body
+        )
+
+    async def delete_conversation(self, user_id: str, cid: str) -> None:
+        await self._call("DELETE", f"/v1/conversations/{_seg(cid)}", user_id)
+
+    # messages
+    async def list_messages(
+        self, user_id: str, cid: str, after_seq: int | None = None, limit: int | None = None
+    ) -> list[Json]:
+        body = await self._call(
+            "GET",
+            f"/v1/conversations/{_seg(cid)}/messages",
+            user_id,
+            params={"after_seq": after_seq, "limit": limit},
+        )
+        return list(body["messages"])
+
+    async def create_message(self, user_id: str, cid: str, body: Json) -> tuple[Json, bool]:
+        answer = await self._call(
+            "POST", f"/v1/conversations/{_seg(cid)}/messages", user_id, json=body
+        )
+        return answer["message"], bool(answer["created"])
+
+    async def update_message(self, user_id: str, cid: str, mid: str, body: Json) -> Json:
+        return await self._call(
+            "PATCH", f"/v1/conversations/{_seg(cid)}/messages/{_seg(mid)}", user_id, json=body
+        )
+
+    async def delete_message(self, user_id: str, cid: str, mid: str) -> None:
+        await self._call("DELETE", f"/v1/conversations/{_seg(cid)}/messages/{_seg(mid)}", user_id)
+
+    async def streaming_messages(self, updated_before: str | None, limit: int) -> list[Json]:
+        body = await self._call(
+            "GET",
+            "/v1/streaming-messages",
+            None,
+            params={"updated_before": updated_before, "limit": limit},
+        )
+        return list(body["messages"])
+
+
+def _error_of(r: httpx.Response) -> ChatbotError:
+    try:
+        body = r.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        return error_from_dict(body["error"])
+    log.warning("history service answered %s without an error body", r.status_code)
+    return UnavailableError(f"the history service answered {r.status_code}")

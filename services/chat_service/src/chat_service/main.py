@@ -1,0 +1,98 @@
+"""Assemble the chat service: Socket.IO server beside a small FastAPI app for the probes."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import signal
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import socketio
+from chatbot_common.http import add_common_middleware, probes_router
+from fastapi import FastAPI
+
+from . import recovery
+from .answers import AnswerManager
+from .history_client import HistoryClient, Json
+from .llm_client import LlmClient
+from .namespace import ChatNamespace
+from .service import ChatService
+from .settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings) -> Any:
+    service = ChatService(settings=settings, secret=settings.secret())
+    sio = socketio.AsyncServer(
+        async_mode="asgi",
+        cors_allowed_origins=settings.origins,
+        max_http_buffer_size=settings.max_payload_bytes,
+        logger=False,
+        engineio_logger=False,
+    )
+    sio.register_namespace(ChatNamespace(service))
+
+    async def emit(event: str, data: Json, room: str) -> None:
+        await sio.emit(event, data, room=room)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        started = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        service.history = HistoryClient(
+            settings.history_service_url, settings.internal_token, settings.history_timeout_seconds
+        )
+        service.llm = LlmClient(
+            settings.llm_service_url,
+            settings.internal_token,
+            settings.llm_connect_timeout_seconds,
+            settings.llm_read_timeout_seconds,
+        )
+        service.answers = AnswerManager(
+            service.history,
+            service.llm,
+            emit,
+            context_messages=settings.history_messages,
+            delta_interval=settings.delta_interval_ms / 1000,
+        )
+        _watch_sigterm(service)
+        service.spawn(recovery.sweep(service.answers, started), "recovery-sweep")
+        try:
+            yield
+        finally:
+            service.draining = True
+            begun = service.term_at or time.monotonic()
+            await service.answers.drain(begun + settings.shutdown_grace_seconds)
+            for task in list(service.background):
+                task.cancel()
+            await service.llm.aclose()
+            await service.history.aclose()
+
+    api = FastAPI(title="chat service", lifespan=lifespan)
+    add_common_middleware(api)
+    api.include_router(probes_router(lambda: (service.ready,)))
+    return socketio.ASGIApp(sio, other_asgi_app=api)
+
+
+def _watch_sigterm(service: ChatService) -> None:
+    """Turn not-ready as soon as SIGTERM arrives, then let the server's handler run.
+
+    uvicorn restores its own handlers when it exits, so this wrapper lives only as long as
+    the server does.
+    """
+    previous = signal.getsignal(signal.SIGTERM)
+    if not callable(previous):
+        return
+
+    def on_term(signum: int, frame: Any) -> None:
+        service.draining = True
+        service.term_at = service.term_at or time.monotonic()
+        previous(signum, frame)
+
+    # Outside the main thread (embedded in tests) there is nothing to wrap.
+    with contextlib.suppress(ValueError):
+        signal.signal(signal.SIGTERM, on_term)

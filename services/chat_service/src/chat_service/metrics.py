@@ -1,0 +1,31 @@
+"""Prometheus metrics of the chat service."""
+
+from __future__ import annotations
+
+from chatbot_common.metrics import LATENCY_BUCKETS
+from prometheus_client import Counter, Gauge, Histogram
+
+CONNECTIONS = Gauge("chat_connections", "Socket.IO connections open on this replica.")
+EVENTS = Counter(
+    "chat_events_total", "Client events handled, by event and outcome code.", ["event", "outcome"]
+)
+EVENT_DURATION = Histogram(
+    "chat_event_duration_seconds",
+    "Time from receiving a client event to its ack.",
+    ["event"],
+    buckets=LATENCY_BUCKETS,
+)
+ANSWERS = Counter("chat_answers_total", "Answers finished, by final status.", ["outcome"])
+ANSWERS_IN_FLIGHT = Gauge("chat_answers_in_flight", "Answers streaming on this replica.")
+TIME_TO_FIRST_TOKEN = Histogram(
+    "chat_time_to_first_token_seconds",
+    "From starting an answer to its first delta.",
+    buckets=LATENCY_BUCKETS,
+)
+INTER_TOKEN = Histogram(
+    "chat_inter_token_latency_seconds",
+    "Time between two consecutive chunks from the LLM service.",
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+)
+MESSAGES_STORED = Counter("chat_messages_stored_total", "User messages newly stored.")
+DELTAS = Counter("chat_deltas_emitted_total", "message.delta events emitted.")

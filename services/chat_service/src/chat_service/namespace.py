@@ -1,0 +1,245 @@
+"""The Socket.IO namespace: one handler per contract event, acks built in one place."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import socketio
+from chatbot_common.errors import InvalidError, NotFoundError, UnauthorizedError
+from chatbot_common.tokens import verify_token
+
+from . import metrics, recovery
+from .acks import Ack, error_ack, ok
+from .answers import room_of
+from .schemas import (
+    ConversationCreate,
+    ConversationGet,
+    ConversationList,
+    ConversationRef,
+    ConversationRename,
+    ConversationSearch,
+    MessageSend,
+    check_text,
+    parse,
+)
+from .service import ChatService
+from .titles import title_from
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[str, str, Any], Awaitable[Ack]]
+
+
+class ChatNamespace(socketio.AsyncNamespace):
+    """Contract events have dots (``message.send``); they map to ``on_message_send``."""
+
+    EVENTS = (
+        "conversation.create",
+        "conversation.list",
+        "conversation.get",
+        "conversation.rename",
+        "conversation.delete",
+        "conversation.search",
+        "message.send",
+        "message.stop",
+        "message.regenerate",
+    )
+
+    def __init__(self, service: ChatService, namespace: str = "/") -> None:
+        super().__init__(namespace)
+        self.service = service
+        self.handlers: dict[str, Handler] = {
+            event: getattr(self, "on_" + event.replace(".", "_")) for event in self.EVENTS
+        }
+
+    async def trigger_event(self, event: str, *args: Any) -> Any:
+        if event in ("connect", "disconnect"):
+            return await super().trigger_event(event, *args)
+        sid, payload = args[0], args[1:]
+        return await self.dispatch(event, sid, payload)
+
+    async def dispatch(self, event: str, sid: str, args: tuple[Any, ...]) -> Ack:
+        """Run one client event and always answer with an ack (errors translated here)."""
+        label = event if event in self.handlers else "unknown"
+        started = time.perf_counter()
+        try:
+            handler = self.handlers.get(event)
+            if handler is None:
+                raise InvalidError("unknown event")
+            if len(args) > 1:
+                raise InvalidError("send one payload object")
+            user_id = await self._user(sid)
+            await self.service.limiter.check(user_id, event)
+            ack = await handler(sid, user_id, args[0] if args else None)
+            outcome = "ok"
+        except Exception as exc:
+            ack, outcome = error_ack(exc, label)
+        metrics.EVENTS.labels(label, outcome).inc()
+        metrics.EVENT_DURATION.labels(label).observe(time.perf_counter() - started)
+        return ack
+
+    async def _user(self, sid: str) -> str:
+        session = await self.get_session(sid)
+        user_id = session.get("user_id") if session else None
+        if not isinstance(user_id, str):
+            raise UnauthorizedError("not signed in")
+        return user_id
+
+    # ---- connection ----------------------------------------------------------------------
+    async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        token = auth.get("token") if isinstance(auth, dict) else None
+        try:
+            user = verify_token(token, self.service.secret)
+        except UnauthorizedError as exc:
+            metrics.EVENTS.labels("connect", "unauthorized").inc()
+            raise socketio.exceptions.ConnectionRefusedError(
+                exc.message, {"code": exc.code, "message": exc.message}
+            ) from None
+        await self.save_session(sid, {"user_id": user.id})
+        metrics.CONNECTIONS.inc()
+        metrics.EVENTS.labels("connect", "ok").inc()
+
+    async def on_disconnect(self, sid: str, reason: Any = None) -> None:
+        metrics.CONNECTIONS.dec()
+
+    # ---- conversations -------------------------------------------------------------------
+    async def on_conversation_create(self, sid: str, user_id: str, data: Any) -> Ack:
+        p = parse(ConversationCreate, data)
+        limits = self.service.settings
+        check_text("title", p.title, limits.max_title_chars)
+        check_text("system_prompt", p.system_prompt, limits.max_system_prompt_chars)
+        history, _, _ = self.service.clients()
+        conversation = await history.create_conversation(user_id, p.model_dump(exclude_none=True))
+        await self.enter_room(sid, room_of(conversation["id"]))
+        return ok(conversation=conversation)
+
+    async def on_conversation_list(self, sid: str, user_id: str, data: Any) -> Ack:
+        p = parse(ConversationList, data)
+        history, _, _ = self.service.clients()
+        return ok(conversations=await history.list_conversations(user_id, p.limit, p.before))
+
+    async def on_conversation_search(self, sid: str, user_id: str, data: Any) -> Ack:
+        p = parse(ConversationSearch, data)
+        if not p.query.strip():
+            raise InvalidError("query must not be empty")
+        history, _, _ = self.service.clients()
+        return ok(conversations=await history.search_conversations(user_id, p.query, p.limit))
+
+    async def on_conversation_get(self, sid: str, user_id: str, data: Any) -> Ack:
+        p = parse(ConversationGet, data)
+        history, _, answers = self.service.clients()
+        conversation = await history.get_conversation(user_id, p.conversation_id)
+        messages = await history.list_messages(user_id, p.conversation_id, p.after_seq, p.limit)
+        # Joining the room and reading the live text happen with no await in between, so
+        # the first delta this connection receives after the snapshot is ``next_index``.
+        await self.enter_room(sid, room_of(p.conversation_id))
+        result: list[dict[str, Any]] = []
+        orphans: list[int] = []
+        for m in messages:
+            if m.get("status") == "streaming":
+                live = answers.overlay(m)
+                if live is None:
+                    orphans.append(len(result))
+                else:
+                    m = live
+            result.append(m)
+        for i in orphans:
+            final = await recovery.interrupt(answers, user_id, result[i])
+            if final is not None:
+                result[i] = final
+        return ok(conversation=conversation, messages=result)
+
+    async def on_conversation_rename(self, sid: str, user_id: str, data: Any) -> Ack:
+        p = parse(ConversationRename, data)
+        check_text("title", p.title, self.service.settings.max_title_chars, required=True)
+        history, _, _ = self.service.clients()
+        conversation = await history.update_conversation(
+            user_id, p.conversation_id, {"title": p.title.strip()}
+        )
+        await self.emit(
+            "conversation.updated", {"conversation": conversation}, room=room_of(conversation["id"])
+        )
+        return ok(conversation=conversation)
+
+    async def on_conversation_delete(self, sid: str, user_id: str, data: Any) -> Ack:
+        p = parse(ConversationRef, data)
+        history, _, answers = self.service.clients()
+        answer = answers.in_flight(p.conversation_id)
+        if answer is not None and answer.user_id == user_id:
+            await answers.stop(p.conversation_id)
+        await history.delete_conversation(user_id, p.conversation_id)
+        return ok()
+
+    # ---- messages ------------------------------------------------------------------------
+    async def on_message_send(self, sid: str, user_id: str, data: Any) -> Ack:
+        p = parse(MessageSend, data)
+        check_text("content", p.content, self.service.settings.max_content_chars, required=True)
+        history, _, answers = self.service.clients()
+        conversation = await history.get_conversation(user_id, p.conversation_id)
+        message, created = await history.create_message(
+            user_id,
+            p.conversation_id,
+            {"role": "user", "content": p.content, "status": "complete",
+             "client_message_id": p.client_message_id},
+        )
+        room = room_of(p.conversation_id)
+        await self.enter_room(sid, room)
+        if created:
+            metrics.MESSAGES_STORED.inc()
+            await self.emit("message.created", {"message": message}, room=room, skip_sid=sid)
+            # One answer per conversation: a new message stops the one still streaming.
+            await answers.stop(p.conversation_id)
+            if not conversation.get("title"):
+                self.service.spawn(self._auto_title(user_id, conversation, p.content), "title")
+        elif answers.in_flight(p.conversation_id) or await history.list_messages(
+            user_id, p.conversation_id, after_seq=message["seq"], limit=1
+        ):
+            return ok(message=message)  # a repeat: the answer exists or is streaming
+        if answers.in_flight(p.conversation_id) is None:
+            answers.start(user_id, conversation, await self._model(conversation))
+        return ok(message=message)
+
+    async def on_message_stop(self, sid: str, user_id: str, data: Any) -> Ack:
+        p = parse(ConversationRef, data)
+        history, _, answers = self.service.clients()
+        await history.get_conversation(user_id, p.conversation_id)  # ownership
+        await answers.stop(p.conversation_id, "stopped")
+        return ok()
+
+    async def on_message_regenerate(self, sid: str, user_id: str, data: Any) -> Ack:
+        p = parse(ConversationRef, data)
+        history, _, answers = self.service.clients()
+        conversation = await history.get_conversation(user_id, p.conversation_id)
+        await answers.stop(p.conversation_id, "stopped")
+        recent = await history.list_messages(
+            user_id, p.conversation_id, limit=self.service.settings.history_messages
+        )
+        last_user = max((m["seq"] for m in recent if m["role"] == "user"), default=None)
+        if last_user is None:
+            raise InvalidError("there is no message to answer again")
+        for m in recent:
+            if m["seq"] > last_user:
+                with contextlib.suppress(NotFoundError):
+                    await history.delete_message(user_id, p.conversation_id, m["id"])
+        await self.enter_room(sid, room_of(p.conversation_id))
+        if answers.in_flight(p.conversation_id) is None:
+            answers.start(user_id, conversation, await self._model(conversation))
+        return ok()
+
+    # ---- helpers -------------------------------------------------------------------------
+    async def _model(self, conversation: dict[str, Any]) -> str | None:
+        return conversation.get("model") or self.service.settings.default_model
+
+    async def _auto_title(self, user_id: str, conversation: dict[str, Any], content: str) -> None:
+        history, _, answers = self.service.clients()
+        title = title_from(content, self.service.settings.title_chars)
+        try:
+            await history.update_conversation(user_id, conversation["id"], {"title": title})
+        except Exception:
+            log.warning("could not set a title", exc_info=True)
+            return
+        await answers.emit_conversation(user_id, conversation["id"])

@@ -1,0 +1,72 @@
+"""Payloads of the client → server events, validated strictly (no coercion, no extras)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, TypeVar
+
+from chatbot_common.errors import InvalidError, TooLargeError
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
+
+#: Ids the history service hands out; anything else (operators, paths) is refused.
+Id = Annotated[StrictStr, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+ClientMessageId = Annotated[StrictStr, Field(pattern=r"^[A-Za-z0-9_.:-]{1,100}$")]
+Limit = Annotated[StrictInt, Field(ge=1, le=100)]
+
+
+class Payload(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+
+
+class ConversationCreate(Payload):
+    title: StrictStr | None = None
+    system_prompt: StrictStr | None = None
+    model: Annotated[StrictStr, Field(min_length=1, max_length=200)] | None = None
+
+
+class ConversationList(Payload):
+    limit: Limit | None = None
+    before: Annotated[StrictStr, Field(min_length=1, max_length=64)] | None = None
+
+
+class ConversationGet(Payload):
+    conversation_id: Id
+    after_seq: Annotated[StrictInt, Field(ge=0)] | None = None
+    limit: Annotated[StrictInt, Field(ge=1, le=1000)] | None = None
+
+
+class ConversationRename(Payload):
+    conversation_id: Id
+    title: StrictStr
+
+
+class ConversationRef(Payload):
+    conversation_id: Id
+
+
+class ConversationSearch(Payload):
+    query: Annotated[StrictStr, Field(min_length=1, max_length=200)]
+    limit: Limit | None = None
+
+
+M = TypeVar("M", bound="Payload")
+
+
+class MessageSend(Payload):
+    conversation_id: Id
+    client_message_id: ClientMessageId
+    content: StrictStr
+
+
+def parse(model: type[M], data: Any) -> M:
+    """Validate ``data`` (a missing payload counts as ``{}``); errors raise ValidationError."""
+    return model.model_validate({} if data is None else data)
+
+
+def check_text(name: str, value: str | None, limit: int, *, required: bool = False) -> None:
+    """The contract's limits: too long → ``too_large``; empty where text is needed → ``invalid``."""
+    if value is None:
+        return
+    if len(value) > limit:
+        raise TooLargeError(f"{name} is longer than {limit} characters")
+    if required and not value.strip():
+        raise InvalidError(f"{name} must not be empty")

@@ -1,0 +1,51 @@
+"""What the Socket.IO handlers use: settings, the adapters and the answers in flight."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+
+from .answers import AnswerManager
+from .history_client import HistoryClient
+from .llm_client import LlmClient
+from .ratelimit import NoRateLimit, RateLimiter
+from .settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ChatService:
+    """Filled in by the app's lifespan (clients are created and closed there)."""
+
+    settings: Settings
+    secret: str
+    limiter: RateLimiter = field(default_factory=NoRateLimit)
+    history: HistoryClient | None = None
+    llm: LlmClient | None = None
+    answers: AnswerManager | None = None
+    draining: bool = False
+    term_at: float | None = None
+    background: set[asyncio.Task[None]] = field(default_factory=set)
+
+    def spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
+        """Run a small side job (title, sweep) holding a reference until it ends."""
+        task = asyncio.create_task(coro, name=name)
+        self.background.add(task)
+        task.add_done_callback(self.background.discard)
+
+    def clients(self) -> tuple[HistoryClient, LlmClient, AnswerManager]:
+        if self.history is None or self.llm is None or self.answers is None:
+            raise RuntimeError("the chat service is not started")
+        return self.history, self.llm, self.answers
+
+    async def ready(self) -> bool:
+        if self.draining or self.history is None:
+            return False
+        return await self.history.ready()
+
+    async def llm_ready(self) -> bool:
+        return self.llm is not None and await self.llm.ready()

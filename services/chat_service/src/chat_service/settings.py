@@ -1,0 +1,74 @@
+"""Chat service configuration (environment variables only)."""
+
+from __future__ import annotations
+
+from chatbot_common.settings import ServiceSettings, local_secret
+from pydantic import Field, field_validator
+
+DEFAULT_ORIGINS = ("http://localhost:8080", "http://127.0.0.1:8080")
+
+
+class Settings(ServiceSettings):
+    port: int = Field(8081, validation_alias="PORT", ge=0, le=65535)
+    auth_secret: str | None = Field(
+        None,
+        validation_alias="AUTH_SECRET",
+        description="HS256 key of user tokens; unset = the generated local one in STATE_DIR",
+    )
+    llm_service_url: str = Field("http://127.0.0.1:8082/v1", validation_alias="LLM_SERVICE_URL")
+    history_service_url: str = Field(
+        "http://127.0.0.1:8083", validation_alias="HISTORY_SERVICE_URL"
+    )
+    redis_url: str | None = Field(None, validation_alias="REDIS_URL")
+    allowed_origins: str = Field(
+        ",".join(DEFAULT_ORIGINS),
+        validation_alias="ALLOWED_ORIGINS",
+        description="comma-separated origins allowed to open Socket.IO; '*' allows any",
+    )
+    max_content_chars: int = Field(32_000, validation_alias="MAX_CONTENT_CHARS", ge=1)
+    max_title_chars: int = Field(200, validation_alias="MAX_TITLE_CHARS", ge=1)
+    max_system_prompt_chars: int = Field(8_000, validation_alias="MAX_SYSTEM_PROMPT_CHARS", ge=0)
+    max_payload_bytes: int = Field(1_000_000, validation_alias="MAX_PAYLOAD_BYTES", ge=1024)
+    default_model: str | None = Field(
+        None,
+        validation_alias="DEFAULT_MODEL",
+        description="model asked of the LLM service when a conversation names none",
+    )
+    history_messages: int = Field(
+        50,
+        validation_alias="CONTEXT_MESSAGES",
+        ge=1,
+        le=1000,
+        description="how many recent messages are sent to the LLM service (it trims by tokens)",
+    )
+    delta_interval_ms: float = Field(
+        30.0,
+        validation_alias="DELTA_INTERVAL_MS",
+        ge=0,
+        description="tokens arriving within this interval are sent as one message.delta",
+    )
+    history_timeout_seconds: float = Field(10.0, validation_alias="HISTORY_TIMEOUT_SECONDS", gt=0)
+    llm_connect_timeout_seconds: float = Field(
+        10.0, validation_alias="LLM_CONNECT_TIMEOUT_SECONDS", gt=0
+    )
+    llm_read_timeout_seconds: float = Field(
+        120.0,
+        validation_alias="LLM_READ_TIMEOUT_SECONDS",
+        gt=0,
+        description="longest silence tolerated between two streamed chunks",
+    )
+    title_chars: int = Field(60, validation_alias="AUTO_TITLE_CHARS", ge=10, le=200)
+
+    @field_validator("allowed_origins")
+    @classmethod
+    def _strip(cls, value: str) -> str:
+        return value.strip()
+
+    @property
+    def origins(self) -> list[str] | str:
+        if self.allowed_origins == "*":
+            return "*"
+        return [o.strip() for o in self.allowed_origins.split(",") if o.strip()]
+
+    def secret(self) -> str:
+        return self.auth_secret or local_secret(self.state_dir)
