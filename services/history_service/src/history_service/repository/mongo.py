@@ -23,6 +23,13 @@ operation a bounded number of times with capped, jittered back-off, then raised 
 ``UnavailableError`` (HTTP 503): the chat service then refuses the message instead of
 acknowledging it. The client reconnects by itself when the server is back.
 
+Concurrency: every write that touches a conversation document (messages added, changed or
+deleted; rename; delete) runs under a per-conversation ``asyncio.Lock`` of this replica.
+That is cheap (one conversation rarely has two writers) and keeps the counters exact on
+FerretDB, whose updates are a non-atomic read-modify-write (concurrent ``$inc`` are lost
+there; on MongoDB they are atomic). Across replicas, ``seq`` stays unique and gapless by the
+unique index and the retry loop alone.
+
 Search: MongoDB's ``$text`` does not exist on FerretDB, so search is a case-insensitive
 ``$regex`` on the escaped query over the user's titles and message contents. Every query is
 scoped by ``user_id``. Trade-off: it is a scan of that user's messages (no index helps an
@@ -32,7 +39,10 @@ Atlas Search index would be the next step.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import asyncio
+import weakref
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 from chatbot_common.errors import (
@@ -142,6 +152,16 @@ class MongoHistoryRepository:
             settings.store_retry_base_delay,
             settings.store_retry_max_delay,
         )
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+
+    @asynccontextmanager
+    async def _writing(self, conversation_id: str) -> AsyncIterator[None]:
+        """This replica's writers of one conversation, one at a time."""
+        lock = self._locks.get(conversation_id)
+        if lock is None:
+            lock = self._locks[conversation_id] = asyncio.Lock()
+        async with lock:
+            yield
 
     async def _do(self, operation: str, call: Callable[[], Awaitable[T]]) -> T:
         try:
@@ -245,36 +265,38 @@ class MongoHistoryRepository:
     async def update_conversation(
         self, user_id: str, conversation_id: str, data: ConversationUpdate
     ) -> ConversationPublic:
-        fields = data.model_dump(exclude_unset=True)
-        if fields.get("title") is None:
-            fields.pop("title", None)  # a conversation always has a title
-        if not fields:
-            return await self.get_conversation(user_id, conversation_id)
-        doc = await self._do(
-            "update_conversation",
-            lambda: self.conversations.find_one_and_update(
-                {"_id": conversation_id, "user_id": user_id},
-                {"$set": fields},
-                return_document=ReturnDocument.AFTER,
-            ),
-        )
-        if doc is None:
-            raise NotFoundError("no such conversation")
-        return _conversation(doc)
+        async with self._writing(conversation_id):
+            fields = data.model_dump(exclude_unset=True)
+            if fields.get("title") is None:
+                fields.pop("title", None)  # a conversation always has a title
+            if not fields:
+                return await self.get_conversation(user_id, conversation_id)
+            doc = await self._do(
+                "update_conversation",
+                lambda: self.conversations.find_one_and_update(
+                    {"_id": conversation_id, "user_id": user_id},
+                    {"$set": fields},
+                    return_document=ReturnDocument.AFTER,
+                ),
+            )
+            if doc is None:
+                raise NotFoundError("no such conversation")
+            return _conversation(doc)
 
     async def delete_conversation(self, user_id: str, conversation_id: str) -> None:
-        res = await self._do(
-            "delete_conversation",
-            lambda: self.conversations.delete_one({"_id": conversation_id, "user_id": user_id}),
-        )
-        if res.deleted_count == 0:
-            raise NotFoundError("no such conversation")
-        await self._do(
-            "delete_conversation",
-            lambda: self.messages.delete_many(
-                {"user_id": user_id, "conversation_id": conversation_id}
-            ),
-        )
+        async with self._writing(conversation_id):
+            res = await self._do(
+                "delete_conversation",
+                lambda: self.conversations.delete_one({"_id": conversation_id, "user_id": user_id}),
+            )
+            if res.deleted_count == 0:
+                raise NotFoundError("no such conversation")
+            await self._do(
+                "delete_conversation",
+                lambda: self.messages.delete_many(
+                    {"user_id": user_id, "conversation_id": conversation_id}
+                ),
+            )
 
     # -- messages -----------------------------------------------------------------------
 
@@ -319,53 +341,57 @@ class MongoHistoryRepository:
         just collided), so the sequence has no gaps; the unique index makes it race-free.
         A collision on ``cmid`` is an idempotent repeat: the stored message is returned.
         """
-        conv = await self._conversation_doc(user_id, conversation_id)
-        now = now_iso()
-        mid = new_id()
-        cmid = f"c:{data.client_message_id}" if data.client_message_id else f"m:{mid}"
-        doc: Doc = {
-            "_id": mid,
-            "conversation_id": conversation_id,
-            "user_id": user_id,
-            "seq": int(conv.get("last_seq", 0)) + 1,
-            "role": data.role,
-            "content": data.content,
-            "status": data.status,
-            "model": data.model,
-            "usage": data.usage.model_dump() if data.usage else None,
-            "client_message_id": data.client_message_id,
-            "cmid": cmid,
-            "created_at": now,
-            "updated_at": now,
-        }
-        for _ in range(MAX_SEQ_ATTEMPTS):
-            try:
-                await self._do("add_message", lambda: self.messages.insert_one(doc))
-                break
-            except DuplicateKeyError:
-                existing = await self._do(
-                    "add_message",
-                    lambda: self.messages.find_one({"user_id": user_id, "cmid": cmid}),
-                )
-                if existing is not None and existing["_id"] == mid:
-                    break  # our own insert, acknowledged late (a retried network error)
-                if existing is not None:
-                    return await self._repeat(conversation_id, existing), False
-                conv = await self._conversation_doc(user_id, conversation_id)
-                doc["seq"] = max(int(conv.get("last_seq", 0)), doc["seq"]) + 1
-        else:
-            raise UnavailableError("too many concurrent writers on this conversation")
-        res = await self._do(
-            "add_message",
-            lambda: self.conversations.update_one(
-                {"_id": conversation_id, "user_id": user_id},
-                {"$inc": {"message_count": 1}, "$max": {"last_seq": doc["seq"], "updated_at": now}},
-            ),
-        )
-        if res.matched_count == 0:  # deleted meanwhile: leave no orphan behind
-            await self._do("add_message", lambda: self.messages.delete_one({"_id": mid}))
-            raise NotFoundError("no such conversation")
-        return _message(doc), True
+        async with self._writing(conversation_id):
+            conv = await self._conversation_doc(user_id, conversation_id)
+            now = now_iso()
+            mid = new_id()
+            cmid = f"c:{data.client_message_id}" if data.client_message_id else f"m:{mid}"
+            doc: Doc = {
+                "_id": mid,
+                "conversation_id": conversation_id,
+                "user_id": user_id,
+                "seq": int(conv.get("last_seq", 0)) + 1,
+                "role": data.role,
+                "content": data.content,
+                "status": data.status,
+                "model": data.model,
+                "usage": data.usage.model_dump() if data.usage else None,
+                "client_message_id": data.client_message_id,
+                "cmid": cmid,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for _ in range(MAX_SEQ_ATTEMPTS):
+                try:
+                    await self._do("add_message", lambda: self.messages.insert_one(doc))
+                    break
+                except DuplicateKeyError:
+                    existing = await self._do(
+                        "add_message",
+                        lambda: self.messages.find_one({"user_id": user_id, "cmid": cmid}),
+                    )
+                    if existing is not None and existing["_id"] == mid:
+                        break  # our own insert, acknowledged late (a retried network error)
+                    if existing is not None:
+                        return await self._repeat(conversation_id, existing), False
+                    conv = await self._conversation_doc(user_id, conversation_id)
+                    doc["seq"] = max(int(conv.get("last_seq", 0)), doc["seq"]) + 1
+            else:
+                raise UnavailableError("too many concurrent writers on this conversation")
+            res = await self._do(
+                "add_message",
+                lambda: self.conversations.update_one(
+                    {"_id": conversation_id, "user_id": user_id},
+                    {
+                        "$inc": {"message_count": 1},
+                        "$max": {"last_seq": doc["seq"], "updated_at": now},
+                    },
+                ),
+            )
+            if res.matched_count == 0:  # deleted meanwhile: leave no orphan behind
+                await self._do("add_message", lambda: self.messages.delete_one({"_id": mid}))
+                raise NotFoundError("no such conversation")
+            return _message(doc), True
 
     async def _repeat(self, conversation_id: str, existing: Doc) -> MessagePublic:
         if existing["conversation_id"] != conversation_id:
@@ -383,51 +409,53 @@ class MongoHistoryRepository:
     async def update_message(
         self, user_id: str, conversation_id: str, message_id: str, data: MessageUpdate
     ) -> MessagePublic:
-        fields = data.model_dump(exclude_unset=True, exclude={"expect_status"})
-        fields = {k: v for k, v in fields.items() if v is not None or k in ("usage", "model")}
-        fields["updated_at"] = now_iso()
-        query: Doc = {"_id": message_id, "user_id": user_id, "conversation_id": conversation_id}
-        if data.expect_status is not None:
-            query["status"] = data.expect_status
-        doc = await self._do(
-            "update_message",
-            lambda: self.messages.find_one_and_update(
-                query, {"$set": fields}, return_document=ReturnDocument.AFTER
-            ),
-        )
-        if doc is None:
-            current = await self._message_doc(user_id, conversation_id, message_id)
-            raise ConflictError(
-                f"the message is {current['status']}, not {data.expect_status}",
-                status=current["status"],
-            )
-        return _message(doc)
-
-    async def delete_message(self, user_id: str, conversation_id: str, message_id: str) -> None:
-        doc = await self._do(
-            "delete_message",
-            lambda: self.messages.find_one_and_delete(
-                {"_id": message_id, "user_id": user_id, "conversation_id": conversation_id}
-            ),
-        )
-        if doc is None:
-            raise NotFoundError("no such message")
-        seq = doc["seq"]
-        # Deleting the last message (regenerate) gives its seq back, keeping seq gapless.
-        res = await self._do(
-            "delete_message",
-            lambda: self.conversations.update_one(
-                {"_id": conversation_id, "last_seq": seq},
-                {"$inc": {"message_count": -1, "last_seq": -1}},
-            ),
-        )
-        if res.matched_count == 0:
-            await self._do(
-                "delete_message",
-                lambda: self.conversations.update_one(
-                    {"_id": conversation_id}, {"$inc": {"message_count": -1}}
+        async with self._writing(conversation_id):
+            fields = data.model_dump(exclude_unset=True, exclude={"expect_status"})
+            fields = {k: v for k, v in fields.items() if v is not None or k in ("usage", "model")}
+            fields["updated_at"] = now_iso()
+            query: Doc = {"_id": message_id, "user_id": user_id, "conversation_id": conversation_id}
+            if data.expect_status is not None:
+                query["status"] = data.expect_status
+            doc = await self._do(
+                "update_message",
+                lambda: self.messages.find_one_and_update(
+                    query, {"$set": fields}, return_document=ReturnDocument.AFTER
                 ),
             )
+            if doc is None:
+                current = await self._message_doc(user_id, conversation_id, message_id)
+                raise ConflictError(
+                    f"the message is {current['status']}, not {data.expect_status}",
+                    status=current["status"],
+                )
+            return _message(doc)
+
+    async def delete_message(self, user_id: str, conversation_id: str, message_id: str) -> None:
+        async with self._writing(conversation_id):
+            doc = await self._do(
+                "delete_message",
+                lambda: self.messages.find_one_and_delete(
+                    {"_id": message_id, "user_id": user_id, "conversation_id": conversation_id}
+                ),
+            )
+            if doc is None:
+                raise NotFoundError("no such message")
+            seq = doc["seq"]
+            # Deleting the last message (regenerate) gives its seq back, keeping seq gapless.
+            res = await self._do(
+                "delete_message",
+                lambda: self.conversations.update_one(
+                    {"_id": conversation_id, "last_seq": seq},
+                    {"$inc": {"message_count": -1, "last_seq": -1}},
+                ),
+            )
+            if res.matched_count == 0:
+                await self._do(
+                    "delete_message",
+                    lambda: self.conversations.update_one(
+                        {"_id": conversation_id}, {"$inc": {"message_count": -1}}
+                    ),
+                )
 
     async def list_streaming_messages(
         self, updated_before: str | None, limit: int
