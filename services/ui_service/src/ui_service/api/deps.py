@@ -1,0 +1,30 @@
+"""Dependencies of the routes, as Annotated aliases."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import httpx
+from fastapi import Depends, Request
+
+from ..settings import UiSettings
+
+
+def _settings(request: Request) -> UiSettings:
+    settings: UiSettings = request.app.state.settings
+    return settings
+
+
+def _auth_secret(request: Request) -> str:
+    secret: str = request.app.state.auth_secret
+    return secret
+
+
+def _http(request: Request) -> httpx.AsyncClient:
+    client: httpx.AsyncClient = request.app.state.http
+    return client
+
+
+SettingsDep = Annotated[UiSettings, Depends(_settings)]
+AuthSecretDep = Annotated[str, Depends(_auth_secret)]
+HttpDep = Annotated[httpx.AsyncClient, Depends(_http)]

@@ -1,0 +1,56 @@
+"""What the page needs to know: where the chat service is, which models it may offer."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import httpx
+from chatbot_common.errors import UnavailableError
+from fastapi import APIRouter, Request
+from pydantic import BaseModel
+
+from ...origins import chat_url
+from ..deps import HttpDep, SettingsDep
+
+log = logging.getLogger(__name__)
+
+router = APIRouter(tags=["config"])
+
+
+class PageConfig(BaseModel):
+    chat_url: str
+    socket_path: str
+
+
+class ModelInfo(BaseModel):
+    id: str
+
+
+class ModelList(BaseModel):
+    models: list[ModelInfo]
+
+
+@router.get("/config.json")
+async def config(request: Request, settings: SettingsDep) -> PageConfig:
+    return PageConfig(chat_url=chat_url(request, settings), socket_path=settings.socket_path)
+
+
+@router.get("/models.json")
+async def models(settings: SettingsDep, http: HttpDep) -> ModelList:
+    """The LLM service's ``/v1/models``, for the page's model picker (first = default)."""
+    if not settings.llm_service_url:
+        return ModelList(models=[])
+    headers = {}
+    if settings.internal_token:
+        headers["Authorization"] = f"Bearer {settings.internal_token}"
+    try:
+        r = await http.get(settings.llm_service_url.rstrip("/") + "/models", headers=headers)
+        r.raise_for_status()
+        body: Any = r.json()
+    except (httpx.HTTPError, ValueError) as exc:
+        log.warning("model list unavailable", extra={"error": str(exc)})
+        raise UnavailableError("the model list is not available right now") from exc
+    data = body.get("data") if isinstance(body, dict) else None
+    ids = [m["id"] for m in data or [] if isinstance(m, dict) and isinstance(m.get("id"), str)]
+    return ModelList(models=[ModelInfo(id=i) for i in ids])

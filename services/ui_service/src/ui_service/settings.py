@@ -1,0 +1,53 @@
+"""Configuration of the UI service (environment variables only)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from chatbot_common.settings import ServiceSettings
+from pydantic import Field
+
+# services/ui_service/web: our static files and the npm packages (`npm ci --prefix` there).
+DEFAULT_WEB_DIR = Path(__file__).resolve().parents[2] / "web"
+
+
+class UiSettings(ServiceSettings):
+    port: int = Field(8080, validation_alias="PORT", ge=0, le=65535)
+    auth_secret: str | None = Field(
+        None,
+        validation_alias="AUTH_SECRET",
+        description="HS256 key for user tokens; unset = the generated one in STATE_DIR",
+    )
+    token_ttl_seconds: int = Field(
+        7 * 24 * 3600, validation_alias="TOKEN_TTL_SECONDS", ge=60
+    )
+    token_renew_window_seconds: int = Field(
+        30 * 24 * 3600,
+        validation_alias="TOKEN_RENEW_WINDOW_SECONDS",
+        ge=0,
+        description="how long after expiry a correctly signed token still renews its user id",
+    )
+    chat_public_url: str | None = Field(
+        None,
+        validation_alias="CHAT_PUBLIC_URL",
+        description=(
+            "where browsers reach the chat service; '' = same origin as the page (one ingress); "
+            "unset = the page's host with CHAT_PUBLIC_PORT"
+        ),
+    )
+    chat_public_port: int = Field(8081, validation_alias="CHAT_PUBLIC_PORT", ge=1, le=65535)
+    socket_path: str = Field("/socket.io", validation_alias="CHAT_SOCKET_PATH")
+    llm_service_url: str | None = Field(
+        "http://127.0.0.1:8082/v1",
+        validation_alias="LLM_SERVICE_URL",
+        description="LLM service base URL, for the model list the page offers (/models.json)",
+    )
+    web_dir: Path = Field(DEFAULT_WEB_DIR, validation_alias="WEB_DIR")
+
+    @property
+    def static_dir(self) -> Path:
+        return self.web_dir / "static"
+
+    @property
+    def node_modules(self) -> Path:
+        return self.web_dir / "node_modules"

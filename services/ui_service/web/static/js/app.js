@@ -1,0 +1,196 @@
+// Boot the chat page: libraries, language, connection, and the wiring of the page's controls.
+
+import { Chat } from "./chat.js";
+import { Connection } from "./connection.js";
+import { fillIcons, toast } from "./dom.js";
+import { exportConversation } from "./exporter.js";
+import { applyTranslations, initLanguage, language, setLanguage, t } from "./i18n.js";
+import { loadLibraries } from "./libs.js";
+import { MarkdownRenderer } from "./markdown.js";
+import { Sidebar, conversationTitle } from "./sidebar.js";
+import { Thread } from "./thread.js";
+
+const $ = (id) => document.getElementById(id);
+
+function conversationIdFromPath() {
+  const match = /^\/c\/([^/]+)$/.exec(location.pathname);
+  return match ? decodeURIComponent(match[1]) : null;
+}
+
+function autoGrow(area) {
+  area.style.height = "auto";
+  area.style.height = `${Math.min(area.scrollHeight, 240)}px`;
+}
+
+async function loadModels(select) {
+  select.replaceChildren(new Option(t("defaultModel"), ""));
+  try {
+    const r = await fetch("/models.json");
+    if (!r.ok) throw new Error(String(r.status));
+    for (const model of (await r.json()).models) select.append(new Option(model.id, model.id));
+  } catch {
+    /* the default model still works; the picker offers only it */
+  }
+}
+
+async function boot() {
+  initLanguage();
+  applyTranslations(document);
+  fillIcons(document, { "open-sidebar": "menu", "close-sidebar": "close", "export-btn": "download", send: "send", stop: "stop" });
+  let libs;
+  try {
+    libs = await loadLibraries();
+  } catch (err) {
+    $("boot-hint").hidden = false;
+    throw err;
+  }
+  const markdown = new MarkdownRenderer(libs);
+  const input = $("input");
+  const app = $("app");
+  let chat;
+
+  const setConnState = (state) => {
+    const conn = $("conn");
+    conn.dataset.state = state;
+    conn.querySelector(".conn-text").textContent = t(state === "offline" ? "offline" : state);
+    app.dataset.conn = state;
+  };
+
+  const closeSidebar = () => { app.classList.remove("sidebar-open"); $("scrim").hidden = true; };
+  const sidebar = new Sidebar($("conv-list"), {
+    select: (id) => { closeSidebar(); chat.open(id); },
+    rename: (id, title) => chat.rename(id, title),
+    remove: (id) => chat.remove(id),
+    loadMore: () => chat.loadMore(),
+    refresh: () => view.renderSidebar(),
+  });
+
+  const view = {
+    thread: new Thread($("messages"), $("thread"), markdown, {
+      regenerate: () => chat.regenerate(),
+      resend: (text) => chat.send(text),
+    }),
+    renderSidebar: () => sidebar.render(chat.sidebarState()),
+    showConversation: (conv) => {
+      $("welcome").hidden = Boolean(conv);
+      $("conv-title").textContent = conv ? conversationTitle(conv) : t("newChat");
+      document.title = conv ? `${conversationTitle(conv)} · Chatbot` : "Chatbot";
+      const badge = $("model-badge");
+      badge.hidden = !conv?.model;
+      badge.textContent = conv?.model || "";
+      $("export-btn").disabled = !conv;
+    },
+    setBusy: (busy) => {
+      view.thread.setBusy(busy);
+      $("send").hidden = busy;
+      $("stop").hidden = !busy;
+      app.classList.toggle("busy", busy);
+    },
+    newChatOptions: () => {
+      const options = {};
+      const prompt = $("system-prompt").value.trim();
+      const model = $("model-select").value;
+      if (prompt) options.system_prompt = prompt;
+      if (model) options.model = model;
+      return options;
+    },
+  };
+
+  const conn = new Connection(libs.io, {
+    onState: setConnState,
+    onConnect: () => chat.connected(),
+  });
+  chat = new Chat(conn, view);
+  $("boot").remove();
+  view.showConversation(null);
+  setConnState("connecting");
+  await conn.open();
+  chat.bindEvents();
+  const initial = conversationIdFromPath();
+  if (initial) chat.currentId = initial; // opened on connect
+  loadModels($("model-select"));
+
+  // Composer: Enter sends, Shift+Enter is a new line, Esc stops the answer.
+  const submit = async () => {
+    const text = input.value;
+    if (!text.trim() || app.classList.contains("busy")) return;
+    input.value = "";
+    autoGrow(input);
+    $("send").disabled = true;
+    const ok = await chat.send(text);
+    if (!ok && !input.value) input.value = text;
+    $("send").disabled = !input.value.trim();
+  };
+  $("composer").addEventListener("submit", (event) => { event.preventDefault(); submit(); });
+  input.addEventListener("input", () => { autoGrow(input); $("send").disabled = !input.value.trim(); });
+  input.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      submit();
+    }
+  });
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && app.classList.contains("busy")) {
+      event.preventDefault();
+      chat.stop();
+    }
+  });
+  $("stop").addEventListener("click", () => chat.stop());
+
+  // Sidebar controls.
+  $("new-chat").addEventListener("click", () => { closeSidebar(); chat.newChat(); input.focus(); });
+  let searchTimer = 0;
+  $("search").addEventListener("input", (event) => {
+    clearTimeout(searchTimer);
+    const query = event.target.value;
+    searchTimer = setTimeout(() => chat.search(query), 180);
+  });
+  $("open-sidebar").addEventListener("click", () => { app.classList.add("sidebar-open"); $("scrim").hidden = false; });
+  $("close-sidebar").addEventListener("click", closeSidebar);
+  $("scrim").addEventListener("click", closeSidebar);
+  const lang = $("lang");
+  lang.value = language();
+  lang.addEventListener("change", () => {
+    setLanguage(lang.value);
+    fillIcons(document, {});
+    view.showConversation(chat.current);
+    view.renderSidebar();
+    view.thread.reset(view.thread.messages);
+    setConnState($("conn").dataset.state);
+    loadModels($("model-select"));
+  });
+
+  // Export menu.
+  const exportBtn = $("export-btn");
+  const exportMenu = $("export-menu");
+  const toggleMenu = (open) => {
+    exportMenu.hidden = !open;
+    exportBtn.setAttribute("aria-expanded", String(open));
+    if (open) exportMenu.querySelector("button").focus();
+  };
+  exportBtn.addEventListener("click", (event) => { event.stopPropagation(); toggleMenu(exportMenu.hidden); });
+  document.addEventListener("click", () => toggleMenu(false));
+  exportMenu.addEventListener("keydown", (event) => { if (event.key === "Escape") { toggleMenu(false); exportBtn.focus(); } });
+  for (const [id, format] of [["export-md", "markdown"], ["export-json", "json"]]) {
+    $(id).addEventListener("click", () => {
+      if (chat.current) exportConversation(format, chat.current, view.thread.messages);
+    });
+  }
+
+  window.addEventListener("popstate", () => {
+    const id = conversationIdFromPath();
+    if (id) chat.open(id, { push: false });
+    else chat.newChat({ push: false });
+  });
+  window.addEventListener("pagehide", () => chat.flushAllDeletes());
+  input.focus();
+  document.body.dataset.ready = "true";
+}
+
+boot().catch((err) => {
+  console.error(err);
+  const hint = document.getElementById("boot-hint");
+  if (hint && document.getElementById("boot")) hint.hidden = false;
+  else toast(String(err?.message || err), { kind: "error", timeout: 10000 });
+});
+

@@ -1,0 +1,174 @@
+// Strings in English and German; the language follows the browser and can be switched.
+
+const STRINGS = {
+  en: {
+    conversations: "Conversations",
+    conversationList: "Conversation list",
+    newChat: "New chat",
+    search: "Search",
+    searchConversations: "Search conversations",
+    language: "Language",
+    openSidebar: "Open sidebar",
+    closeSidebar: "Close sidebar",
+    export: "Export conversation",
+    exportMarkdown: "Export as Markdown",
+    exportJson: "Export as JSON",
+    messages: "Messages",
+    loading: "Loading…",
+    welcomeTitle: "How can I help?",
+    chatSettings: "Chat settings",
+    model: "Model",
+    defaultModel: "Default model",
+    systemPrompt: "System prompt",
+    systemPromptHint: "Optional: how the assistant should behave",
+    message: "Message",
+    inputPlaceholder: "Message the assistant",
+    send: "Send",
+    stop: "Stop",
+    keyboardHint: "Enter to send · Shift+Enter for a new line · Esc to stop",
+    today: "Today",
+    yesterday: "Yesterday",
+    last7: "Previous 7 days",
+    last30: "Previous 30 days",
+    older: "Older",
+    results: "Search results",
+    noResults: "No conversations match",
+    noConversations: "No conversations yet",
+    rename: "Rename",
+    delete: "Delete",
+    deleted: "Conversation deleted",
+    undo: "Undo",
+    untitled: "New chat",
+    you: "You",
+    assistant: "Assistant",
+    copy: "Copy",
+    copied: "Copied",
+    copyCode: "Copy code",
+    edit: "Edit",
+    saveAndSend: "Send",
+    cancel: "Cancel",
+    regenerate: "Regenerate",
+    stopped: "Stopped",
+    interrupted: "The answer was interrupted",
+    errorAnswer: "The answer failed",
+    connected: "Connected",
+    connecting: "Connecting…",
+    offline: "Offline, reconnecting…",
+    notFound: "That conversation does not exist (or is not yours).",
+    sendFailed: "The message could not be sent",
+    tooLarge: "The message is too long",
+    rateLimited: "Too many requests, please wait a moment",
+    answerDone: "Answer complete",
+    loadMore: "Load more",
+    thinking: "Thinking…",
+    image: "image",
+  },
+  de: {
+    conversations: "Unterhaltungen",
+    conversationList: "Liste der Unterhaltungen",
+    newChat: "Neuer Chat",
+    search: "Suchen",
+    searchConversations: "Unterhaltungen durchsuchen",
+    language: "Sprache",
+    openSidebar: "Seitenleiste öffnen",
+    closeSidebar: "Seitenleiste schließen",
+    export: "Unterhaltung exportieren",
+    exportMarkdown: "Als Markdown exportieren",
+    exportJson: "Als JSON exportieren",
+    messages: "Nachrichten",
+    loading: "Wird geladen…",
+    welcomeTitle: "Wie kann ich helfen?",
+    chatSettings: "Chat-Einstellungen",
+    model: "Modell",
+    defaultModel: "Standardmodell",
+    systemPrompt: "Systemanweisung",
+    systemPromptHint: "Optional: wie sich der Assistent verhalten soll",
+    message: "Nachricht",
+    inputPlaceholder: "Nachricht an den Assistenten",
+    send: "Senden",
+    stop: "Stoppen",
+    keyboardHint: "Enter sendet · Umschalt+Enter für neue Zeile · Esc stoppt",
+    today: "Heute",
+    yesterday: "Gestern",
+    last7: "Letzte 7 Tage",
+    last30: "Letzte 30 Tage",
+    older: "Älter",
+    results: "Suchergebnisse",
+    noResults: "Keine passenden Unterhaltungen",
+    noConversations: "Noch keine Unterhaltungen",
+    rename: "Umbenennen",
+    delete: "Löschen",
+    deleted: "Unterhaltung gelöscht",
+    undo: "Rückgängig",
+    untitled: "Neuer Chat",
+    you: "Du",
+    assistant: "Assistent",
+    copy: "Kopieren",
+    copied: "Kopiert",
+    copyCode: "Code kopieren",
+    edit: "Bearbeiten",
+    saveAndSend: "Senden",
+    cancel: "Abbrechen",
+    regenerate: "Neu generieren",
+    stopped: "Gestoppt",
+    interrupted: "Die Antwort wurde unterbrochen",
+    errorAnswer: "Die Antwort ist fehlgeschlagen",
+    connected: "Verbunden",
+    connecting: "Verbinde…",
+    offline: "Offline, verbinde neu…",
+    notFound: "Diese Unterhaltung gibt es nicht (oder sie gehört dir nicht).",
+    sendFailed: "Die Nachricht konnte nicht gesendet werden",
+    tooLarge: "Die Nachricht ist zu lang",
+    rateLimited: "Zu viele Anfragen, bitte kurz warten",
+    answerDone: "Antwort fertig",
+    loadMore: "Mehr laden",
+    thinking: "Denkt nach…",
+    image: "Bild",
+  },
+};
+
+export const LANGUAGES = Object.keys(STRINGS);
+const KEY = "chatbot.lang";
+let current = "en";
+
+function fromBrowser() {
+  for (const tag of navigator.languages || [navigator.language || "en"]) {
+    const base = String(tag).toLowerCase().split("-")[0];
+    if (STRINGS[base]) return base;
+  }
+  return "en";
+}
+
+export function initLanguage() {
+  const saved = localStorage.getItem(KEY);
+  current = saved && STRINGS[saved] ? saved : fromBrowser();
+  return current;
+}
+
+export function language() {
+  return current;
+}
+
+export function setLanguage(lang) {
+  if (!STRINGS[lang]) return;
+  current = lang;
+  localStorage.setItem(KEY, lang);
+  applyTranslations(document);
+}
+
+export function t(key) {
+  return STRINGS[current][key] ?? STRINGS.en[key] ?? key;
+}
+
+/** Fill elements marked with data-i18n, data-i18n-placeholder, data-i18n-aria. */
+export function applyTranslations(root) {
+  document.documentElement.lang = current;
+  for (const el of root.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
+  for (const el of root.querySelectorAll("[data-i18n-placeholder]")) {
+    el.placeholder = t(el.dataset.i18nPlaceholder);
+  }
+  for (const el of root.querySelectorAll("[data-i18n-aria]")) {
+    el.setAttribute("aria-label", t(el.dataset.i18nAria));
+  }
+  for (const el of root.querySelectorAll("[data-i18n-title]")) el.title = t(el.dataset.i18nTitle);
+}
