@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# Stop the local cluster and leave nothing behind: no process, mount, interface,
+# iptables chain (KUBE-*, CNI-*), cgroup, changed sysctl or state directory.
+#
+#   k8s/local/down.sh      # idempotent; K8S_LOCAL_KEEP_LOGS=DIR keeps the daemons' logs
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+LOG_PREFIX=down
+# shellcheck source=k8s/local/lib.sh
+source "$HERE/lib.sh"
+
+# PIDs of processes whose command line names our state dir (shims, leftover daemons).
+our_pids() {
+    local p
+    for p in /proc/[0-9]*; do
+        [[ ${p#/proc/} == "$$" ]] && continue
+        tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -qF -- "$K8S_LOCAL_DIR/" && echo "${p#/proc/}"
+    done
+    return 0
+}
+
+kill_containers() {
+    local task
+    ctr_k8s version >/dev/null 2>&1 || return 0
+    for task in $(ctr_k8s tasks ls -q 2>/dev/null); do
+        ctr_k8s tasks kill -a -s SIGKILL "$task" >/dev/null 2>&1 || true
+    done
+    for task in $(ctr_k8s tasks ls -q 2>/dev/null); do
+        ctr_k8s tasks delete -f "$task" >/dev/null 2>&1 || true
+    done
+}
+
+stop_processes() {
+    local d pid
+    for d in kube-proxy kubelet kube-scheduler kube-controller-manager; do stop_daemon "$d"; done
+    kill_containers
+    stop_daemon containerd
+    stop_daemon kube-apiserver 10 # before etcd: it may ignore SIGTERM once etcd is gone
+    stop_daemon etcd
+    # Shims and anything else still running out of our state dir, by PID.
+    for pid in $(our_pids); do stop_pid "$pid" "leftover $(tr '\0' ' ' </proc/"$pid"/cmdline 2>/dev/null | cut -c1-60)" 5; done
+}
+
+unmount_all() {
+    local m
+    [[ -d $K8S_LOCAL_DIR ]] || return 0
+    # Deepest first; a lazy unmount if a plain one fails.
+    for m in $(awk -v d="$K8S_LOCAL_DIR/" 'index($2, d) == 1 { print $2 }' /proc/self/mounts | sort -r); do
+        umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || log "could not unmount $m"
+    done
+}
+
+remove_network() {
+    ip link del "$K8S_VETH" 2>/dev/null || true
+    ip link del "$K8S_BRIDGE" 2>/dev/null || true
+}
+
+# Delete every KUBE-* and CNI-* chain (kube-proxy, kubelet, CNI portmap/firewall) and the
+# rules in other chains that jump to them, in every table, for IPv4 and IPv6.
+clean_iptables() {
+    local cmd table rule chain
+    for cmd in iptables ip6tables; do
+        command -v "$cmd" >/dev/null || continue
+        for table in filter nat mangle raw; do
+            "$cmd-save" -t "$table" >/dev/null 2>&1 || continue
+            # Rules jumping to our chains from chains that are not ours.
+            "$cmd-save" -t "$table" | grep -E '^-A ' | grep -Ev '^-A (KUBE-|CNI-)' |
+                grep -E -- '-j (KUBE-|CNI-)' | while read -r rule; do
+                eval "$cmd -t $table ${rule/-A /-D }" 2>/dev/null || true
+            done
+            for chain in $("$cmd-save" -t "$table" | awk '/^:(KUBE-|CNI-)/ { print substr($1, 2) }'); do
+                "$cmd" -t "$table" -F "$chain" 2>/dev/null || true
+            done
+            for chain in $("$cmd-save" -t "$table" | awk '/^:(KUBE-|CNI-)/ { print substr($1, 2) }'); do
+                "$cmd" -t "$table" -X "$chain" 2>/dev/null || true
+            done
+        done
+    done
+}
+
+remove_cgroups() {
+    local d
+    for d in /sys/fs/cgroup/*/kubepods /sys/fs/cgroup/kubepods; do
+        [[ -d $d ]] || continue
+        find "$d" -depth -type d -exec rmdir {} + 2>/dev/null || true
+        [[ -d $d ]] && log "cgroup $d still in use"
+    done
+    return 0
+}
+
+restore_sysctls() {
+    local line
+    [[ -f $RUN/sysctls.saved ]] || return 0
+    while read -r line; do
+        sysctl -qw "$line" 2>/dev/null || true
+    done <"$RUN/sysctls.saved"
+}
+
+remove_files() {
+    local link
+    for link in /var/log/containers/*.log; do
+        [[ -L $link ]] && [[ "$(readlink "$link")" == "$K8S_LOCAL_DIR/"* ]] && rm -f "$link"
+    done
+    rm -f /var/lib/cni/results/"$K8S_CNI_NETWORK"-* 2>/dev/null || true
+    if [[ -n ${K8S_LOCAL_KEEP_LOGS:-} ]] && [[ -d $LOGS ]]; then
+        mkdir -p "$K8S_LOCAL_KEEP_LOGS" && cp -r "$LOGS"/. "$K8S_LOCAL_KEEP_LOGS"/
+        log "logs kept in $K8S_LOCAL_KEEP_LOGS"
+    fi
+    rm -rf "$K8S_LOCAL_DIR"
+}
+
+main() {
+    [[ $EUID -eq 0 ]] || die "run as root"
+    T0="$(date +%s.%N)"
+    stop_processes
+    unmount_all
+    remove_network
+    clean_iptables
+    remove_cgroups
+    restore_sysctls
+    remove_files
+    log "cluster down in $(elapsed) s"
+}
+
+main "$@"
