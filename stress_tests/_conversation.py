@@ -1,0 +1,149 @@
+"""A conversation that survives its replica dying: reconnect, conversation.get, continue.
+
+The client keeps what the contract promises it can rebuild: the acked user message, the
+answer's deltas by ``index``; after a reconnect it takes ``content`` and ``next_index`` of the
+``streaming`` message from ``conversation.get`` and appends only live deltas from ``next_index``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from stress_tests._sio import RawSio
+
+
+@dataclass
+class ChaosConversation:
+    token: str
+    pick_url: Callable[[int], str]  # attempt number → replica URL to (re)connect to
+    sio: RawSio | None = None
+    conversation_id: str = ""
+    acked: list[dict[str, Any]] = field(default_factory=list)  # acked user messages
+    prefix: str = ""  # answer text taken from conversation.get after a reconnect
+    deltas: dict[int, str] = field(default_factory=dict)
+    base_index: int = 0
+    answer_id: str | None = None
+    done: dict[str, Any] | None = None
+    errors: list[Any] = field(default_factory=list)
+    reconnects: list[float] = field(default_factory=list)
+    replica: str = ""
+    _done_evt: asyncio.Event = field(default_factory=asyncio.Event)
+    _attempt: int = 0
+
+    def _on_event(self, name: str, data: Any, t: float) -> None:
+        if not isinstance(data, dict):
+            return
+        if name == "message.delta" and data.get("conversation_id") == self.conversation_id:
+            self.answer_id = self.answer_id or data["message_id"]
+            prev = self.deltas.setdefault(data["index"], data["delta"])
+            if prev != data["delta"]:
+                self.errors.append(f"index {data['index']} delivered twice, differently")
+        elif name == "message.done":
+            msg = data["message"]
+            if msg["conversation_id"] == self.conversation_id and msg["role"] == "assistant":
+                self.done = msg
+                self._done_evt.set()
+        elif name == "message.error" and data.get("conversation_id") == self.conversation_id:
+            self.errors.append(data.get("error"))
+
+    async def _connect(self) -> None:
+        url = self.pick_url(self._attempt)
+        self._attempt += 1
+        self.replica = url
+        self.sio = RawSio(url, self.token)
+        self.sio.record = False
+        self.sio.on_event = self._on_event
+        await self.sio.connect(timeout=5)
+
+    async def start(self) -> None:
+        await self._connect()
+        assert self.sio is not None
+        conv = await self.sio.ok("conversation.create", {"title": "chaos"})
+        self.conversation_id = conv["conversation"]["id"]
+
+    async def send(self, content: str) -> None:
+        """Send (retrying with the same client_message_id across reconnects) until acked."""
+        cmid = uuid.uuid4().hex
+        self.prefix, self.deltas, self.base_index = "", {}, 0
+        self.answer_id, self.done = None, None
+        self._done_evt.clear()
+        for _ in range(5):
+            try:
+                assert self.sio is not None
+                ack = await self.sio.ok("message.send", {
+                    "conversation_id": self.conversation_id, "client_message_id": cmid,
+                    "content": content}, timeout=10)
+                self.acked.append({**ack["message"], "client_message_id": cmid})
+                return
+            except Exception:
+                await self.reconnect()
+        raise RuntimeError("message.send never acked")
+
+    async def reconnect(self, deadline_s: float = 15.0) -> None:
+        """Reconnect (to the next replica), resubscribe and rebuild the answer so far."""
+        t0 = time.monotonic()
+        if self.sio is not None:
+            with contextlib.suppress(Exception):
+                await self.sio.close()
+        while True:
+            try:
+                await self._connect()
+                assert self.sio is not None
+                got = await self.sio.ok("conversation.get",
+                                        {"conversation_id": self.conversation_id}, timeout=5)
+                break
+            except Exception:
+                if time.monotonic() - t0 > deadline_s:
+                    raise
+                await asyncio.sleep(0.1)
+        self.reconnects.append(time.monotonic() - t0)
+        answers = [m for m in got["messages"] if m["role"] == "assistant"]
+        last = answers[-1] if answers else None
+        if last is None or (self.acked and last["seq"] < self.acked[-1]["seq"]):
+            return  # the answer has not been created yet: it will stream from index 0
+        self.answer_id = last["id"]
+        if last["status"] == "streaming":
+            self.prefix, self.base_index = last["content"], int(last["next_index"])
+            self.deltas = {i: d for i, d in self.deltas.items() if i >= self.base_index}
+        else:  # it ended while we were away: the stored text is the answer
+            self.prefix, self.deltas, self.base_index = last["content"], {}, 0
+            self.done = last
+            self._done_evt.set()
+
+    @property
+    def assembled(self) -> str:
+        text, i = self.prefix, self.base_index
+        while i in self.deltas:
+            text += self.deltas[i]
+            i += 1
+        return text
+
+    @property
+    def gaps(self) -> bool:
+        return bool(self.deltas) and max(self.deltas) + 1 - self.base_index != len(self.deltas)
+
+    async def wait_answer(self, timeout: float) -> None:
+        """Wait for message.done, reconnecting whenever the connection drops."""
+        deadline = time.monotonic() + timeout
+        while not self._done_evt.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError("no message.done")
+            assert self.sio is not None
+            closed = asyncio.create_task(self.sio.closed.wait())
+            done = asyncio.create_task(self._done_evt.wait())
+            await asyncio.wait({closed, done}, timeout=left, return_when=asyncio.FIRST_COMPLETED)
+            closed.cancel()
+            done.cancel()
+            if not self._done_evt.is_set() and self.sio.closed.is_set():
+                await self.reconnect()
+
+    async def close(self) -> None:
+        if self.sio is not None:
+            await self.sio.close()
