@@ -1,0 +1,1 @@
+"""OpenAI-compatible gateway to hosted models, with a built-in local model."""

@@ -1,0 +1,169 @@
+"""Send a chat request along the chain of upstreams until one starts answering.
+
+Per upstream: up to ``LLM_MAX_RETRIES`` repeats with capped, jittered exponential back-off
+(a 429's Retry-After is waited for when it is within the cap), all before the first token.
+An upstream whose circuit is open is skipped; one that keeps failing hands over to the next.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Callable
+from typing import Any, cast
+
+from chatbot_common.errors import ChatbotError, UnavailableError
+
+from . import metrics
+from .answer import Answer, has_token
+from .failures import Failure, classify
+from .schemas import ChatCompletionRequest
+from .settings import LlmSettings
+from .trimming import Message, trim_messages
+from .upstreams import Upstream
+
+log = logging.getLogger(__name__)
+
+MIN_PROMPT_TOKENS = 256
+
+
+class Gateway:
+    def __init__(
+        self,
+        settings: LlmSettings,
+        chain: Callable[[], list[Upstream]],
+        not_ready_reason: Callable[[], str | None] = lambda: None,
+    ) -> None:
+        self.settings = settings
+        self._chain = chain
+        self._not_ready_reason = not_ready_reason
+
+    def backoff(self, attempt: int, retry_after: float | None) -> float | None:
+        """Seconds to wait before repeat ``attempt`` (1, 2, ...); None: do not wait, move on."""
+        cap = self.settings.retry_max_delay
+        if retry_after is not None:
+            return None if retry_after > cap else retry_after
+        exp = min(cap, self.settings.retry_base_delay * 2 ** (attempt - 1))
+        return random.uniform(exp / 2, exp)
+
+    async def open(self, request: ChatCompletionRequest) -> Answer:
+        """Return an answer whose first token has arrived, or raise a ChatbotError."""
+        chain = self._chain()
+        if not chain:
+            reason = self._not_ready_reason() or "no upstream is configured"
+            metrics.REQUESTS.labels("none", request.model or "", "unavailable").inc()
+            raise UnavailableError(reason, retry_after=5)
+        messages = request.message_dicts()
+        if messages[0].get("role") not in ("system", "developer"):
+            messages.insert(0, {"role": "system", "content": self.settings.system_prompt})
+        last: tuple[Upstream, str, Failure] | None = None
+        for upstream in chain:
+            model = upstream.model_for(request.model)
+            for attempt in range(self.settings.max_retries + 1):
+                if not upstream.breaker.allow():
+                    break
+                if attempt:
+                    metrics.RETRIES.labels(upstream.name).inc()
+                try:
+                    return await self._attempt(upstream, model, request, messages)
+                except ChatbotError:
+                    upstream.breaker.release()
+                    raise
+                except asyncio.CancelledError:
+                    upstream.breaker.release()
+                    raise
+                except Exception as exc:
+                    failure = classify(exc)
+                last = (upstream, model, failure)
+                metrics.UPSTREAM_ERRORS.labels(upstream.name, failure.reason).inc()
+                if failure.breaker:
+                    upstream.breaker.record_failure()
+                else:
+                    upstream.breaker.release()
+                log.warning(
+                    "upstream attempt failed",
+                    extra={
+                        "upstream": upstream.name, "model": model, "attempt": attempt + 1,
+                        "reason": failure.reason, "detail": failure.message,
+                    },
+                )
+                if not failure.fallback:
+                    metrics.REQUESTS.labels(upstream.name, model, "invalid").inc()
+                    raise failure.error()
+                if not failure.retryable or attempt == self.settings.max_retries:
+                    break
+                delay = self.backoff(attempt + 1, failure.retry_after)
+                if delay is None:
+                    break
+                await asyncio.sleep(delay)
+        if last is None:
+            metrics.REQUESTS.labels("none", request.model or "", "unavailable").inc()
+            raise UnavailableError("every upstream is failing; try again shortly", retry_after=5)
+        upstream, model, failure = last
+        outcome = "rate_limited" if failure.reason == "rate_limited" else "error"
+        metrics.REQUESTS.labels(upstream.name, model, outcome).inc()
+        raise failure.error()
+
+    def _budget_messages(
+        self, upstream: Upstream, request: ChatCompletionRequest, messages: list[Message]
+    ) -> tuple[list[Message], int]:
+        context = self.settings.context_tokens
+        if upstream.context_tokens:
+            context = min(context, upstream.context_tokens)
+        wanted = request.requested_max_tokens() or self.settings.max_tokens
+        max_tokens = max(1, min(wanted, context - MIN_PROMPT_TOKENS))
+        trimmed = trim_messages(messages, context - max_tokens)
+        if trimmed.dropped or trimmed.shortened:
+            metrics.CONTEXT_TRIMMED.inc(trimmed.dropped)
+            log.info(
+                "trimmed the conversation to the context budget",
+                extra={"dropped": trimmed.dropped, "kept": len(trimmed.messages),
+                       "shortened": trimmed.shortened, "upstream": upstream.name},
+            )
+        return trimmed.messages, max_tokens
+
+    async def _attempt(
+        self,
+        upstream: Upstream,
+        model: str,
+        request: ChatCompletionRequest,
+        messages: list[Message],
+    ) -> Answer:
+        sent, max_tokens = self._budget_messages(upstream, request, messages)
+        extra: dict[str, Any] = request.passthrough()
+        started = time.perf_counter()
+        async with asyncio.timeout(self.settings.first_token_timeout):
+            stream = await upstream.client.chat.completions.create(
+                model=model,
+                messages=cast(Any, sent),
+                stream=True,
+                stream_options={"include_usage": True},
+                max_tokens=max_tokens,
+                extra_body=extra or None,
+            )
+            pending = []
+            try:
+                while True:
+                    try:
+                        chunk = await anext(stream)
+                    except StopAsyncIteration:
+                        break
+                    pending.append(chunk)
+                    if has_token(chunk):
+                        break
+            except BaseException:
+                await stream.close()
+                raise
+        upstream.breaker.record_success()
+        return Answer(
+            upstream=upstream,
+            model=model,
+            stream=stream,
+            pending=pending,
+            sent_messages=sent,
+            started=started,
+            idle_timeout=self.settings.idle_timeout,
+            finished=False,
+        )

@@ -1,0 +1,87 @@
+"""``/v1/chat/completions`` and ``/v1/models``."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from chatbot_common.errors import ChatbotError
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+
+from .answer import Answer
+from .errors import error_body
+from .gateway import Gateway
+from .schemas import ChatCompletionRequest
+from .upstreams import Upstream
+
+log = logging.getLogger(__name__)
+
+router = APIRouter(prefix="/v1", tags=["openai"])
+
+
+def get_gateway(request: Request) -> Gateway:
+    gateway: Gateway = request.app.state.gateway
+    return gateway
+
+
+GatewayDep = Annotated[Gateway, Depends(get_gateway)]
+
+
+def _sse(payload: dict[str, Any] | str) -> bytes:
+    data = payload if isinstance(payload, str) else json.dumps(payload, separators=(",", ":"))
+    return f"data: {data}\n\n".encode()
+
+
+async def _event_stream(answer: Answer, include_usage: bool) -> AsyncIterator[bytes]:
+    last_id, created = "", 0
+    try:
+        async for chunk in answer.chunks():
+            last_id, created = chunk.id, chunk.created
+            yield _sse(chunk.model_dump_json(exclude_unset=True))
+    except ChatbotError as exc:
+        yield _sse(error_body(exc))
+        return
+    if include_usage and answer.usage is not None:
+        yield _sse(
+            {
+                "id": last_id,
+                "object": "chat.completion.chunk",
+                "created": created,
+                "model": answer.model,
+                "choices": [],
+                "usage": answer.usage.to_dict(),
+            }
+        )
+    yield b"data: [DONE]\n\n"
+
+
+@router.post("/chat/completions", response_model=None)
+async def chat_completions(
+    body: ChatCompletionRequest, gateway: GatewayDep
+) -> StreamingResponse | JSONResponse:
+    answer = await gateway.open(body)
+    if body.stream:
+        return StreamingResponse(
+            _event_stream(answer, body.include_usage),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+    return JSONResponse(await answer.collect())
+
+
+@router.get("/models")
+async def list_models(request: Request) -> dict[str, Any]:
+    chain: list[Upstream] = request.app.state.chain()
+    seen: dict[str, str] = {}
+    for upstream in chain:
+        seen.setdefault(upstream.model, upstream.name)
+    return {
+        "object": "list",
+        "data": [
+            {"id": model, "object": "model", "created": 0, "owned_by": owner}
+            for model, owner in seen.items()
+        ],
+    }

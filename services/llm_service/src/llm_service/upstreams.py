@@ -1,0 +1,103 @@
+"""The ordered chain of OpenAI-compatible upstreams: one AsyncOpenAI client and breaker each."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from openai import AsyncOpenAI, Timeout
+
+from . import metrics
+from .breaker import CircuitBreaker, CircuitState
+from .settings import LlmSettings
+
+# Sent when an upstream needs no key (a local server): the client insists on one.
+_NO_KEY = "no-key"
+
+
+@dataclass
+class Upstream:
+    """One upstream. ``pass_model``: the request's model is forwarded (else ``model`` is used)."""
+
+    name: str
+    base_url: str
+    model: str
+    client: AsyncOpenAI
+    breaker: CircuitBreaker
+    pass_model: bool = False
+    context_tokens: int | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def model_for(self, requested: str | None) -> str:
+        return requested if (self.pass_model and requested) else self.model
+
+    async def aclose(self) -> None:
+        await self.client.close()
+
+
+def _name_of(base_url: str, taken: set[str]) -> str:
+    host = urlsplit(base_url).netloc or base_url
+    name, n = host, 2
+    while name in taken:
+        name, n = f"{host}#{n}", n + 1
+    taken.add(name)
+    return name
+
+
+def make_upstream(
+    settings: LlmSettings,
+    *,
+    base_url: str,
+    model: str,
+    api_key: str | None,
+    name: str,
+    pass_model: bool = False,
+    context_tokens: int | None = None,
+) -> Upstream:
+    client = AsyncOpenAI(
+        base_url=base_url,
+        api_key=api_key or _NO_KEY,
+        max_retries=0,  # the gateway retries itself, only before the first token
+        timeout=Timeout(
+            connect=settings.connect_timeout,
+            read=max(settings.idle_timeout, settings.first_token_timeout),
+            write=settings.connect_timeout + 10,
+            pool=settings.connect_timeout,
+        ),
+    )
+    gauge = metrics.CIRCUIT_STATE.labels(name)
+    breaker = CircuitBreaker(
+        settings.breaker_failures,
+        settings.breaker_reset_seconds,
+        on_change=lambda state: gauge.set(int(state)),
+    )
+    gauge.set(int(CircuitState.CLOSED))
+    return Upstream(name, base_url, model, client, breaker, pass_model, context_tokens)
+
+
+def configured_upstreams(settings: LlmSettings) -> list[Upstream]:
+    """The primary upstream (unless the local model replaces it) then ``LLM_FALLBACKS``."""
+    taken: set[str] = set()
+    chain: list[Upstream] = []
+    if not settings.use_local_model:
+        chain.append(
+            make_upstream(
+                settings,
+                base_url=settings.base_url,
+                model=settings.model,
+                api_key=settings.api_key,
+                name=_name_of(settings.base_url, taken),
+                pass_model=True,
+            )
+        )
+    for fb in settings.fallbacks:
+        chain.append(
+            make_upstream(
+                settings,
+                base_url=fb.base_url,
+                model=fb.model,
+                api_key=fb.api_key,
+                name=fb.name or _name_of(fb.base_url, taken),
+            )
+        )
+    return chain
