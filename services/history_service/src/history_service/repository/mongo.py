@@ -40,6 +40,7 @@ Atlas Search index would be the next step.
 from __future__ import annotations
 
 import asyncio
+import logging
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -79,6 +80,7 @@ from ..settings import HistorySettings
 from ._common import DEFAULT_TITLE, regex_pattern
 from ._retry import RetryPolicy
 
+log = logging.getLogger(__name__)
 T = TypeVar("T")
 Doc = dict[str, Any]
 
@@ -152,6 +154,8 @@ class MongoHistoryRepository:
             settings.store_retry_base_delay,
             settings.store_retry_max_delay,
         )
+        self._indexes_ready = False
+        self._indexes_lock = asyncio.Lock()
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
     @asynccontextmanager
@@ -165,6 +169,7 @@ class MongoHistoryRepository:
 
     async def _do(self, operation: str, call: Callable[[], Awaitable[T]]) -> T:
         try:
+            await self._ensure_indexes()
             return await self.retry.run(operation, call, TRANSIENT)
         except (DuplicateKeyError, UnavailableError):
             raise
@@ -174,7 +179,24 @@ class MongoHistoryRepository:
             raise
 
     async def open(self) -> None:
-        await self._do("create_indexes", self._create_indexes)
+        """Create the indexes now if the server answers, else before the first operation.
+
+        The service starts (not ready) while the store is down and recovers by itself.
+        """
+        try:
+            await self._ensure_indexes()
+        except UnavailableError:
+            log.warning("the store does not answer yet; indexes will be created on first use")
+
+    async def _ensure_indexes(self) -> None:
+        # No operation runs before the unique indexes exist: they are what keeps seq and
+        # the idempotency key unique.
+        if self._indexes_ready:
+            return
+        async with self._indexes_lock:
+            if not self._indexes_ready:
+                await self.retry.run("create_indexes", self._create_indexes, TRANSIENT)
+                self._indexes_ready = True
 
     async def _create_indexes(self) -> None:
         await self.conversations.create_index(
@@ -197,6 +219,7 @@ class MongoHistoryRepository:
 
     async def ping(self) -> bool:
         await self.client.admin.command("ping")
+        await self._ensure_indexes()
         return True
 
     # -- conversations ------------------------------------------------------------------
