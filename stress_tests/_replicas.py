@@ -7,6 +7,7 @@ replicas with ``REDIS_URL`` set; each started on a free loopback port and stoppe
 from __future__ import annotations
 
 import shutil
+import signal
 import sys
 import time
 from dataclasses import dataclass, field
@@ -54,10 +55,10 @@ class Replicas:
             "LLM_SERVICE_URL": self.llm.url + "/v1", "HISTORY_SERVICE_URL": self.history.url,
             **self.chat_env})
 
-    def restart_chat(self, i: int) -> Proc:
-        """Start a new replica in slot ``i`` (on the same port) after the old one died."""
+    def restart_chat(self, i: int, sig: int = signal.SIGTERM) -> Proc:
+        """Stop replica ``i`` (if still alive) and start a new one on the same port."""
         old = self.chats[i]
-        old.stop()
+        old.stop(sig)
         self.retired.append(old)
         self.chats[i] = self.start_chat(port=old.port)
         return self.chats[i]

@@ -1,0 +1,195 @@
+"""`make bench`: every benchmark against the fake upstream, plots and a summary table.
+
+Runs, each as its own process (so one failing does not stop the others):
+  stream_benchmark   added TTFT / per-token delay / CPU per token vs concurrency
+  websocket_test     memory per idle connection, connect rate
+  database_test      history throughput (the history teammate's script)
+  llm_gateway_benchmark  LLM gateway vs LiteLLM (the LLM teammate's script)
+then draws PNG plots (matplotlib, Agg) into results/ and prints the table against the targets.
+
+    uv run python -m stress_tests.run_bench            # the real run (a few minutes)
+    uv run python -m stress_tests.run_bench --quick    # seconds
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from stress_tests._harness import RESULTS_DIR, print_table, write_result
+from tests.support.processes import REPO_ROOT
+
+STEPS: dict[str, tuple[list[str], list[str], float]] = {
+    # name: (full args, quick args, timeout seconds)
+    "stream_benchmark": (["--concurrency", "1,25,50,100,200"], ["--quick"], 300),
+    "websocket_test": (["--connections", "10000", "--workers", "4"], ["--quick"], 300),
+    "database_test": ([], ["--quick"], 240),
+    "llm_gateway_benchmark": ([], ["--quick"], 240),
+}
+
+
+def run_step(name: str, quick: bool) -> dict[str, Any]:
+    full, fast, timeout = STEPS[name]
+    script = REPO_ROOT / "stress_tests" / f"{name}.py"
+    if not script.exists():
+        return {"status": "missing", "detail": f"{script.relative_to(REPO_ROOT)} not found"}
+    argv = [sys.executable, "-m", f"stress_tests.{name}", *(fast if quick else full)]
+    print(f"\n=== {name}: {' '.join(argv[2:])}", flush=True)
+    t0 = time.monotonic()
+    try:
+        proc = subprocess.run(argv, cwd=REPO_ROOT, timeout=timeout, check=False)
+        status = "ok" if proc.returncode == 0 else f"exit {proc.returncode}"
+    except subprocess.TimeoutExpired:
+        status = f"timeout after {timeout:.0f} s"
+    return {"status": status, "seconds": round(time.monotonic() - t0, 1)}
+
+
+def load(name: str) -> dict[str, Any] | None:
+    path = RESULTS_DIR / f"{name}.json"
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def find_number(data: Any, *keys: str) -> float | None:
+    """The first numeric value under any of ``keys`` anywhere in ``data`` (depth first)."""
+    if isinstance(data, dict):
+        for k in keys:
+            v = data.get(k)
+            if isinstance(v, int | float) and not isinstance(v, bool):
+                return float(v)
+        for v in data.values():
+            found = find_number(v, *keys)
+            if found is not None:
+                return found
+    elif isinstance(data, list):
+        for v in data:
+            found = find_number(v, *keys)
+            if found is not None:
+                return found
+    return None
+
+
+def plot(stream: dict[str, Any] | None, ws: dict[str, Any] | None) -> list[str]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    made: list[str] = []
+    if stream and stream.get("levels"):
+        lv = [x for x in stream["levels"] if x["completed"]]
+        n = [x["concurrency"] for x in lv]
+        fig, axes = plt.subplots(1, 3, figsize=(15, 4.5))
+        ax = axes[0]
+        ax.plot(n, [x["added_ttft_ms"]["p50"] for x in lv], "o-", label="p50")
+        ax.plot(n, [x["added_ttft_ms"]["p99"] for x in lv], "s-", label="p99")
+        ax.axhline(3, color="green", ls=":", label="target p50 3 ms")
+        ax.axhline(10, color="red", ls=":", label="target p99 10 ms")
+        ax.set(title="Added time to first token", xlabel="concurrent streams", ylabel="ms")
+        ax.legend()
+        ax = axes[1]
+        ax.plot(n, [x["added_token_gap_ms"]["p50"] for x in lv], "o-", label="p50")
+        ax.plot(n, [x["added_token_gap_ms"]["p99"] for x in lv], "s-", label="p99")
+        ax.axhline(2, color="red", ls=":", label="target p99 2 ms")
+        ax.set(title="Added per-token delay", xlabel="concurrent streams", ylabel="ms")
+        ax.legend()
+        ax = axes[2]
+        ax.bar([str(v) for v in n], [x["cpu_us_per_token"] or 0 for x in lv], color="tab:purple")
+        ax.axhline(20, color="red", ls=":", label="target 20 µs")
+        ax.set(title="CPU per relayed token (all services)", xlabel="concurrent streams",
+               ylabel="CPU µs / token")
+        ax.legend()
+        cfg = stream["config"]
+        fig.suptitle(f"Fake upstream: TTFT {cfg['ttft_ms']:.0f} ms, {cfg['token_ms']:.0f} ms/token,"
+                     f" {cfg['tokens']} tokens; DELTA_INTERVAL_MS={cfg['delta_interval_ms']}")
+        fig.tight_layout()
+        out = RESULTS_DIR / "stream_benchmark.png"
+        fig.savefig(out, dpi=100)
+        plt.close(fig)
+        made.append(str(out.relative_to(REPO_ROOT)))
+    if ws and ws.get("connected"):
+        rss = ws["chat_rss_bytes"]
+        fig, ax = plt.subplots(figsize=(6, 4.5))
+        labels = ["before", f"{ws['connected']} idle", "+ chatting"]
+        ax.bar(labels, [rss["before"] / 2**20, rss["idle_connections"] / 2**20,
+                        rss["after_chat"] / 2**20], color=["grey", "tab:blue", "tab:orange"])
+        ax.set(ylabel="chat process RSS (MiB)",
+               title=f"{ws['kib_per_idle_connection']} KiB per idle connection "
+                     f"(target ≤ 16), {ws['connects_per_second']} connects/s")
+        fig.tight_layout()
+        out = RESULTS_DIR / "websocket_test.png"
+        fig.savefig(out, dpi=100)
+        plt.close(fig)
+        made.append(str(out.relative_to(REPO_ROOT)))
+    return made
+
+
+def summarize(steps: dict[str, Any]) -> list[list[Any]]:
+    stream, ws = load("stream_benchmark"), load("websocket_test")
+    db, gw = load("database_test"), load("llm_gateway_benchmark")
+    top = max((x for x in (stream or {}).get("levels", [])), key=lambda x: x["concurrency"],
+              default=None)
+    n = top["concurrency"] if top else "-"
+
+    def row(metric: str, value: Any, target: str, ok: bool | None) -> list[Any]:
+        verdict = "-" if ok is None or value is None else ("met" if ok else "missed")
+        return [metric, value if value is not None else "n/a", target, verdict]
+
+    def le(v: Any, t: float) -> bool | None:
+        return None if v is None else v <= t
+
+    ttft50 = top["added_ttft_ms"]["p50"] if top else None
+    ttft99 = top["added_ttft_ms"]["p99"] if top else None
+    gap99 = top["added_token_gap_ms"]["p99"] if top else None
+    cpu = top["cpu_us_per_token"] if top else None
+    kib = (ws or {}).get("kib_per_idle_connection")
+    conns = (ws or {}).get("connected")
+    inserts = find_number(db, "inserts_per_second", "insert_per_second", "inserts_per_s",
+                          "messages_per_second")
+    gw_ours = find_number(gw, "gateway_tokens_per_second", "ours", "llm_service")
+    rows = [
+        row(f"added TTFT p50 @ {n} streams (ms)", ttft50, "≤ 3", le(ttft50, 3)),
+        row(f"added TTFT p99 @ {n} streams (ms)", ttft99, "≤ 10", le(ttft99, 10)),
+        row(f"added per-token delay p99 @ {n} (ms)", gap99, "≤ 2", le(gap99, 2)),
+        row(f"CPU per relayed token @ {n} (µs)", cpu, "≤ 20", le(cpu, 20)),
+        row("idle connections on one chat process", conns, "≥ 10000",
+            None if conns is None else conns >= 10_000),
+        row("memory per idle connection (KiB)", kib, "≤ 16", le(kib, 16)),
+        row("history inserts/s", inserts, "≥ 3000", None if inserts is None else inserts >= 3000),
+        row("LLM gateway (see llm_gateway_benchmark.json)", gw_ours, "vs LiteLLM", None),
+    ]
+    for name, st in steps.items():
+        rows.append([f"step {name}", st["status"], f"{st.get('seconds', '-')} s", "-"])
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--quick", action="store_true")
+    p.add_argument("--only", default=",".join(STEPS), help="comma-separated steps")
+    p.add_argument("--no-run", action="store_true", help="only plot and summarize results/")
+    args = p.parse_args(argv)
+    steps: dict[str, Any] = {}
+    if not args.no_run:
+        for name in args.only.split(","):
+            steps[name] = run_step(name, args.quick)
+    plots = plot(load("stream_benchmark"), load("websocket_test"))
+    print("\n=== summary (2-core machine; targets are goals, not gates)")
+    rows = summarize(steps)
+    table = print_table(rows, ["metric", "measured", "target", "verdict"])
+    out: Path = write_result("bench_summary", {"quick": args.quick, "steps": steps,
+                                               "plots": plots, "table": table.splitlines()})
+    print(f"plots: {', '.join(plots) or 'none'}\nsummary: {out}")
+    return 0 if all(s["status"] in ("ok", "missing") for s in steps.values()) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
