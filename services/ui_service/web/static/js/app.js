@@ -154,6 +154,7 @@ async function boot() {
     setLanguage(lang.value);
     fillIcons(document, {});
     view.showConversation(chat.current);
+    sidebar.invalidate();
     view.renderSidebar();
     view.thread.reset(view.thread.messages);
     setConnState($("conn").dataset.state);

@@ -32,6 +32,20 @@ export class Sidebar {
   render({ conversations, results, currentId, hasMore }) {
     if (this.editing) return; // do not throw away an open rename field
     const list = results ?? conversations;
+    // Only the active item changed (a click): update in place so a double-click still lands.
+    const signature = JSON.stringify([Boolean(results), hasMore, new Date().toDateString(),
+      list.map((c) => [c.id, c.title, c.updated_at])]);
+    if (signature === this.signature) {
+      for (const li of this.root.querySelectorAll(".conv")) {
+        const active = li.dataset.id === currentId;
+        li.classList.toggle("active", active);
+        const link = li.querySelector(".conv-link");
+        if (active) link.setAttribute("aria-current", "page");
+        else link.removeAttribute("aria-current");
+      }
+      return;
+    }
+    this.signature = signature;
     const children = [];
     if (results) {
       children.push(el("h2", { class: "group-title", text: t("results") }));
@@ -91,6 +105,11 @@ export class Sidebar {
     return li;
   }
 
+  /** Forget the rendered state (language switch): the next render rebuilds everything. */
+  invalidate() {
+    this.signature = null;
+  }
+
   startRename(li, conv) {
     const input = el("input", {
       class: "rename-input", type: "text", maxlength: "200", "aria-label": t("rename"),
@@ -102,6 +121,7 @@ export class Sidebar {
       if (done) return;
       done = true;
       this.editing = null;
+      this.signature = null;
       const title = input.value.trim();
       if (save && title && title !== conv.title) this.cb.rename(conv.id, title);
       else this.cb.refresh();
