@@ -12,17 +12,18 @@ source "$HERE/lib.sh"
 
 # PIDs of processes whose command line names our state dir (shims, leftover daemons).
 our_pids() {
-    local p
-    for p in /proc/[0-9]*; do
-        [[ ${p#/proc/} == "$$" ]] && continue
-        tr '\0' ' ' <"$p/cmdline" 2>/dev/null | grep -qF -- "$K8S_LOCAL_DIR/" && echo "${p#/proc/}"
+    local f
+    for f in $(grep -laF -- "$K8S_LOCAL_DIR/" /proc/[0-9]*/cmdline 2>/dev/null); do
+        f=${f#/proc/}
+        f=${f%/cmdline}
+        [[ $f == "$$" || $f == "$BASHPID" ]] || echo "$f"
     done
     return 0
 }
 
 kill_containers() {
     local task
-    ctr_k8s version >/dev/null 2>&1 || return 0
+    [[ -S $CONTAINERD_SOCK ]] && timeout 5 "$(command -v ctr)" -a "$CONTAINERD_SOCK" version >/dev/null 2>&1 || return 0
     for task in $(ctr_k8s tasks ls -q 2>/dev/null); do
         ctr_k8s tasks kill -a -s SIGKILL "$task" >/dev/null 2>&1 || true
     done
@@ -65,10 +66,10 @@ clean_iptables() {
         for table in filter nat mangle raw; do
             "$cmd-save" -t "$table" >/dev/null 2>&1 || continue
             # Rules jumping to our chains from chains that are not ours.
-            "$cmd-save" -t "$table" | grep -E '^-A ' | grep -Ev '^-A (KUBE-|CNI-)' |
-                grep -E -- '-j (KUBE-|CNI-)' | while read -r rule; do
-                eval "$cmd -t $table ${rule/-A /-D }" 2>/dev/null || true
-            done
+            "$cmd-save" -t "$table" | awk '/^-A / && !/^-A (KUBE-|CNI-)/ && / -j (KUBE-|CNI-)/' |
+                while read -r rule; do
+                    eval "$cmd -t $table ${rule/-A /-D }" 2>/dev/null || true
+                done
             for chain in $("$cmd-save" -t "$table" | awk '/^:(KUBE-|CNI-)/ { print substr($1, 2) }'); do
                 "$cmd" -t "$table" -F "$chain" 2>/dev/null || true
             done

@@ -130,6 +130,10 @@ import_images() {
 install_addons() {
     sed -e "s|@DNS_IP@|$K8S_DNS_IP|g" -e "s|@COREDNS_IMAGE@|$COREDNS_IMAGE|g" \
         "$HERE/manifests/coredns.yaml" | kubectl_admin apply -f - >/dev/null
+    if [[ -f $K8S_IMAGES/metrics-server.tar ]]; then
+        sed -e "s|@METRICS_SERVER_IMAGE@|$METRICS_SERVER_IMAGE|g" \
+            "$HERE/manifests/metrics-server.yaml" | kubectl_admin apply -f - >/dev/null
+    fi
 }
 
 node_ready() {
