@@ -12,7 +12,8 @@ flag or an environment variable (the flag wins):
 | ``--fault`` | ``FAKE_FAULT`` | none | fault for every request (kinds below) |
 | ``--retry-after`` | ``FAKE_RETRY_AFTER`` | 1 | Retry-After seconds sent with 429 |
 | ``--stall-seconds`` | ``FAKE_STALL_SECONDS`` | 300 | how long a stall lasts |
-| ``--model`` | ``FAKE_MODEL`` | fake-model | model id in answers and ``/v1/models`` |
+| ``--model`` | ``FAKE_MODEL`` | fake-model | id in `/v1/models` (answers echo the asked model) |
+| ``--name`` | ``FAKE_NAME`` | fake | this instance's name, for ``[fault:KIND@NAME]`` |
 
 Fault kinds: ``429`` (rate limited, with Retry-After), ``500``, ``stall-first`` (headers sent,
 then nothing before the first token), ``stall`` (stops mid-stream after half the tokens),
@@ -20,6 +21,8 @@ then nothing before the first token), ``stall`` (stops mid-stream after half the
 request, overriding ``--fault``: put ``[fault:KIND]`` in the last user message, or send header
 ``X-Fake-Fault: KIND``. ``KINDxN`` (e.g. ``[fault:429x2]``) fails only the first N requests
 whose last user message is the same text, then answers normally: use a unique text per test.
+``[fault:KIND@NAME]`` applies only to the fake started with that ``--name`` (the others answer),
+so a test can fail the primary upstream and watch the fallback answer.
 ``[tokens:N]`` in the last user message sets the answer length for that request.
 
 The answer is deterministic: ``Echo:`` followed by the first six words of the last user message
@@ -53,7 +56,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 FAULTS = ("none", "429", "500", "stall-first", "stall", "drop")
-_FAULT_TAG = re.compile(r"\[fault:([a-z0-9-]+?)(?:x(\d+))?\]")
+_FAULT_TAG = re.compile(r"\[fault:([a-z0-9-]+?)(?:x(\d+))?(?:@([A-Za-z0-9_.-]+))?\]")
 _TOKENS_TAG = re.compile(r"\[tokens:(\d+)\]")
 _ANY_TAG = re.compile(r"\[(?:fault|tokens):[^\]]*\]")
 
@@ -70,6 +73,7 @@ class FakeSettings(BaseSettings):
     fake_retry_after: float = 1.0
     fake_stall_seconds: float = 300.0
     fake_model: str = "fake-model"
+    fake_name: str = "fake"
 
 
 class _DroppedConnection(Exception):
@@ -114,6 +118,8 @@ class FakeUpstream:
         tag = _FAULT_TAG.search(headers.get("x-fake-fault", "")) or _FAULT_TAG.search(last_user)
         if headers.get("x-fake-fault") and not tag:
             fault = headers["x-fake-fault"]
+        if tag and tag.group(3) not in (None, self.s.fake_name):
+            tag = None  # aimed at another fake upstream
         if tag:
             fault, limit = tag.group(1), int(tag.group(2)) if tag.group(2) else None
         if limit is not None:
@@ -278,7 +284,7 @@ def main(argv: list[str] | None = None) -> None:
         ("--host", "host"), ("--port", "port"), ("--ttft-ms", "fake_ttft_ms"),
         ("--token-ms", "fake_token_ms"), ("--tokens", "fake_tokens"), ("--fault", "fake_fault"),
         ("--retry-after", "fake_retry_after"), ("--stall-seconds", "fake_stall_seconds"),
-        ("--model", "fake_model"),
+        ("--model", "fake_model"), ("--name", "fake_name"),
     ):
         parser.add_argument(flag, dest=field, default=None)
     args = parser.parse_args(argv)
