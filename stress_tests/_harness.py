@@ -14,6 +14,7 @@ import statistics
 import sys
 import tempfile
 import time
+import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,8 @@ from tests.support.processes import REPO_ROOT, Proc
 from tests.support.stack import Stack, start_stack
 
 RESULTS_DIR = REPO_ROOT / "results"
+# When set (by the smoke tests), scripts reuse this running stack instead of starting their own.
+ATTACH: Stack | None = None
 
 
 def write_result(name: str, data: Mapping[str, Any], results_dir: Path | None = None) -> Path:
@@ -93,7 +96,9 @@ def slope(xs: Sequence[float], ys: Sequence[float]) -> float | None:
 def guest_token(stack_or_secret: Stack | str) -> str:
     """A fresh guest token signed with the stack's AUTH_SECRET (no HTTP round trip)."""
     secret = stack_or_secret if isinstance(stack_or_secret, str) else stack_or_secret.auth_secret
-    return issue_guest_token(secret, 3600)[0]
+    with warnings.catch_warnings():  # test secrets are short; PyJWT warns about HMAC key length
+        warnings.simplefilter("ignore")
+        return issue_guest_token(secret, 3600)[0]
 
 
 def fake_upstream_env(ttft_ms: float, token_ms: float, tokens: int) -> dict[str, str]:
@@ -108,6 +113,9 @@ def running_stack(
 ) -> Iterator[Stack]:
     """Start the whole system as real processes (in a temporary state dir) and stop it after."""
     raise_nofile()
+    if ATTACH is not None:
+        yield ATTACH
+        return
     with contextlib.ExitStack() as es:
         if state_dir is None:
             state_dir = Path(es.enter_context(tempfile.TemporaryDirectory(prefix="stress-")))

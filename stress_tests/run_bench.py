@@ -21,7 +21,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from stress_tests._harness import RESULTS_DIR, print_table, write_result
+from stress_tests import _harness
+from stress_tests._harness import print_table, write_result
 from tests.support.processes import REPO_ROOT
 
 STEPS: dict[str, tuple[list[str], list[str], float]] = {
@@ -50,7 +51,7 @@ def run_step(name: str, quick: bool) -> dict[str, Any]:
 
 
 def load(name: str) -> dict[str, Any] | None:
-    path = RESULTS_DIR / f"{name}.json"
+    path = _harness.RESULTS_DIR / f"{name}.json"
     try:
         data = json.loads(path.read_text())
     except (OSError, ValueError):
@@ -111,7 +112,7 @@ def plot(stream: dict[str, Any] | None, ws: dict[str, Any] | None) -> list[str]:
         fig.suptitle(f"Fake upstream: TTFT {cfg['ttft_ms']:.0f} ms, {cfg['token_ms']:.0f} ms/token,"
                      f" {cfg['tokens']} tokens; DELTA_INTERVAL_MS={cfg['delta_interval_ms']}")
         fig.tight_layout()
-        out = RESULTS_DIR / "stream_benchmark.png"
+        out = _harness.RESULTS_DIR / "stream_benchmark.png"
         fig.savefig(out, dpi=100)
         plt.close(fig)
         made.append(str(out.relative_to(REPO_ROOT)))
@@ -125,7 +126,7 @@ def plot(stream: dict[str, Any] | None, ws: dict[str, Any] | None) -> list[str]:
                title=f"{ws['kib_per_idle_connection']} KiB per idle connection "
                      f"(target ≤ 16), {ws['connects_per_second']} connects/s")
         fig.tight_layout()
-        out = RESULTS_DIR / "websocket_test.png"
+        out = _harness.RESULTS_DIR / "websocket_test.png"
         fig.savefig(out, dpi=100)
         plt.close(fig)
         made.append(str(out.relative_to(REPO_ROOT)))
