@@ -27,7 +27,7 @@ from .schemas import (
     parse,
 )
 from .service import ChatService
-from .titles import title_from
+from .titles import is_untitled, title_from
 
 log = logging.getLogger(__name__)
 
@@ -193,7 +193,7 @@ class ChatNamespace(socketio.AsyncNamespace):
             await self.emit("message.created", {"message": message}, room=room, skip_sid=sid)
             # One answer per conversation: a new message stops the one still streaming.
             await answers.stop(p.conversation_id)
-            if not conversation.get("title"):
+            if message["seq"] == 1 and is_untitled(conversation.get("title")):
                 self.service.spawn(self._auto_title(user_id, conversation, p.content), "title")
         elif answers.in_flight(p.conversation_id) or await history.list_messages(
             user_id, p.conversation_id, after_seq=message["seq"], limit=1

@@ -1,0 +1,343 @@
+"""The chat service as a real process beside real history and LLM services (fake upstream).
+
+Tokens are issued with the shared secret (the UI service is not needed here); a
+python-socketio client drives the contract's events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import socketio
+from chatbot_common.tokens import issue_guest_token
+
+from tests.support.chat_client import ChatClient
+from tests.support.processes import Proc, start_process, start_service
+
+SECRET = "chat-test-secret-of-at-least-32-bytes"
+INTERNAL = "chat-test-internal"
+
+
+@dataclass
+class System:
+    upstream: Proc
+    history: Proc
+    llm: Proc
+    chat: Proc
+
+    def token(self, user_id: str | None = None, ttl: int = 600) -> str:
+        return issue_guest_token(SECRET, ttl, user_id)[0]
+
+    async def client(self, user_id: str | None = None) -> ChatClient:
+        return await ChatClient(self.chat.url, self.token(user_id)).connect()
+
+    def stop(self) -> None:
+        for p in (self.chat, self.llm, self.history, self.upstream):
+            p.stop()
+
+
+def start_system(state: Path, upstream_env: dict[str, str], chat_env: dict[str, str]) -> System:
+    common = {"STATE_DIR": str(state), "INTERNAL_TOKEN": INTERNAL, "AUTH_SECRET": SECRET}
+    started: list[Proc] = []
+    try:
+        upstream = start_process(
+            "fake_upstream",
+            [sys.executable, "-m", "tests.support.fake_upstream"],
+            env=upstream_env,
+            health_path="/v1/models",
+        )
+        started.append(upstream)
+        history = start_service("history_service", env=common)
+        started.append(history)
+        llm = start_service(
+            "llm_service",
+            env={**common, "LLM_BASE_URL": upstream.url + "/v1", "LLM_API_KEY": "test",
+                 "LLM_MODEL": "fake/echo-1"},
+        )
+        started.append(llm)
+        chat = start_service(
+            "chat_service",
+            env={**common, "LLM_SERVICE_URL": llm.url + "/v1",
+                 "HISTORY_SERVICE_URL": history.url, **chat_env},
+        )
+    except BaseException:
+        for p in reversed(started):
+            p.stop()
+        raise
+    return System(upstream, history, llm, chat)
+
+
+@pytest.fixture(scope="module")
+def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
+    """Answers of 60 tokens, 15 ms apart: long enough to stop and reconnect mid-answer."""
+    s = start_system(
+        tmp_path_factory.mktemp("chat"),
+        {"FAKE_TTFT_MS": "30", "FAKE_TOKEN_MS": "15", "FAKE_TOKENS": "60"},
+        {"DELTA_INTERVAL_MS": "20"},
+    )
+    try:
+        yield s
+    finally:
+        s.stop()
+
+
+@pytest.fixture
+async def client(system: System) -> AsyncIterator[ChatClient]:
+    c = await system.client()
+    yield c
+    await c.close()
+
+
+def assert_error(ack: dict[str, Any], code: str) -> None:
+    assert ack.get("ok") is False, ack
+    assert ack["error"]["code"] == code, ack
+    assert ack["error"]["message"]
+
+
+async def conversation(c: ChatClient, **fields: Any) -> str:
+    return str((await c.ok("conversation.create", fields))["conversation"]["id"])
+
+
+async def send(c: ChatClient, cid: str, content: str, cmid: str | None = None) -> dict[str, Any]:
+    payload = {"conversation_id": cid, "client_message_id": cmid or uuid.uuid4().hex,
+               "content": content}
+    return (await c.ok("message.send", payload))["message"]
+
+
+async def messages(c: ChatClient, cid: str) -> list[dict[str, Any]]:
+    return list((await c.ok("conversation.get", {"conversation_id": cid}))["messages"])
+
+
+def assert_contiguous(deltas: list[dict[str, Any]], start: int = 0) -> None:
+    assert [d["index"] for d in deltas] == list(range(start, start + len(deltas)))
+
+
+async def test_answer_streams_with_contiguous_deltas_equal_to_done_and_stored(
+    client: ChatClient,
+) -> None:
+    cid = await conversation(client, system_prompt="Be brief.")
+    user = await send(client, cid, "Hello there")
+    assert user["role"] == "user" and user["seq"] == 1 and user["content"] == "Hello there"
+    [done] = await client.wait_done(cid)
+    answer = client.answer(cid, done["id"])
+    assert answer is not None and len(answer.deltas) > 1
+    assert_contiguous(answer.deltas)
+    assert done["status"] == "complete" and done["role"] == "assistant" and done["seq"] == 2
+    assert answer.text == done["content"] and done["content"]
+    stored = await messages(client, cid)
+    assert [m["id"] for m in stored] == [user["id"], done["id"]]
+    assert stored[1]["content"] == done["content"] and stored[1]["status"] == "complete"
+    # the first message named the conversation
+    await client.wait_for(lambda: any(
+        u["conversation"]["title"] == "Hello there" for u in client.events["conversation.updated"]
+    ))
+
+
+async def test_send_is_idempotent_on_client_message_id(client: ChatClient) -> None:
+    cid = await conversation(client)
+    first = await send(client, cid, "once", cmid="fixed-id-1")
+    again = await send(client, cid, "once", cmid="fixed-id-1")
+    assert again["id"] == first["id"]
+    await client.wait_done(cid)
+    await asyncio.sleep(0.3)
+    assert len(await client.wait_done(cid)) == 1
+    assert [m["role"] for m in await messages(client, cid)] == ["user", "assistant"]
+    third = await send(client, cid, "once", cmid="fixed-id-1")
+    assert third["id"] == first["id"]
+    assert len(await messages(client, cid)) == 2
+
+
+async def test_stop_keeps_the_text_so_far(client: ChatClient) -> None:
+    cid = await conversation(client)
+    await send(client, cid, "tell me a long story")
+    await client.wait_for(lambda: len(client.events["message.delta"]) >= 3)
+    assert await client.ok("message.stop", {"conversation_id": cid}) == {"ok": True}
+    [done] = await client.wait_done(cid)
+    answer = client.answer(cid, done["id"])
+    assert answer is not None
+    assert done["status"] == "stopped"
+    assert answer.text == done["content"] and done["content"]
+    assert_contiguous(answer.deltas)
+    stored = (await messages(client, cid))[-1]
+    assert (stored["status"], stored["content"]) == ("stopped", done["content"])
+
+
+async def test_regenerate_replaces_the_answer(client: ChatClient) -> None:
+    cid = await conversation(client)
+    await send(client, cid, "first question")
+    [old] = await client.wait_done(cid)
+    assert await client.ok("message.regenerate", {"conversation_id": cid}) == {"ok": True}
+    dones = await client.wait_done(cid, count=2)
+    new = dones[1]
+    assert new["id"] != old["id"] and new["status"] == "complete"
+    answer = client.answer(cid, new["id"])
+    assert answer is not None and answer.text == new["content"]
+    assert_contiguous(answer.deltas)
+    stored = await messages(client, cid)
+    assert [(m["role"], m["id"]) for m in stored] == [
+        ("user", stored[0]["id"]), ("assistant", new["id"])
+    ]
+
+
+async def test_reconnect_mid_answer_gets_text_so_far_and_the_rest(system: System) -> None:
+    user_id = f"guest-{uuid.uuid4().hex}"
+    first = await system.client(user_id)
+    cid = await conversation(first)
+    await send(first, cid, "a long answer please")
+    await first.wait_for(lambda: len(first.events["message.delta"]) >= 3)
+    await first.close()
+
+    second = await system.client(user_id)
+    try:
+        ack = await second.ok("conversation.get", {"conversation_id": cid})
+        live = ack["messages"][-1]
+        assert live["status"] == "streaming" and live["role"] == "assistant"
+        assert live["next_index"] >= 3 and live["content"]
+        [done] = await second.wait_done(cid)
+        rest = [d for d in second.events["message.delta"]
+                if d["message_id"] == live["id"] and d["index"] >= live["next_index"]]
+        assert_contiguous(rest, start=live["next_index"])
+        assert live["content"] + "".join(d["delta"] for d in rest) == done["content"]
+        assert done["status"] == "complete"
+    finally:
+        await second.close()
+
+
+async def test_invalid_payloads_get_invalid_and_the_connection_lives(client: ChatClient) -> None:
+    cid = await conversation(client)
+    bad: list[tuple[str, Any]] = [
+        ("conversation.get", {"conversation_id": {"$ne": None}}),
+        ("conversation.get", {}),
+        ("conversation.get", "not an object"),
+        ("conversation.get", {"conversation_id": cid, "limit": "10"}),
+        ("message.send", {"conversation_id": cid, "content": "no client id"}),
+        ("message.send", {"conversation_id": cid, "client_message_id": "x", "content": 42}),
+        ("message.send", {"conversation_id": cid, "client_message_id": "x", "content": "  "}),
+        ("conversation.list", {"limit": -1}),
+        ("conversation.search", {"query": ""}),
+        ("conversation.create", {"title": {"$gt": ""}}),
+        ("no.such.event", {}),
+    ]
+    for event, payload in bad:
+        assert_error(await client.call(event, payload), "invalid")
+    assert (await client.ok("conversation.list", {}))["conversations"]
+
+
+async def test_too_large_stores_nothing(client: ChatClient) -> None:
+    cid = await conversation(client)
+    ack = await client.call(
+        "message.send",
+        {"conversation_id": cid, "client_message_id": "big-1", "content": "x" * 32_001},
+    )
+    assert_error(ack, "too_large")
+    assert_error(await client.call("conversation.create", {"title": "t" * 201}), "too_large")
+    assert await messages(client, cid) == []
+    # exactly at the limit is fine
+    await send(client, cid, "y" * 32_000)
+    await client.wait_done(cid)
+
+
+async def test_another_user_gets_not_found(system: System, client: ChatClient) -> None:
+    cid = await conversation(client, title="mine")
+    other = await system.client()
+    try:
+        for event, payload in [
+            ("conversation.get", {"conversation_id": cid}),
+            ("conversation.rename", {"conversation_id": cid, "title": "theirs"}),
+            ("conversation.delete", {"conversation_id": cid}),
+            ("message.send", {"conversation_id": cid, "client_message_id": "o1", "content": "hi"}),
+            ("message.stop", {"conversation_id": cid}),
+            ("message.regenerate", {"conversation_id": cid}),
+        ]:
+            assert_error(await other.call(event, payload), "not_found")
+        assert cid not in [c["id"] for c in (await other.ok("conversation.list"))["conversations"]]
+        found = await other.ok("conversation.search", {"query": "mine"})
+        assert cid not in [c["id"] for c in found["conversations"]]
+    finally:
+        await other.close()
+    assert (await client.ok("conversation.get", {"conversation_id": cid}))["conversation"][
+        "title"
+    ] == "mine"
+
+
+async def test_conversation_lifecycle(client: ChatClient) -> None:
+    cid = await conversation(client, title="Plans")
+    renamed = await client.ok("conversation.rename", {"conversation_id": cid, "title": "Trips"})
+    assert renamed["conversation"]["title"] == "Trips"
+    listed = (await client.ok("conversation.list", {"limit": 100}))["conversations"]
+    assert cid in [c["id"] for c in listed]
+    found = (await client.ok("conversation.search", {"query": "trip"}))["conversations"]
+    assert [c["id"] for c in found] == [cid]
+    assert await client.ok("conversation.delete", {"conversation_id": cid}) == {"ok": True}
+    assert_error(await client.call("conversation.get", {"conversation_id": cid}), "not_found")
+
+
+@pytest.mark.parametrize("kind", ["missing", "forged", "expired", "garbage"])
+async def test_bad_tokens_are_refused_at_connect(system: System, kind: str) -> None:
+    token: Any = {
+        "missing": None,
+        "forged": issue_guest_token("another-secret-also-32-bytes-long", 600)[0],
+        "expired": issue_guest_token(SECRET, -60)[0],
+        "garbage": "not-a-jwt",
+    }[kind]
+    sio = socketio.AsyncClient(reconnection=False)
+    refusals: list[Any] = []
+    sio.on("connect_error", refusals.append)
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        await sio.connect(
+            system.chat.url, auth={"token": token} if token else None,
+            transports=["websocket"], wait_timeout=5,
+        )
+    assert not sio.connected
+    [refusal] = refusals
+    assert refusal["data"]["code"] == "unauthorized", refusal
+    assert refusal["message"]
+
+
+async def test_metrics_and_probes(system: System) -> None:
+    async with httpx.AsyncClient(base_url=system.chat.url) as http:
+        assert (await http.get("/healthz")).status_code == 200
+        assert (await http.get("/readyz")).status_code == 200
+        text = (await http.get("/metrics")).text
+    for name in ("chat_connections", "chat_events_total", "chat_answers_total",
+                 "chat_deltas_emitted_total", "chat_time_to_first_token_seconds"):
+        assert name in text
+    assert 'chat_events_total{event="message.send",outcome="ok"}' in text
+
+
+async def test_upstream_failure_mid_answer_ends_in_error_with_partial_text(
+    client: ChatClient,
+) -> None:
+    cid = await conversation(client)
+    await send(client, cid, f"[fault:drop] break {uuid.uuid4().hex}")
+    [done] = await client.wait_done(cid)
+    assert done["status"] == "error"
+    errors = [e for e in client.events["message.error"] if e["conversation_id"] == cid]
+    assert [e["message_id"] for e in errors] == [done["id"]]
+    assert errors[0]["error"]["code"] in {"upstream_error", "unavailable"}
+    answer = client.answer(cid, done["id"])
+    assert answer is not None and answer.text == done["content"] and done["content"]
+    assert_contiguous(answer.deltas)
+    stored = (await messages(client, cid))[-1]
+    assert (stored["status"], stored["content"]) == ("error", done["content"])
+
+
+async def test_upstream_failure_before_any_token_ends_in_error(client: ChatClient) -> None:
+    cid = await conversation(client)
+    await send(client, cid, f"[fault:500] never {uuid.uuid4().hex}")
+    [done] = await client.wait_done(cid)
+    assert (done["status"], done["content"]) == ("error", "")
+    [error] = [e for e in client.events["message.error"] if e["conversation_id"] == cid]
+    assert error["error"]["code"] == "upstream_error"
+    # the conversation goes on: the next message is answered
+    await send(client, cid, "and now?")
+    dones = await client.wait_done(cid, count=2)
+    assert dones[1]["status"] == "complete"
