@@ -1,11 +1,13 @@
 """The embedded default store: one SQLite file (WAL) through aiosqlite.
 
-Writes go through one connection, one transaction at a time (an ``asyncio.Lock`` in this
-process, ``BEGIN IMMEDIATE`` across processes sharing the file), so ``seq`` is read and
-assigned inside the transaction that inserts: race-free and gapless. Idempotent sends rely
-on the ``UNIQUE (user_id, client_message_id)`` constraint (``INSERT ... ON CONFLICT DO
-NOTHING``), never on a check before the insert. Reads use a second connection, which WAL
-lets run beside the writer.
+Writes go through one connection and a group-commit writer (``_group_commit.py``): one
+``BEGIN IMMEDIATE`` transaction at a time (also across processes sharing the file), holding
+every write that queued meanwhile. ``seq`` is computed inside the ``INSERT`` (``MAX(seq) + 1``
+under the write lock), so it is race-free and gapless; ``UNIQUE (conversation_id, seq)``
+backs that up. Idempotent sends rely on ``UNIQUE (user_id, client_message_id)`` (``ON
+CONFLICT DO NOTHING``), never on a check before the insert. ``synchronous=FULL``: a commit is
+on disk before the write is acknowledged. Reads use a second connection, which WAL lets run
+beside the writer.
 """
 
 from __future__ import annotations
@@ -13,18 +15,12 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
-from chatbot_common.errors import (
-    ConflictError,
-    InvalidError,
-    NotFoundError,
-    UnavailableError,
-)
+from chatbot_common.errors import ConflictError, InvalidError, NotFoundError, UnavailableError
 
 from ..models import (
     ConversationCreate,
@@ -38,6 +34,10 @@ from ..models import (
     now_iso,
 )
 from ._common import DEFAULT_TITLE, like_pattern
+from ._group_commit import GroupCommitWriter
+
+T = TypeVar("T")
+Db = aiosqlite.Connection
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS conversations (
@@ -88,6 +88,35 @@ def _message(row: sqlite3.Row) -> MessagePublic:
     return MessagePublic(**r, usage=Usage(**json.loads(usage)) if usage else None)
 
 
+async def _one(db: Db, sql: str, args: Any) -> sqlite3.Row | None:
+    rows = list(await db.execute_fetchall(sql, args))
+    return rows[0] if rows else None
+
+
+async def _get_conversation(db: Db, user_id: str, conversation_id: str) -> ConversationPublic:
+    row = await _one(
+        db,
+        f"SELECT {_CONV_COLS} FROM conversations WHERE id = ? AND user_id = ?",
+        (conversation_id, user_id),
+    )
+    if row is None:
+        raise NotFoundError("no such conversation")
+    return _conversation(row)
+
+
+async def _get_message(
+    db: Db, user_id: str, conversation_id: str, message_id: str
+) -> MessagePublic:
+    row = await _one(
+        db,
+        f"SELECT {_MSG_COLS} FROM messages WHERE id = ? AND conversation_id = ? AND user_id = ?",
+        (message_id, conversation_id, user_id),
+    )
+    if row is None:
+        raise NotFoundError("no such message")
+    return _message(row)
+
+
 class SqliteHistoryRepository:
     """``HistoryRepository`` on a SQLite file (see the module docstring)."""
 
@@ -96,12 +125,12 @@ class SqliteHistoryRepository:
     def __init__(self, path: Path, busy_timeout_ms: int = 5000) -> None:
         self.path = path
         self.busy_timeout_ms = busy_timeout_ms
-        self._writer: aiosqlite.Connection | None = None
-        self._reader: aiosqlite.Connection | None = None
-        self._write_lock = asyncio.Lock()
+        self._writer_db: Db | None = None
+        self._reader: Db | None = None
+        self._writer: GroupCommitWriter | None = None
 
-    async def _connect(self) -> aiosqlite.Connection:
-        # isolation_level=None: we issue BEGIN IMMEDIATE / COMMIT ourselves.
+    async def _connect(self) -> Db:
+        # isolation_level=None: transactions are ours (BEGIN IMMEDIATE ... COMMIT).
         db = await aiosqlite.connect(self.path, isolation_level=None)
         db.row_factory = sqlite3.Row
         await db.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
@@ -111,45 +140,34 @@ class SqliteHistoryRepository:
 
     async def open(self) -> None:
         await asyncio.to_thread(self.path.parent.mkdir, parents=True, exist_ok=True)
-        self._writer = await self._connect()
-        await self._writer.execute("PRAGMA journal_mode = WAL")
-        await self._writer.executescript(SCHEMA)
+        self._writer_db = await self._connect()
+        await self._writer_db.execute("PRAGMA journal_mode = WAL")
+        await self._writer_db.executescript(SCHEMA)
+        self._writer = GroupCommitWriter(self._writer_db)
         self._reader = await self._connect()
 
     async def close(self) -> None:
-        for db in (self._reader, self._writer):
+        if self._writer is not None:
+            await self._writer.close()
+        for db in (self._reader, self._writer_db):
             if db is not None:
                 await db.close()
-        self._reader = self._writer = None
+        self._reader = self._writer_db = None
+        self._writer = None
 
     @property
-    def _r(self) -> aiosqlite.Connection:
+    def _r(self) -> Db:
         if self._reader is None:
             raise UnavailableError("the history store is not open")
         return self._reader
 
-    @asynccontextmanager
-    async def _tx(self) -> AsyncIterator[aiosqlite.Connection]:
-        """One write transaction (``BEGIN IMMEDIATE``: takes the write lock up front)."""
+    async def _write(self, operation: Callable[[Db], Awaitable[T]]) -> T:
         if self._writer is None:
             raise UnavailableError("the history store is not open")
-        db = self._writer
-        async with self._write_lock:
-            try:
-                await db.execute("BEGIN IMMEDIATE")
-            except sqlite3.OperationalError as exc:  # locked by another process too long
-                raise UnavailableError("the history store is busy") from exc
-            try:
-                yield db
-            except BaseException:
-                await db.execute("ROLLBACK")
-                raise
-            else:
-                await db.execute("COMMIT")
+        return await self._writer.run(operation)
 
     async def ping(self) -> bool:
-        async with self._r.execute("SELECT 1") as cur:
-            return (await cur.fetchone()) is not None
+        return await _one(self._r, "SELECT 1", ()) is not None
 
     # -- conversations ------------------------------------------------------------------
 
@@ -166,13 +184,16 @@ class SqliteHistoryRepository:
             model=data.model,
             system_prompt=data.system_prompt,
         )
-        async with self._tx() as db:
+
+        async def op(db: Db) -> ConversationPublic:
             await db.execute(
                 "INSERT INTO conversations (id, user_id, title, system_prompt, model,"
                 " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (conv.id, user_id, conv.title, conv.system_prompt, conv.model, now, now),
             )
-        return conv
+            return conv
+
+        return await self._write(op)
 
     async def list_conversations(
         self, user_id: str, limit: int, before: str | None = None
@@ -184,8 +205,7 @@ class SqliteHistoryRepository:
             args.append(before)
         sql += " ORDER BY updated_at DESC, id DESC LIMIT ?"
         args.append(limit)
-        async with self._r.execute(sql, args) as cur:
-            return [_conversation(r) for r in await cur.fetchall()]
+        return [_conversation(r) for r in await self._r.execute_fetchall(sql, args)]
 
     async def search_conversations(
         self, user_id: str, query: str, limit: int
@@ -199,23 +219,11 @@ class SqliteHistoryRepository:
             " WHERE m.conversation_id = c.id AND lower(m.content) LIKE ? ESCAPE '\\'))"
             " ORDER BY c.updated_at DESC, c.id DESC LIMIT ?"
         )
-        async with self._r.execute(sql, (user_id, pattern, pattern, limit)) as cur:
-            return [_conversation(r) for r in await cur.fetchall()]
-
-    async def _get_conversation(
-        self, db: aiosqlite.Connection, user_id: str, conversation_id: str
-    ) -> ConversationPublic:
-        async with db.execute(
-            f"SELECT {_CONV_COLS} FROM conversations WHERE id = ? AND user_id = ?",
-            (conversation_id, user_id),
-        ) as cur:
-            row = await cur.fetchone()
-        if row is None:
-            raise NotFoundError("no such conversation")
-        return _conversation(row)
+        rows = await self._r.execute_fetchall(sql, (user_id, pattern, pattern, limit))
+        return [_conversation(r) for r in rows]
 
     async def get_conversation(self, user_id: str, conversation_id: str) -> ConversationPublic:
-        return await self._get_conversation(self._r, user_id, conversation_id)
+        return await _get_conversation(self._r, user_id, conversation_id)
 
     async def update_conversation(
         self, user_id: str, conversation_id: str, data: ConversationUpdate
@@ -223,17 +231,22 @@ class SqliteHistoryRepository:
         fields = data.model_dump(exclude_unset=True)
         if fields.get("title") is None:
             fields.pop("title", None)  # a conversation always has a title
-        async with self._tx() as db:
+
+        async def op(db: Db) -> ConversationPublic:
+            await _get_conversation(db, user_id, conversation_id)
             if fields:
                 sets = ", ".join(f"{k} = ?" for k in fields)  # keys come from the model
                 await db.execute(
-                    f"UPDATE conversations SET {sets} WHERE id = ? AND user_id = ?",
-                    [*fields.values(), conversation_id, user_id],
+                    f"UPDATE conversations SET {sets} WHERE id = ?",
+                    [*fields.values(), conversation_id],
                 )
-            return await self._get_conversation(db, user_id, conversation_id)
+            return await _get_conversation(db, user_id, conversation_id)
+
+        return await self._write(op)
 
     async def delete_conversation(self, user_id: str, conversation_id: str) -> None:
-        async with self._tx() as db:
+        async def op(db: Db) -> None:
+            # ON DELETE CASCADE removes the messages in the same statement.
             cur = await db.execute(
                 "DELETE FROM conversations WHERE id = ? AND user_id = ?",
                 (conversation_id, user_id),
@@ -241,12 +254,14 @@ class SqliteHistoryRepository:
             if cur.rowcount == 0:
                 raise NotFoundError("no such conversation")
 
+        await self._write(op)
+
     # -- messages -----------------------------------------------------------------------
 
     async def list_messages(
         self, user_id: str, conversation_id: str, after_seq: int | None, limit: int
     ) -> list[MessagePublic]:
-        await self._get_conversation(self._r, user_id, conversation_id)
+        await _get_conversation(self._r, user_id, conversation_id)
         if after_seq is not None:
             sql = (
                 f"SELECT {_MSG_COLS} FROM messages WHERE conversation_id = ? AND seq > ?"
@@ -259,21 +274,7 @@ class SqliteHistoryRepository:
                 " ORDER BY seq DESC LIMIT ?) ORDER BY seq"
             )
             args = (conversation_id, limit)
-        async with self._r.execute(sql, args) as cur:
-            return [_message(r) for r in await cur.fetchall()]
-
-    async def _get_message(
-        self, db: aiosqlite.Connection, user_id: str, conversation_id: str, message_id: str
-    ) -> MessagePublic:
-        async with db.execute(
-            f"SELECT {_MSG_COLS} FROM messages WHERE id = ? AND conversation_id = ?"
-            " AND user_id = ?",
-            (message_id, conversation_id, user_id),
-        ) as cur:
-            row = await cur.fetchone()
-        if row is None:
-            raise NotFoundError("no such message")
-        return _message(row)
+        return [_message(r) for r in await self._r.execute_fetchall(sql, args)]
 
     async def add_message(
         self, user_id: str, conversation_id: str, data: MessageCreate
@@ -281,19 +282,23 @@ class SqliteHistoryRepository:
         now = now_iso()
         mid = new_id()
         usage = data.usage.model_dump_json() if data.usage else None
-        async with self._tx() as db:
-            await self._get_conversation(db, user_id, conversation_id)
-            # seq = max + 1 inside BEGIN IMMEDIATE: no other writer can interleave.
-            cur = await db.execute(
+
+        async def op(db: Db) -> tuple[MessagePublic, bool]:
+            # One statement: the conversation must be this user's; seq = max + 1 under the
+            # write lock; a repeated client_message_id inserts nothing.
+            row = await _one(
+                db,
                 "INSERT INTO messages (id, conversation_id, user_id, seq, role, content,"
                 " status, model, usage, client_message_id, created_at, updated_at)"
-                " SELECT ?, ?, ?, COALESCE(MAX(seq), 0) + 1, ?, ?, ?, ?, ?, ?, ?, ?"
-                " FROM messages WHERE conversation_id = ?"
-                " ON CONFLICT (user_id, client_message_id) DO NOTHING",
+                " SELECT ?, ?, ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM messages"
+                "  WHERE conversation_id = ?), ?, ?, ?, ?, ?, ?, ?, ?"
+                " FROM conversations WHERE id = ? AND user_id = ?"
+                " ON CONFLICT (user_id, client_message_id) DO NOTHING RETURNING seq",
                 (
                     mid,
                     conversation_id,
                     user_id,
+                    conversation_id,
                     data.role,
                     data.content,
                     data.status,
@@ -303,49 +308,67 @@ class SqliteHistoryRepository:
                     now,
                     now,
                     conversation_id,
+                    user_id,
                 ),
             )
-            if cur.rowcount == 0:  # this user already stored this client_message_id
-                async with db.execute(
-                    f"SELECT {_MSG_COLS} FROM messages WHERE user_id = ? AND client_message_id = ?",
-                    (user_id, data.client_message_id),
-                ) as cur2:
-                    row = await cur2.fetchone()
-                assert row is not None
-                existing = _message(row)
-                if existing.conversation_id != conversation_id:
-                    raise InvalidError("client_message_id was used in another conversation")
-                return existing, False
+            if row is None:
+                return await self._existing(db, user_id, conversation_id, data), False
             await db.execute(
                 "UPDATE conversations SET message_count = message_count + 1,"
                 " updated_at = max(updated_at, ?) WHERE id = ?",
                 (now, conversation_id),
             )
-            return await self._get_message(db, user_id, conversation_id, mid), True
+            message = MessagePublic(
+                id=mid, conversation_id=conversation_id, seq=row[0], created_at=now,
+                **data.model_dump(),
+            )  # fmt: skip
+            return message, True
+
+        return await self._write(op)
+
+    async def _existing(
+        self, db: Db, user_id: str, conversation_id: str, data: MessageCreate
+    ) -> MessagePublic:
+        """Nothing was inserted: the conversation is not this user's, or a repeat."""
+        await _get_conversation(db, user_id, conversation_id)
+        row = await _one(
+            db,
+            f"SELECT {_MSG_COLS} FROM messages WHERE user_id = ? AND client_message_id = ?",
+            (user_id, data.client_message_id),
+        )
+        if row is None:  # cannot happen: the insert only skips on this conflict
+            raise UnavailableError("the message was neither stored nor found")
+        existing = _message(row)
+        if existing.conversation_id != conversation_id:
+            raise InvalidError("client_message_id was used in another conversation")
+        return existing
 
     async def update_message(
         self, user_id: str, conversation_id: str, message_id: str, data: MessageUpdate
     ) -> MessagePublic:
         fields = data.model_dump(exclude_unset=True, exclude={"expect_status"})
+        fields = {k: v for k, v in fields.items() if v is not None or k in ("usage", "model")}
         if "usage" in fields:
             fields["usage"] = data.usage.model_dump_json() if data.usage else None
-        async with self._tx() as db:
-            current = await self._get_message(db, user_id, conversation_id, message_id)
+
+        async def op(db: Db) -> MessagePublic:
+            current = await _get_message(db, user_id, conversation_id, message_id)
             if data.expect_status is not None and current.status != data.expect_status:
                 raise ConflictError(
                     f"the message is {current.status}, not {data.expect_status}",
                     status=current.status,
                 )
-            fields = {k: v for k, v in fields.items() if v is not None or k in ("usage", "model")}
-            fields["updated_at"] = now_iso()
-            sets = ", ".join(f"{k} = ?" for k in fields)  # keys come from the model
+            values = {**fields, "updated_at": now_iso()}
+            sets = ", ".join(f"{k} = ?" for k in values)  # keys come from the model
             await db.execute(
-                f"UPDATE messages SET {sets} WHERE id = ?", [*fields.values(), message_id]
+                f"UPDATE messages SET {sets} WHERE id = ?", [*values.values(), message_id]
             )
-            return await self._get_message(db, user_id, conversation_id, message_id)
+            return await _get_message(db, user_id, conversation_id, message_id)
+
+        return await self._write(op)
 
     async def delete_message(self, user_id: str, conversation_id: str, message_id: str) -> None:
-        async with self._tx() as db:
+        async def op(db: Db) -> None:
             cur = await db.execute(
                 "DELETE FROM messages WHERE id = ? AND conversation_id = ? AND user_id = ?",
                 (message_id, conversation_id, user_id),
@@ -357,6 +380,8 @@ class SqliteHistoryRepository:
                 (conversation_id,),
             )
 
+        await self._write(op)
+
     async def list_streaming_messages(
         self, updated_before: str | None, limit: int
     ) -> list[MessagePublic]:
@@ -367,5 +392,4 @@ class SqliteHistoryRepository:
             args.append(updated_before)
         sql += " ORDER BY updated_at LIMIT ?"
         args.append(limit)
-        async with self._r.execute(sql, args) as cur:
-            return [_message(r) for r in await cur.fetchall()]
+        return [_message(r) for r in await self._r.execute_fetchall(sql, args)]
