@@ -1,0 +1,21 @@
+{{/* Names and labels: the shared definitions of chatbot-lib, under this chart's name. */}}
+{{- define "ui-service.name" -}}{{ include "chatbot-lib.name" . }}{{- end }}
+{{- define "ui-service.fullname" -}}{{ include "chatbot-lib.fullname" . }}{{- end }}
+{{- define "ui-service.labels" -}}{{ include "chatbot-lib.labels" . }}{{- end }}
+{{- define "ui-service.selectorLabels" -}}{{ include "chatbot-lib.selectorLabels" . }}{{- end }}
+
+{{/* Non-secret settings (ConfigMap). */}}
+{{- define "ui-service.config" -}}
+CHAT_PUBLIC_URL: {{ tpl .Values.chatPublicUrl . | quote }}
+LLM_SERVICE_URL: {{ tpl .Values.llmServiceUrl . | quote }}
+{{- end }}
+
+{{- define "ui-service.generatedSecretKeys" -}}
+[AUTH_SECRET, INTERNAL_TOKEN]
+{{- end }}
+
+{{- define "ui-service.secretEnv" -}}
+{{- $secret := include "chatbot-lib.secretName" . }}
+{{ include "chatbot-lib.secretEnvVar" (dict "name" "AUTH_SECRET" "secret" $secret "key" "AUTH_SECRET") }}
+{{ include "chatbot-lib.secretEnvVar" (dict "name" "INTERNAL_TOKEN" "secret" $secret "key" "INTERNAL_TOKEN") }}
+{{- end }}
