@@ -11,7 +11,7 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
 from chatbot_common.errors import ChatbotError, UnavailableError
@@ -34,11 +34,11 @@ class Gateway:
         self,
         settings: LlmSettings,
         chain: Callable[[], list[Upstream]],
-        not_ready_reason: Callable[[], str | None] = lambda: None,
+        warming_up: Callable[[], Awaitable[str | None]] | None = None,
     ) -> None:
         self.settings = settings
         self._chain = chain
-        self._not_ready_reason = not_ready_reason
+        self._warming_up = warming_up
 
     def backoff(self, attempt: int, retry_after: float | None) -> float | None:
         """Seconds to wait before repeat ``attempt`` (1, 2, ...); None: do not wait, move on."""
@@ -51,8 +51,12 @@ class Gateway:
     async def open(self, request: ChatCompletionRequest) -> Answer:
         """Return an answer whose first token has arrived, or raise a ChatbotError."""
         chain = self._chain()
+        reason: str | None = None
+        if not chain and self._warming_up is not None:
+            reason = await self._warming_up()  # e.g. the local model is still loading
+            chain = self._chain()
         if not chain:
-            reason = self._not_ready_reason() or "no upstream is configured"
+            reason = reason or "no upstream is configured"
             metrics.REQUESTS.labels("none", request.model or "", "unavailable").inc()
             raise UnavailableError(reason, retry_after=5)
         messages = request.message_dicts()

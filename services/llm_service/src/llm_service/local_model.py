@@ -8,6 +8,8 @@ is loaded. The gateway then reaches it like any other upstream, through AsyncOpe
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import importlib
 import logging
 import time
 from typing import Any
@@ -26,6 +28,7 @@ class LocalModel:
         self.error: str | None = None
         self.load_seconds: float | None = None
         self._server: Any = None  # xllamacpp.Server: keep the reference or it stops
+        self._settled = asyncio.Event()  # set once loaded or failed
 
     @property
     def ready(self) -> bool:
@@ -43,16 +46,25 @@ class LocalModel:
     async def start(self) -> str:
         """Assemble and load the model; return its OpenAI base URL. Raises on failure."""
         try:
-            self.base_url = await asyncio.to_thread(self._start_blocking)
+            # Imported here, on the event loop's thread (~0.1 s, once): imported from the
+            # worker thread, the extension then held the GIL for the whole model load.
+            xllamacpp = importlib.import_module("xllamacpp")
+            self.base_url = await asyncio.to_thread(self._start_blocking, xllamacpp)
         except Exception as exc:
             self.error = str(exc) or type(exc).__name__
             log.exception("local model failed to start", extra={"model": self.spec.model_id})
             raise
+        finally:
+            self._settled.set()
         return self.base_url
 
-    def _start_blocking(self) -> str:
-        import xllamacpp  # imported here: only needed (and installed) for the local model
+    async def wait_loaded(self, limit_seconds: float) -> None:
+        """Wait until the model is loaded (or failed), at most ``limit_seconds``."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(limit_seconds):
+                await self._settled.wait()
 
+    def _start_blocking(self, xllamacpp: Any) -> str:
         started = time.perf_counter()
         path = assemble(self.spec, self.settings.model_cache_dir)
         params = xllamacpp.CommonParams()

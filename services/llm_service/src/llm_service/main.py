@@ -67,12 +67,16 @@ def create_app(settings: LlmSettings) -> FastAPI:
             return False
         return any(u.breaker.state != 2 for u in upstreams)
 
-    def not_ready_reason() -> str | None:
-        return local.status() if local is not None and not local.ready else None
+    async def wait_for_local_model() -> str | None:
+        """Let the first requests wait (bounded) while the local model loads."""
+        if local is None:
+            return None
+        await local.wait_loaded(settings.local_wait_seconds)
+        return None if local.ready else local.status()
 
     app = FastAPI(title="llm-service", lifespan=lifespan)
     app.state.chain = lambda: list(upstreams)
-    app.state.gateway = Gateway(settings, app.state.chain, not_ready_reason)
+    app.state.gateway = Gateway(settings, app.state.chain, wait_for_local_model)
     install_error_handlers(app)
     add_common_middleware(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)

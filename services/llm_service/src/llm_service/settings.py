@@ -78,6 +78,10 @@ class LlmSettings(ServiceSettings):
     )
     local_threads: int = Field(2, validation_alias="LLM_LOCAL_THREADS", ge=1)
     local_context_tokens: int = Field(4096, validation_alias="LLM_LOCAL_CONTEXT_TOKENS", ge=512)
+    local_wait_seconds: float = Field(
+        60.0, validation_alias="LLM_LOCAL_WAIT_SECONDS", ge=0,
+        description="how long a request waits for the local model to finish loading",
+    )
     model_cache_dir: Path = Field(
         Path.home() / ".cache" / "chatbot" / "models", validation_alias="LLM_MODEL_CACHE_DIR"
     )
