@@ -31,11 +31,14 @@ from stress_tests._harness import (
 from stress_tests._sio import RawSio, stream_answer
 from tests.support.stack import Stack
 
-WORDS = ["alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota", "kappa", "lambda", "mu", "nu", "xi", "omicron", "pi", "rho", "sigma", "tau", "upsilon", "phi", "chi", "psi", "omega"]
+WORDS = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron pi"
+
+
+_WORDS = WORDS.split()
 
 
 def _content(turn: int, words: int) -> str:
-    return f"turn {turn}: " + " ".join(WORDS[(turn + i) % len(WORDS)] for i in range(words))
+    return f"turn {turn}: " + " ".join(_WORDS[(turn + i) % len(_WORDS)] for i in range(words))
 
 
 def _prompt_words(req: dict[str, Any]) -> int:
@@ -115,6 +118,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                        llm_env={"LLM_CONTEXT_TOKENS": str(args.context_tokens)}) as stack:
         data = asyncio.run(run(stack, args))
     data["config"]["context_tokens"] = args.context_tokens
+    # the fake upstream counts words (+4 per message): a lower bound of the tokens sent
+    biggest = data["upstream_prompt_words"]["max"] or 0
+    data["prompt_within_budget"] = biggest <= args.context_tokens
     path = write_result(args.name, data)
     print(f"answer ms at {data['answer_ms_at']}, slope {data['answer_ms_slope_per_1000_turns']}"
           f" ms/1000 turns; history load ms slope {data['history_load_ms_slope_per_1000_turns']};"

@@ -20,6 +20,7 @@ import time
 import uuid
 from typing import Any
 
+from stress_tests import _harness
 from stress_tests._harness import (
     CpuMeter,
     fake_upstream_env,
@@ -116,6 +117,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = p.parse_args(argv)
     if args.quick:
         args.concurrency, args.ttft_ms, args.token_ms, args.tokens = "1,5", 50, 5, 20
+    if _harness.ATTACH is not None:  # a running stack: its fake upstream's timing applies
+        up = _harness.ATTACH.upstream.env
+        args.ttft_ms = float(up.get("FAKE_TTFT_MS", 0))
+        args.token_ms = float(up.get("FAKE_TOKEN_MS", 0))
+        args.tokens = int(up.get("FAKE_TOKENS", 20))
     data = asyncio.run(run(args))
     path = write_result(args.name, data)
     for lv in data["levels"]:
