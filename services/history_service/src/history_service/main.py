@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -12,6 +13,8 @@ from .api.routes import conversations, messages, streaming
 from .metrics import STORE_UP
 from .repository import HistoryRepository, create_repository
 from .settings import HistorySettings
+
+log = logging.getLogger(__name__)
 
 
 def create_app(settings: HistorySettings | None = None) -> FastAPI:
@@ -32,7 +35,11 @@ def create_app(settings: HistorySettings | None = None) -> FastAPI:
 
     async def store() -> bool:
         repo: HistoryRepository = app.state.repository
-        ok = await repo.ping()
+        try:
+            ok = await repo.ping()
+        except Exception:
+            log.warning("the history store does not answer", exc_info=True)
+            ok = False
         STORE_UP.labels(repo.name).set(1 if ok else 0)
         return ok
 

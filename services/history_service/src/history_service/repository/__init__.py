@@ -19,7 +19,8 @@ __all__ = ["HistoryRepository", "create_repository", "instrumented"]
 def create_repository(settings: HistorySettings) -> HistoryRepository:
     """The store the settings select (not opened yet: call ``open()`` in the lifespan)."""
     if settings.mongodb_uri:
-        from .mongo import MongoHistoryRepository, create_client
+        from ._mongo_support import create_client
+        from .mongo import MongoHistoryRepository
 
         return instrumented(MongoHistoryRepository(create_client(settings), settings))
     from .sqlite import SqliteHistoryRepository

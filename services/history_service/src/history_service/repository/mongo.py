@@ -1,21 +1,7 @@
 """The MongoDB store (``MONGODB_URI``), through PyMongo's asyncio API (``AsyncMongoClient``).
 
-One document per conversation and one per message. Indexes:
-
-- ``messages {user_id, conversation_id, seq}`` unique: two writers can never both store a
-  ``seq``; the loser retries with the next one (see ``add_message``), so ``seq`` stays
-  gapless without transactions (FerretDB has none).
-- ``messages {user_id, cmid}`` unique: the idempotency key. ``cmid`` is ``"c:" +
-  client_message_id`` when the client sent one, else ``"m:" + the message id``, so messages
-  without a client id never collide on a missing value (FerretDB has no partial indexes).
-- ``conversations {user_id, updated_at}`` for the sidebar; ``messages {status, updated_at}``
-  for the crash-recovery sweep.
-
-Durability: the database handle carries the configured write concern (``w``, default
-"majority", and ``j``, default true: a write is acknowledged only once it is journaled on a
-majority, so an acked message survives a primary failover) and read concern (default
-"majority": reads never return writes that could be rolled back). ``retryWrites`` lets the
-driver retry a write once across a failover.
+One document per conversation and one per message; indexes and durability settings are
+explained in ``_mongo_support``.
 
 Transient errors (``AutoReconnect`` / ``NetworkTimeout`` / ``ConnectionFailure`` /
 ``ServerSelectionTimeoutError``, and any error labelled ``RetryableError``) are retried per
@@ -23,12 +9,10 @@ operation a bounded number of times with capped, jittered back-off, then raised 
 ``UnavailableError`` (HTTP 503): the chat service then refuses the message instead of
 acknowledging it. The client reconnects by itself when the server is back.
 
-Concurrency: every write that touches a conversation document (messages added, changed or
-deleted; rename; delete) runs under a per-conversation ``asyncio.Lock`` of this replica.
-That is cheap (one conversation rarely has two writers) and keeps the counters exact on
-FerretDB, whose updates are a non-atomic read-modify-write (concurrent ``$inc`` are lost
-there; on MongoDB they are atomic). Across replicas, ``seq`` stays unique and gapless by the
-unique index and the retry loop alone.
+Concurrency: every write touching a conversation runs under a per-conversation lock of this
+replica: cheap, and it keeps the counters exact on FerretDB, whose updates are non-atomic
+read-modify-writes (concurrent ``$inc`` get lost there, not on MongoDB). Across replicas,
+``seq`` stays unique and gapless by the unique index and the retry loop alone.
 
 Search: MongoDB's ``$text`` does not exist on FerretDB, so search is a case-insensitive
 ``$regex`` on the escaped query over the user's titles and message contents. Every query is
@@ -41,10 +25,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
-from typing import Any, TypeVar
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from chatbot_common.errors import (
     ConflictError,
@@ -55,16 +37,7 @@ from chatbot_common.errors import (
 from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import (
-    AutoReconnect,
-    ConnectionFailure,
-    DuplicateKeyError,
-    NetworkTimeout,
-    PyMongoError,
-    ServerSelectionTimeoutError,
-)
-from pymongo.read_concern import ReadConcern
-from pymongo.write_concern import WriteConcern
+from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from ..models import (
     ConversationCreate,
@@ -78,57 +51,22 @@ from ..models import (
 )
 from ..settings import HistorySettings
 from ._common import DEFAULT_TITLE, regex_pattern
+from ._mongo_support import (
+    TRANSIENT,
+    Doc,
+    KeyedLocks,
+    conversation_from_doc,
+    create_indexes,
+    history_database,
+    message_from_doc,
+)
 from ._retry import RetryPolicy
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-Doc = dict[str, Any]
 
-TRANSIENT: tuple[type[BaseException], ...] = (
-    AutoReconnect,  # includes NetworkTimeout
-    NetworkTimeout,
-    ConnectionFailure,  # includes ServerSelectionTimeoutError
-    ServerSelectionTimeoutError,
-)
 #: How many seq collisions one insert may meet (each means another writer just stored one).
 MAX_SEQ_ATTEMPTS = 500
-
-_MSG_FIELDS = (
-    "conversation_id", "seq", "role", "content", "status", "created_at", "model", "usage",
-    "client_message_id",
-)  # fmt: skip
-
-
-def _conversation(doc: Doc) -> ConversationPublic:
-    return ConversationPublic(
-        id=doc["_id"],
-        title=doc["title"],
-        created_at=doc["created_at"],
-        updated_at=doc["updated_at"],
-        message_count=doc.get("message_count", 0),
-        model=doc.get("model"),
-        system_prompt=doc.get("system_prompt"),
-    )
-
-
-def _message(doc: Doc) -> MessagePublic:
-    return MessagePublic.model_validate({"id": doc["_id"], **{k: doc.get(k) for k in _MSG_FIELDS}})
-
-
-def create_client(settings: HistorySettings) -> AsyncMongoClient[Doc]:
-    """The client (a connection pool); created in the lifespan, closed there."""
-    assert settings.mongodb_uri
-    return AsyncMongoClient(
-        settings.mongodb_uri,
-        maxPoolSize=settings.mongodb_max_pool_size,
-        minPoolSize=settings.mongodb_min_pool_size,
-        serverSelectionTimeoutMS=settings.mongodb_server_selection_timeout_ms,
-        connectTimeoutMS=settings.mongodb_connect_timeout_ms,
-        socketTimeoutMS=settings.mongodb_socket_timeout_ms,
-        retryWrites=settings.mongodb_retry_writes,
-        appname="history_service",
-        tz_aware=True,
-    )
 
 
 class MongoHistoryRepository:
@@ -138,15 +76,7 @@ class MongoHistoryRepository:
 
     def __init__(self, client: AsyncMongoClient[Doc], settings: HistorySettings) -> None:
         self.client = client
-        w: int | str = settings.mongodb_write_concern
-        if isinstance(w, str) and w.isdigit():
-            w = int(w)
-        default_db = client.get_default_database(default=settings.mongodb_database)
-        self.db: AsyncDatabase[Doc] = client.get_database(
-            default_db.name,
-            write_concern=WriteConcern(w=w, j=settings.mongodb_journal),
-            read_concern=ReadConcern(settings.mongodb_read_concern),
-        )
+        self.db: AsyncDatabase[Doc] = history_database(client, settings)
         self.conversations: AsyncCollection[Doc] = self.db["conversations"]
         self.messages: AsyncCollection[Doc] = self.db["messages"]
         self.retry = RetryPolicy(
@@ -156,16 +86,7 @@ class MongoHistoryRepository:
         )
         self._indexes_ready = False
         self._indexes_lock = asyncio.Lock()
-        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
-
-    @asynccontextmanager
-    async def _writing(self, conversation_id: str) -> AsyncIterator[None]:
-        """This replica's writers of one conversation, one at a time."""
-        lock = self._locks.get(conversation_id)
-        if lock is None:
-            lock = self._locks[conversation_id] = asyncio.Lock()
-        async with lock:
-            yield
+        self._writing = KeyedLocks()  # this replica's writers of a conversation, one at a time
 
     async def _do(self, operation: str, call: Callable[[], Awaitable[T]]) -> T:
         try:
@@ -195,24 +116,8 @@ class MongoHistoryRepository:
             return
         async with self._indexes_lock:
             if not self._indexes_ready:
-                await self.retry.run("create_indexes", self._create_indexes, TRANSIENT)
+                await self.retry.run("create_indexes", lambda: create_indexes(self.db), TRANSIENT)
                 self._indexes_ready = True
-
-    async def _create_indexes(self) -> None:
-        await self.conversations.create_index(
-            [("user_id", ASCENDING), ("updated_at", DESCENDING)], name="user_updated"
-        )
-        await self.messages.create_index(
-            [("user_id", ASCENDING), ("conversation_id", ASCENDING), ("seq", ASCENDING)],
-            name="user_conversation_seq",
-            unique=True,
-        )
-        await self.messages.create_index(
-            [("user_id", ASCENDING), ("cmid", ASCENDING)], name="user_cmid", unique=True
-        )
-        await self.messages.create_index(
-            [("status", ASCENDING), ("updated_at", ASCENDING)], name="status_updated"
-        )
 
     async def close(self) -> None:
         await self.client.close()
@@ -240,7 +145,7 @@ class MongoHistoryRepository:
             "last_seq": 0,
         }
         await self._do("create_conversation", lambda: self.conversations.insert_one(doc))
-        return _conversation(doc)
+        return conversation_from_doc(doc)
 
     async def list_conversations(
         self, user_id: str, limit: int, before: str | None = None
@@ -255,7 +160,7 @@ class MongoHistoryRepository:
             )
             return await cur.limit(limit).to_list()
 
-        return [_conversation(d) for d in await self._do("list_conversations", run)]
+        return [conversation_from_doc(d) for d in await self._do("list_conversations", run)]
 
     async def search_conversations(
         self, user_id: str, query: str, limit: int
@@ -271,7 +176,7 @@ class MongoHistoryRepository:
             ).sort([("updated_at", DESCENDING), ("_id", DESCENDING)])
             return await cur.limit(limit).to_list()
 
-        return [_conversation(d) for d in await self._do("search_conversations", run)]
+        return [conversation_from_doc(d) for d in await self._do("search_conversations", run)]
 
     async def _conversation_doc(self, user_id: str, conversation_id: str) -> Doc:
         doc = await self._do(
@@ -283,7 +188,7 @@ class MongoHistoryRepository:
         return doc
 
     async def get_conversation(self, user_id: str, conversation_id: str) -> ConversationPublic:
-        return _conversation(await self._conversation_doc(user_id, conversation_id))
+        return conversation_from_doc(await self._conversation_doc(user_id, conversation_id))
 
     async def update_conversation(
         self, user_id: str, conversation_id: str, data: ConversationUpdate
@@ -304,7 +209,7 @@ class MongoHistoryRepository:
             )
             if doc is None:
                 raise NotFoundError("no such conversation")
-            return _conversation(doc)
+            return conversation_from_doc(doc)
 
     async def delete_conversation(self, user_id: str, conversation_id: str) -> None:
         async with self._writing(conversation_id):
@@ -335,14 +240,14 @@ class MongoHistoryRepository:
 
         if after_seq is not None:
             docs = await find({**scope, "seq": {"$gt": after_seq}}, ASCENDING, limit)
-            return [_message(d) for d in docs]
+            return [message_from_doc(d) for d in docs]
         # The last `limit`: seq has no gaps, so a range on seq finds them without sorting the
         # whole conversation; a short answer (a message was deleted) falls back to the sort.
         first = int(conv.get("last_seq", 0)) - limit
         docs = await find({**scope, "seq": {"$gt": first}}, ASCENDING, limit)
         if len(docs) < limit and first > 0:
             docs = (await find(scope, DESCENDING, limit))[::-1]
-        return [_message(d) for d in docs]
+        return [message_from_doc(d) for d in docs]
 
     async def _message_doc(self, user_id: str, conversation_id: str, message_id: str) -> Doc:
         doc = await self._do(
@@ -414,7 +319,7 @@ class MongoHistoryRepository:
             if res.matched_count == 0:  # deleted meanwhile: leave no orphan behind
                 await self._do("add_message", lambda: self.messages.delete_one({"_id": mid}))
                 raise NotFoundError("no such conversation")
-            return _message(doc), True
+            return message_from_doc(doc), True
 
     async def _repeat(self, conversation_id: str, existing: Doc) -> MessagePublic:
         if existing["conversation_id"] != conversation_id:
@@ -427,7 +332,7 @@ class MongoHistoryRepository:
                 {"_id": conversation_id}, {"$max": {"last_seq": existing["seq"]}}
             ),
         )
-        return _message(existing)
+        return message_from_doc(existing)
 
     async def update_message(
         self, user_id: str, conversation_id: str, message_id: str, data: MessageUpdate
@@ -451,7 +356,7 @@ class MongoHistoryRepository:
                     f"the message is {current['status']}, not {data.expect_status}",
                     status=current["status"],
                 )
-            return _message(doc)
+            return message_from_doc(doc)
 
     async def delete_message(self, user_id: str, conversation_id: str, message_id: str) -> None:
         async with self._writing(conversation_id):
@@ -491,4 +396,4 @@ class MongoHistoryRepository:
             cur = self.messages.find(query).sort("updated_at", ASCENDING).limit(limit)
             return await cur.to_list()
 
-        return [_message(d) for d in await self._do("list_streaming_messages", run)]
+        return [message_from_doc(d) for d in await self._do("list_streaming_messages", run)]
