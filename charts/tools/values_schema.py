@@ -1,0 +1,93 @@
+"""Write each chart's values.schema.json from its documented values.yaml.
+
+The defaults give the types; maps left empty by default (annotations, labels, resources …)
+and lists stay free-form; every other object is closed (additionalProperties: false), so a
+misspelt value fails `helm lint`/`install` instead of being ignored. A few fields get tighter
+rules below. `python charts/tools/values_schema.py --check` fails when a schema is stale.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+CHARTS = Path(__file__).resolve().parents[1]
+
+# Tighter rules for some paths (dot-joined keys).
+OVERRIDES: dict[str, dict[str, Any]] = {
+    "image.tag": {"type": "string", "not": {"const": "latest"}},
+    "image.pullPolicy": {"enum": ["Always", "IfNotPresent", "Never"]},
+    "service.port": {"type": "integer", "minimum": 1, "maximum": 65535},
+    "service.type": {"enum": ["ClusterIP", "NodePort", "LoadBalancer"]},
+    "service.sessionAffinity": {"enum": ["None", "ClientIP"]},
+    "replicaCount": {"type": "integer", "minimum": 0},
+    "logLevel": {"enum": ["DEBUG", "INFO", "WARNING", "ERROR"]},
+    "podDisruptionBudget.minAvailable": {"type": ["integer", "string"]},
+    "podDisruptionBudget.maxUnavailable": {"type": ["integer", "string"]},
+    "replicaSet.members": {"type": "integer", "minimum": 1},
+}
+# Subchart sections of the umbrella and free-form values: not closed.
+OPEN = {"global"}
+
+
+def infer(value: Any, path: str, closed: bool = True) -> dict[str, Any]:
+    if path in OVERRIDES:
+        return dict(OVERRIDES[path])
+    if isinstance(value, bool):
+        return {"type": "boolean"}
+    if isinstance(value, int):
+        return {"type": "integer"}
+    if isinstance(value, float):
+        return {"type": "number"}
+    if isinstance(value, str):
+        return {"type": "string"}
+    if isinstance(value, list):
+        return {"type": "array"}
+    if isinstance(value, dict):
+        if not value or path in OPEN:
+            return {"type": "object"}
+        props = {k: infer(v, f"{path}.{k}" if path else k, closed) for k, v in value.items()}
+        schema: dict[str, Any] = {"type": "object", "properties": props}
+        if closed:
+            schema["additionalProperties"] = False
+        return schema
+    return {}
+
+
+def schema_for(chart: Path) -> dict[str, Any]:
+    values = yaml.safe_load((chart / "values.yaml").read_text()) or {}
+    subcharts = {
+        d["name"] for d in yaml.safe_load((chart / "Chart.yaml").read_text()).get("dependencies", [])
+    }
+    schema = infer(values, "")
+    for name in subcharts:
+        # The subchart validates its own section with its own schema.
+        schema["properties"][name] = {"type": "object"}
+    schema["properties"].setdefault("global", {"type": "object"})
+    # The umbrella's dependency condition (<chart>.enabled) lands in every subchart's values.
+    schema["properties"].setdefault("enabled", {"type": "boolean"})
+    return {"$schema": "http://json-schema.org/draft-07/schema#", "title": chart.name, **schema}
+
+
+def main(check: bool) -> int:
+    stale = []
+    for chart in sorted(p.parent for p in CHARTS.glob("*/values.yaml")):
+        text = json.dumps(schema_for(chart), indent=2) + "\n"
+        target = chart / "values.schema.json"
+        if check:
+            if not target.exists() or target.read_text() != text:
+                stale.append(str(target))
+        else:
+            target.write_text(text)
+    if stale:
+        print("stale (run python charts/tools/values_schema.py):", *stale, sep="\n  ")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main("--check" in sys.argv))
