@@ -66,7 +66,9 @@ def test_lint_strict(charts: Path, chart: str, helm_bin: str) -> None:
 @pytest.mark.parametrize("values", CI_VALUES, ids=lambda p: p.stem)
 def test_umbrella_lints_with_each_scenario(charts: Path, values: Path) -> None:
     for helm_bin in ("HELM3", "HELM4"):
-        result = helm(tools()[helm_bin], "lint", "--strict", str(charts / "chatbot"), "-f", str(values))
+        result = helm(
+            tools()[helm_bin], "lint", "--strict", str(charts / "chatbot"), "-f", str(values)
+        )
         assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -245,7 +247,8 @@ def test_monitoring_objects(rendered: dict[str, list[dict[str, Any]]]) -> None:
     for m in monitors:
         assert m["apiVersion"] == "monitoring.coreos.com/v1"
         selected = services[m["metadata"]["name"]]
-        assert m["spec"]["selector"]["matchLabels"].items() <= selected["metadata"]["labels"].items()
+        selector = m["spec"]["selector"]["matchLabels"]
+        assert selector.items() <= selected["metadata"]["labels"].items()
         assert m["spec"]["endpoints"] == [{**m["spec"]["endpoints"][0], "port": "http",
                                            "path": "/metrics"}]
     rule = next(o for o in objects if o["kind"] == "PrometheusRule")
@@ -273,7 +276,9 @@ def test_mongodb_replica_set_in_production_only(rendered: dict[str, list[dict[st
 
 def test_latest_tag_is_refused(charts: Path) -> None:
     for chart in APP_CHARTS:
-        result = helm(tools()["HELM3"], "template", "r", str(charts / chart), "--set", "image.tag=latest")
+        result = helm(
+            tools()["HELM3"], "template", "r", str(charts / chart), "--set", "image.tag=latest"
+        )
         assert result.returncode != 0, chart
 
 
@@ -290,4 +295,4 @@ def test_every_value_is_documented() -> None:
             # Top-level leaves; nested keys are documented at their leaf or by their parent.
             if not line or line[0] in " #-" or line.rstrip().endswith(":"):
                 continue
-            assert lines[i - 1].lstrip().startswith("# --"), f"{path}:{i + 1} {stripped}"
+            assert lines[i - 1].lstrip().startswith("# --"), f"{path}:{i + 1} {line}"

@@ -60,9 +60,8 @@ def infer(value: Any, path: str, closed: bool = True) -> dict[str, Any]:
 
 def schema_for(chart: Path) -> dict[str, Any]:
     values = yaml.safe_load((chart / "values.yaml").read_text()) or {}
-    subcharts = {
-        d["name"] for d in yaml.safe_load((chart / "Chart.yaml").read_text()).get("dependencies", [])
-    }
+    chart_yaml = yaml.safe_load((chart / "Chart.yaml").read_text())
+    subcharts = {d["name"] for d in chart_yaml.get("dependencies", [])}
     schema = infer(values, "")
     for name in subcharts:
         # The subchart validates its own section with its own schema.
@@ -84,7 +83,8 @@ def main(check: bool) -> int:
         else:
             target.write_text(text)
     if stale:
-        print("stale (run python charts/tools/values_schema.py):", *stale, sep="\n  ")
+        sys.stderr.write("stale (run python charts/tools/values_schema.py):\n  ")
+        sys.stderr.write("\n  ".join(stale) + "\n")
         return 1
     return 0
 
