@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -23,7 +24,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from monitoring import checks
 from tests.support.chat_client import ChatClient
-from tests.support.processes import Proc, free_port, start_process
+from tests.support.processes import Proc, free_port, start_process, start_service
 from tests.support.stack import Stack
 
 # Names Prometheus makes itself rather than scraping them.
@@ -122,21 +123,19 @@ def _address(stack: Stack, name: str) -> str:
     return f"127.0.0.1:{proc.port}"
 
 
-@pytest.fixture(scope="module")
-def prometheus(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proc]:
-    """Prometheus scraping the stack every second, with monitoring/alerts.yml loaded."""
-    root: Path = tmp_path_factory.mktemp("prometheus")
+def _start_prometheus(root: Path, targets: dict[str, str]) -> Proc:
+    """Prometheus scraping ``{job: address}`` every second, with monitoring/alerts.yml loaded."""
     config = {
         "global": {"scrape_interval": "1s", "scrape_timeout": "1s", "evaluation_interval": "1s"},
         "rule_files": [str(checks.ALERTS)],
         "scrape_configs": [
-            {"job_name": job, "static_configs": [{"targets": [_address(stack, name)]}]}
-            for name, job in JOBS.items()
+            {"job_name": job, "static_configs": [{"targets": [address]}]}
+            for job, address in targets.items()
         ],
     }
     (root / "prometheus.yml").write_text(yaml.safe_dump(config))
     port = free_port()
-    proc = start_process(
+    return start_process(
         "prometheus",
         [
             "/usr/bin/prometheus",
@@ -148,6 +147,13 @@ def prometheus(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         port=port,
         health_path="/-/ready",
     )
+
+
+@pytest.fixture(scope="module")
+def prometheus(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proc]:
+    """Prometheus scraping the whole stack."""
+    targets = {job: _address(stack, name) for name, job in JOBS.items()}
+    proc = _start_prometheus(tmp_path_factory.mktemp("prometheus"), targets)
     try:
         yield proc
     finally:
@@ -216,3 +222,56 @@ def _zero_main_queries(prom: Proc) -> list[str]:
         if not _wait_until(lambda expr=expr: _nonzero(_query(prom, expr)), 10):
             zero.append(f"  {title}: {expr} -> {_query(prom, expr)}")
     return zero
+
+
+def test_a_failing_upstream_shows_as_errors_retries_and_an_open_circuit(tmp_path: Path) -> None:
+    """Error metrics carry real samples, and the circuit alert goes pending in Prometheus."""
+    upstream = start_process(
+        "fake_upstream_500",
+        [sys.executable, "-m", "tests.support.fake_upstream"],
+        env={"FAKE_FAULT": "500"},
+        health_path="/v1/models",
+    )
+    procs = [upstream]
+    try:
+        llm_port = free_port()  # Prometheus starts first and scrapes the LLM once it listens
+        prom = _start_prometheus(tmp_path, {"chatbot-llm": f"127.0.0.1:{llm_port}"})
+        procs.append(prom)
+        llm = start_service(
+            "llm_service",
+            port=llm_port,
+            env={
+                "STATE_DIR": str(tmp_path),
+                "LLM_BASE_URL": upstream.url + "/v1",
+                "LLM_API_KEY": "test-upstream-key",
+                "LLM_MODEL": "fake/echo-1",
+                "LLM_MAX_RETRIES": "1",
+                "LLM_RETRY_BASE_DELAY": "0.01",
+                "LLM_BREAKER_FAILURES": "2",
+                "LLM_BREAKER_RESET_SECONDS": "300",
+            },
+        )
+        procs.append(llm)
+        assert _wait_until(lambda: len(_query(prom, "up == 1")) == 1, 15)
+        body = {"model": "fake/echo-1", "messages": [{"role": "user", "content": "hi"}]}
+        for _ in range(3):
+            r = httpx.post(llm.url + "/v1/chat/completions", json=body, timeout=30)
+            assert r.status_code >= 500, r.text
+        for expr in (
+            'llm_circuit_state{job="chatbot-llm"} == 2',
+            "sum(llm_upstream_errors_total) > 0",  # created by the failures: no rate yet
+            "sum(llm_retries_total) > 0",
+        ):
+            assert _wait_until(lambda expr=expr: bool(_query(prom, expr)), 10), expr
+
+        def circuit_alert() -> list[dict[str, Any]]:
+            alerts = httpx.get(prom.url + "/api/v1/alerts", timeout=10).json()["data"]["alerts"]
+            return [a for a in alerts if a["labels"]["alertname"] == "LLMCircuitOpen"]
+
+        assert _wait_until(lambda: bool(circuit_alert()), 10)
+        (alert,) = circuit_alert()
+        assert alert["state"] in {"pending", "firing"}
+        assert alert["labels"]["severity"] == "critical"
+    finally:
+        for proc in reversed(procs):
+            proc.stop()
