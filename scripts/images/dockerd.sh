@@ -53,15 +53,17 @@ remove_rules() {
     # Delete every rule that names one of our bridges or our address pool (172.30.100-103.x).
     local table rule pattern="($BRIDGE|$NET_PREFIX[0-9a-z]*|172\.30\.10[0-3]\.)"
     for table in filter nat; do
-        iptables-save -t "$table" 2>/dev/null | grep -E -- "^-A .*$pattern" | sed 's/^-A /-D /' |
+        iptables-save -t "$table" 2>/dev/null | { grep -E -- "^-A .*$pattern" || true; } | sed 's/^-A /-D /' |
             while read -r rule; do
                 eval "iptables -t $table $rule" 2>/dev/null || true
             done
     done
     # The DOCKER* chains are shared by every daemon: remove them only when none is left.
-    pgrep -x dockerd >/dev/null && return
+    if pgrep -x dockerd >/dev/null; then
+        return
+    fi
     for table in filter nat; do
-        iptables-save -t "$table" 2>/dev/null | grep -E -- '^-A .*-j DOCKER' | sed 's/^-A /-D /' |
+        iptables-save -t "$table" 2>/dev/null | { grep -E -- '^-A .*-j DOCKER' || true; } | sed 's/^-A /-D /' |
             while read -r rule; do
                 eval "iptables -t $table $rule" 2>/dev/null || true
             done
