@@ -1,0 +1,123 @@
+"""Playwright helpers: Debian's chromium with a per-test profile, screenshots, page waits."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from playwright.sync_api import BrowserContext, Page, sync_playwright
+
+from tests.support.processes import REPO_ROOT
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SCREENSHOTS = REPO_ROOT / "test-artifacts" / "screenshots"
+
+
+@contextlib.contextmanager
+def browser(
+    profile_dir: Path,
+    *,
+    width: int = 1280,
+    height: int = 800,
+    color_scheme: str = "light",
+    locale: str = "en-US",
+) -> Iterator[BrowserContext]:
+    """A persistent chromium context in ``profile_dir`` (one per test), closed afterwards."""
+    with sync_playwright() as p:
+        context = p.chromium.launch_persistent_context(
+            str(profile_dir),
+            executable_path=CHROMIUM,
+            args=CHROMIUM_ARGS,
+            headless=True,
+            viewport={"width": width, "height": height},
+            color_scheme=color_scheme,  # type: ignore[arg-type]
+            locale=locale,
+            accept_downloads=True,
+        )
+        context.set_default_timeout(15_000)
+        try:
+            yield context
+        finally:
+            context.close()
+
+
+class PageProblems:
+    """Collects script errors, CSP violations and console errors of a page."""
+
+    def __init__(self, page: Page) -> None:
+        self.errors: list[str] = []
+        page.on("pageerror", lambda exc: self.errors.append(f"pageerror: {exc}"))
+        page.on(
+            "console",
+            lambda msg: self.errors.append(f"console: {msg.text}") if msg.type == "error" else None,
+        )
+
+
+def open_chat(context: BrowserContext, url: str) -> tuple[Page, PageProblems]:
+    """Open the page and wait until it is connected to the chat service."""
+    page = context.pages[0] if context.pages else context.new_page()
+    problems = PageProblems(page)
+    page.goto(url)
+    wait_connected(page)
+    return page, problems
+
+
+def wait_connected(page: Page) -> None:
+    page.wait_for_selector("body[data-ready=true]")
+    page.wait_for_selector("#conn[data-state=connected]")
+
+
+def send(page: Page, text: str) -> None:
+    page.fill("#input", text)
+    page.keyboard.press("Enter")
+
+
+def wait_answer_done(page: Page, count: int = 1, timeout: float = 20_000) -> None:
+    """Wait until ``count`` assistant messages are shown and none is streaming."""
+    page.wait_for_function(
+        """n => document.querySelectorAll('.msg-assistant').length >= n
+             && !document.querySelector('.msg.streaming')
+             && !document.querySelector('.msg.pending')""",
+        arg=count,
+        timeout=timeout,
+    )
+
+
+def assistant_texts(page: Page) -> list[str]:
+    return page.eval_on_selector_all(
+        ".msg-assistant .msg-content", "els => els.map(e => e.innerText)"
+    )
+
+
+def conversation_id(page: Page) -> str:
+    path = page.evaluate("location.pathname")
+    assert path.startswith("/c/"), path
+    return str(path[3:])
+
+
+def user_id(page: Page) -> str:
+    """The ``sub`` of the guest token the page keeps in localStorage."""
+    token = page.evaluate("localStorage.getItem('chatbot.token')")
+    payload = token.split(".")[1]
+    padded = payload + "=" * (-len(payload) % 4)
+    claims: dict[str, Any] = json.loads(base64.urlsafe_b64decode(padded))
+    return str(claims["sub"])
+
+
+def screenshot(page: Page, name: str) -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path))
+    return path
