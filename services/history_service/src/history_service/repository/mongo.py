@@ -3,22 +3,19 @@
 One document per conversation and one per message; indexes and durability settings are
 explained in ``_mongo_support``.
 
-Transient errors (``AutoReconnect`` / ``NetworkTimeout`` / ``ConnectionFailure`` /
-``ServerSelectionTimeoutError``, and any error labelled ``RetryableError``) are retried per
-operation a bounded number of times with capped, jittered back-off, then raised as
-``UnavailableError`` (HTTP 503): the chat service then refuses the message instead of
-acknowledging it. The client reconnects by itself when the server is back.
+Transient errors (``AutoReconnect``, ``NetworkTimeout``, ``ConnectionFailure``, server
+selection timeouts) are retried a bounded number of times with capped, jittered back-off,
+then raised as ``UnavailableError`` (HTTP 503: the chat service refuses the message instead
+of acking it). The client reconnects by itself when the server is back.
 
 Concurrency: every write touching a conversation runs under a per-conversation lock of this
 replica: cheap, and it keeps the counters exact on FerretDB, whose updates are non-atomic
 read-modify-writes (concurrent ``$inc`` get lost there, not on MongoDB). Across replicas,
 ``seq`` stays unique and gapless by the unique index and the retry loop alone.
 
-Search: MongoDB's ``$text`` does not exist on FerretDB, so search is a case-insensitive
-``$regex`` on the escaped query over the user's titles and message contents. Every query is
-scoped by ``user_id``. Trade-off: it is a scan of that user's messages (no index helps an
-unanchored regex), fine for a chat history, not for a corpus; on a real MongoDB a text or
-Atlas Search index would be the next step.
+Search: no ``$text`` on FerretDB, so a case-insensitive ``$regex`` on the escaped query over
+the user's titles and messages. Trade-off: a scan of the user's messages (no index helps an
+unanchored regex): fine for a chat history, not a corpus (next step: a text index).
 """
 
 from __future__ import annotations
@@ -100,18 +97,14 @@ class MongoHistoryRepository:
             raise
 
     async def open(self) -> None:
-        """Create the indexes now if the server answers, else before the first operation.
-
-        The service starts (not ready) while the store is down and recovers by itself.
-        """
+        """Create the indexes now, or (server down: start not ready) before the first use."""
         try:
             await self._ensure_indexes()
         except UnavailableError:
             log.warning("the store does not answer yet; indexes will be created on first use")
 
     async def _ensure_indexes(self) -> None:
-        # No operation runs before the unique indexes exist: they are what keeps seq and
-        # the idempotency key unique.
+        # Nothing runs before the unique indexes exist: they keep seq and cmid unique.
         if self._indexes_ready:
             return
         async with self._indexes_lock:
@@ -181,9 +174,11 @@ class MongoHistoryRepository:
     async def _conversation_doc(self, user_id: str, conversation_id: str) -> Doc:
         doc = await self._do(
             "get_conversation",
-            lambda: self.conversations.find_one({"_id": conversation_id, "user_id": user_id}),
+            # By _id alone: the one filter FerretDB answers from an index (it scans the
+            # collection for any other); the owner is checked here and never changes.
+            lambda: self.conversations.find_one({"_id": conversation_id}),
         )
-        if doc is None:
+        if doc is None or doc.get("user_id") != user_id:
             raise NotFoundError("no such conversation")
         return doc
 
@@ -197,12 +192,13 @@ class MongoHistoryRepository:
             fields = data.model_dump(exclude_unset=True)
             if fields.get("title") is None:
                 fields.pop("title", None)  # a conversation always has a title
+            current = await self._conversation_doc(user_id, conversation_id)
             if not fields:
-                return await self.get_conversation(user_id, conversation_id)
+                return conversation_from_doc(current)
             doc = await self._do(
                 "update_conversation",
                 lambda: self.conversations.find_one_and_update(
-                    {"_id": conversation_id, "user_id": user_id},
+                    {"_id": conversation_id},
                     {"$set": fields},
                     return_document=ReturnDocument.AFTER,
                 ),
@@ -213,9 +209,10 @@ class MongoHistoryRepository:
 
     async def delete_conversation(self, user_id: str, conversation_id: str) -> None:
         async with self._writing(conversation_id):
+            await self._conversation_doc(user_id, conversation_id)
             res = await self._do(
                 "delete_conversation",
-                lambda: self.conversations.delete_one({"_id": conversation_id, "user_id": user_id}),
+                lambda: self.conversations.delete_one({"_id": conversation_id}),
             )
             if res.deleted_count == 0:
                 raise NotFoundError("no such conversation")
@@ -252,11 +249,9 @@ class MongoHistoryRepository:
     async def _message_doc(self, user_id: str, conversation_id: str, message_id: str) -> Doc:
         doc = await self._do(
             "get_message",
-            lambda: self.messages.find_one(
-                {"_id": message_id, "user_id": user_id, "conversation_id": conversation_id}
-            ),
+            lambda: self.messages.find_one({"_id": message_id}),  # by _id alone, as above
         )
-        if doc is None:
+        if doc is None or (doc["user_id"], doc["conversation_id"]) != (user_id, conversation_id):
             raise NotFoundError("no such message")
         return doc
 
@@ -309,7 +304,7 @@ class MongoHistoryRepository:
             res = await self._do(
                 "add_message",
                 lambda: self.conversations.update_one(
-                    {"_id": conversation_id, "user_id": user_id},
+                    {"_id": conversation_id},
                     {
                         "$inc": {"message_count": 1},
                         "$max": {"last_seq": doc["seq"], "updated_at": now},
@@ -341,15 +336,22 @@ class MongoHistoryRepository:
             fields = data.model_dump(exclude_unset=True, exclude={"expect_status"})
             fields = {k: v for k, v in fields.items() if v is not None or k in ("usage", "model")}
             fields["updated_at"] = now_iso()
-            query: Doc = {"_id": message_id, "user_id": user_id, "conversation_id": conversation_id}
-            if data.expect_status is not None:
-                query["status"] = data.expect_status
-            doc = await self._do(
-                "update_message",
-                lambda: self.messages.find_one_and_update(
-                    query, {"$set": fields}, return_document=ReturnDocument.AFTER
-                ),
-            )
+            current = await self._message_doc(user_id, conversation_id, message_id)
+            expected = data.expect_status
+            doc: Doc | None = None
+            if expected is None or current["status"] == expected:
+                # The status is checked above (cheap) and in the filter (atomic on MongoDB).
+                query = (
+                    {"_id": message_id}
+                    if expected is None
+                    else {"_id": message_id, "status": expected}
+                )
+                doc = await self._do(
+                    "update_message",
+                    lambda: self.messages.find_one_and_update(
+                        query, {"$set": fields}, return_document=ReturnDocument.AFTER
+                    ),
+                )
             if doc is None:
                 current = await self._message_doc(user_id, conversation_id, message_id)
                 raise ConflictError(
@@ -360,13 +362,11 @@ class MongoHistoryRepository:
 
     async def delete_message(self, user_id: str, conversation_id: str, message_id: str) -> None:
         async with self._writing(conversation_id):
-            doc = await self._do(
-                "delete_message",
-                lambda: self.messages.find_one_and_delete(
-                    {"_id": message_id, "user_id": user_id, "conversation_id": conversation_id}
-                ),
+            doc = await self._message_doc(user_id, conversation_id, message_id)
+            deleted = await self._do(
+                "delete_message", lambda: self.messages.delete_one({"_id": message_id})
             )
-            if doc is None:
+            if deleted.deleted_count == 0:
                 raise NotFoundError("no such message")
             seq = doc["seq"]
             # Deleting the last message (regenerate) gives its seq back, keeping seq gapless.
