@@ -6,6 +6,7 @@ port; ``Stack.stop()`` stops exactly the processes it started, by PID.
 
 from __future__ import annotations
 
+import secrets
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -58,8 +59,8 @@ def start_stack(
 ) -> Stack:
     """Start every service on free ports; ``env`` goes to all of them."""
     state_dir.mkdir(parents=True, exist_ok=True)
-    auth_secret = "test-auth-secret-" + state_dir.name
-    internal_token = "test-internal-token-" + state_dir.name
+    auth_secret = secrets.token_urlsafe(32)
+    internal_token = secrets.token_urlsafe(32)
     common = {
         "STATE_DIR": str(state_dir),
         "AUTH_SECRET": auth_secret,
