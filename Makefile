@@ -5,7 +5,7 @@ UV ?= uv
 # Debian packages the test suite needs (servers and the browser it drives).
 TEST_DEB := redis-server chromium prometheus
 
-.PHONY: help setup run test lint unit integration fmt clean
+.PHONY: help setup run test lint clean monitor test-images
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -27,6 +27,12 @@ test: setup ## install what the tests need and run the whole suite
 	@scripts/setup.sh system $(TEST_DEB)
 	@$(MAKE) --no-print-directory lint
 	$(UV) run --frozen --no-sync pytest $(PYTEST_ARGS)
+
+monitor: ## Prometheus on http://127.0.0.1:9090 scraping make run (Ctrl-C stops it)
+	@scripts/monitor.sh
+
+test-images: setup ## build the four Docker images (own dockerd) and run a conversation through them
+	@scripts/images/test-images.sh
 
 clean: ## remove local state and caches of the working tree (not ~/.cache)
 	rm -rf .data .test-logs test-artifacts .pytest_cache .mypy_cache .ruff_cache
