@@ -6,6 +6,7 @@ import { conversationTitle } from "./sidebar.js";
 
 const PAGE = 50;
 const UNDO_MS = 5000;
+const STALL_MS = 20000; // an answer silent this long is re-read (e.g. it ended elsewhere)
 
 function newId() {
   if (globalThis.crypto?.randomUUID) return crypto.randomUUID();
@@ -30,6 +31,16 @@ export class Chat {
     this.pendingDeletes = new Map();
     this.loading = 0; // sequence of the conversation.get in flight (0 = none)
     this.buffered = [];
+    this.lastActivity = Date.now();
+    setInterval(() => this.checkStalled(), 5000);
+  }
+
+  checkStalled() {
+    const streaming = this.thread.messages.some((m) => m.status === "streaming");
+    if (streaming && this.conn.connected && Date.now() - this.lastActivity > STALL_MS) {
+      this.lastActivity = Date.now();
+      this.resync();
+    }
   }
 
   get thread() {
@@ -161,6 +172,7 @@ export class Chat {
       return;
     }
     if (this.loading !== seq || this.currentId !== id) return;
+    this.lastActivity = Date.now();
     this.conversations.set(id, ack.conversation);
     this.view.showConversation(ack.conversation);
     this.thread.reset(ack.messages);
@@ -174,6 +186,7 @@ export class Chat {
   }
 
   applyDelta({ message_id: id, index, delta }) {
+    this.lastActivity = Date.now();
     let msg = this.thread.find(id);
     if (!msg) {
       if (index !== 0) {
