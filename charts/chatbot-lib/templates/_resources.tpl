@@ -173,6 +173,13 @@ spec:
       path: /metrics
       interval: {{ .Values.metrics.serviceMonitor.interval }}
       scrapeTimeout: {{ .Values.metrics.serviceMonitor.scrapeTimeout }}
+      {{- with .Values.metrics.serviceMonitor.jobName }}
+      {{- /* the alerts and dashboard select jobs chatbot-<service>, whatever the release name */}}
+      relabelings:
+        - action: replace
+          targetLabel: job
+          replacement: {{ . | quote }}
+      {{- end }}
 {{- end }}
 {{- end }}
 
