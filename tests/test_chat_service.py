@@ -7,6 +7,7 @@ python-socketio client drives the contract's events.
 from __future__ import annotations
 
 import asyncio
+import signal
 import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -36,12 +37,16 @@ class System:
     def token(self, user_id: str | None = None, ttl: int = 600) -> str:
         return issue_guest_token(SECRET, ttl, user_id)[0]
 
-    async def client(self, user_id: str | None = None) -> ChatClient:
-        return await ChatClient(self.chat.url, self.token(user_id)).connect()
+    async def client(self, user_id: str | None = None, chat: Proc | None = None) -> ChatClient:
+        return await ChatClient((chat or self.chat).url, self.token(user_id)).connect()
 
     def stop(self) -> None:
         for p in (self.chat, self.llm, self.history, self.upstream):
             p.stop()
+
+    def start_chat(self, **env: str) -> Proc:
+        """Another chat service process on the same history and LLM services."""
+        return start_service("chat_service", env={**self.chat.env, **env})
 
 
 def start_system(state: Path, upstream_env: dict[str, str], chat_env: dict[str, str]) -> System:
@@ -238,7 +243,7 @@ async def test_too_large_stores_nothing(client: ChatClient) -> None:
         {"conversation_id": cid, "client_message_id": "big-1", "content": "x" * 32_001},
     )
     assert_error(ack, "too_large")
-    assert_error(await client.call("conversation.create", {"title": "t" * 201}), "too_large")
+    assert_error(await client.call("conversation.create", {"title": "t" * 201}), "invalid")
     assert await messages(client, cid) == []
     # exactly at the limit is fine
     await send(client, cid, "y" * 32_000)
@@ -341,3 +346,51 @@ async def test_upstream_failure_before_any_token_ends_in_error(client: ChatClien
     await send(client, cid, "and now?")
     dones = await client.wait_done(cid, count=2)
     assert dones[1]["status"] == "complete"
+
+
+async def test_sigterm_lets_short_answers_finish_and_interrupts_long_ones(system: System) -> None:
+    chat = system.start_chat(SHUTDOWN_GRACE_SECONDS="1.5")
+    user_id = f"guest-{uuid.uuid4().hex}"
+    try:
+        c = await system.client(user_id, chat)
+        short, long = await conversation(c), await conversation(c)
+        await send(c, long, "[tokens:1000] a very long answer")
+        await send(c, short, "[tokens:40] a short one")
+        await c.wait_for(lambda: len(c.events["message.delta"]) >= 4)
+        started = asyncio.get_running_loop().time()
+        # uvicorn re-raises the signal once it has shut down cleanly: -SIGTERM, not -SIGKILL
+        assert await asyncio.to_thread(chat.stop) == -signal.SIGTERM
+        assert asyncio.get_running_loop().time() - started < 10
+        await c.close()
+    finally:
+        chat.stop()
+    reader = await system.client(user_id)
+    try:
+        short_answer = (await messages(reader, short))[-1]
+        long_answer = (await messages(reader, long))[-1]
+    finally:
+        await reader.close()
+    assert short_answer["status"] == "complete"
+    assert long_answer["status"] == "interrupted" and long_answer["content"]
+    assert long_answer["content"].startswith("Echo:")
+
+
+async def test_a_crashed_replica_leaves_no_answer_streaming(system: System) -> None:
+    chat = system.start_chat()
+    user_id = f"guest-{uuid.uuid4().hex}"
+    try:
+        c = await system.client(user_id, chat)
+        cid = await conversation(c)
+        user = await send(c, cid, "[tokens:1000] crash during this")
+        await c.wait_for(lambda: len(c.events["message.delta"]) >= 2)
+        chat.kill()
+        await c.close()
+    finally:
+        chat.stop()
+    reader = await system.client(user_id)
+    try:
+        stored = await messages(reader, cid)
+    finally:
+        await reader.close()
+    assert stored[0]["id"] == user["id"]  # the acked message survived
+    assert stored[1]["role"] == "assistant" and stored[1]["status"] == "interrupted"

@@ -35,7 +35,7 @@ async def test_dotted_events_map_to_methods(namespace: ChatNamespace) -> None:
                            "content": "x" * 32_001},), "too_large"),
         ("message.send", ({"conversation_id": "a", "client_message_id": "b",
                            "content": ""},), "invalid"),
-        ("conversation.rename", ({"conversation_id": "a", "title": "t" * 201},), "too_large"),
+        ("conversation.rename", ({"conversation_id": "a", "title": "t" * 201},), "invalid"),
         # valid payload, but no clients yet: an unexpected error becomes `unavailable`
         ("conversation.list", ({},), "unavailable"),
     ],

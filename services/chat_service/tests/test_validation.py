@@ -54,7 +54,9 @@ def test_numbers_are_not_coerced() -> None:
 def test_limits() -> None:
     check_text("content", "x" * 10, 10, required=True)
     with pytest.raises(TooLargeError):
-        check_text("content", "x" * 11, 10, required=True)
+        check_text("content", "x" * 11, 10, required=True, too_long=TooLargeError)
+    with pytest.raises(InvalidError):
+        check_text("title", "x" * 11, 10)
     with pytest.raises(InvalidError):
         check_text("content", "  \n", 10, required=True)
     check_text("title", "", 10)

@@ -67,7 +67,9 @@ class AnswerManager:
         *,
         context_messages: int,
         delta_interval: float,
+        on_usage: Callable[[str, dict[str, int]], Awaitable[None]] | None = None,
     ) -> None:
+        self.on_usage = on_usage  # counts the tokens of finished answers (rate limits)
         self.history = history
         self.llm = llm
         self.emit = emit
@@ -258,6 +260,11 @@ class AnswerManager:
             body["model"] = answer.model
         final = await self.finalise(answer.user_id, answer.message, body)
         self._forget(answer)
+        if answer.usage and self.on_usage is not None:
+            try:
+                await self.on_usage(answer.user_id, answer.usage)
+            except Exception:
+                log.warning("could not count the answer's tokens", exc_info=True)
         metrics.ANSWERS.labels(status).inc()
         room = room_of(answer.conversation_id)
         if final is None:  # the conversation was deleted meanwhile

@@ -20,6 +20,7 @@ from .answers import AnswerManager
 from .history_client import HistoryClient, Json
 from .llm_client import LlmClient
 from .namespace import ChatNamespace
+from .ratelimit import ChatLimiter
 from .service import ChatService
 from .settings import Settings
 
@@ -28,6 +29,13 @@ log = logging.getLogger(__name__)
 
 def create_app(settings: Settings) -> Any:
     service = ChatService(settings=settings, secret=settings.secret())
+    service.limiter = ChatLimiter(
+        events_per_second=settings.events_per_second,
+        messages_per_minute=settings.messages_per_minute,
+        tokens_per_day=settings.tokens_per_day,
+        connections_per_user=settings.connections_per_user,
+        redis_url=settings.redis_url,
+    )
     sio = socketio.AsyncServer(
         async_mode="asgi",
         cors_allowed_origins=settings.origins,
@@ -58,6 +66,7 @@ def create_app(settings: Settings) -> Any:
             emit,
             context_messages=settings.history_messages,
             delta_interval=settings.delta_interval_ms / 1000,
+            on_usage=service.limiter.record_usage,
         )
         _watch_sigterm(service)
         service.spawn(recovery.sweep(service.answers, started), "recovery-sweep")
@@ -71,6 +80,7 @@ def create_app(settings: Settings) -> Any:
                 task.cancel()
             await service.llm.aclose()
             await service.history.aclose()
+            await service.limiter.aclose()
 
     api = FastAPI(title="chat service", lifespan=lifespan)
     add_common_middleware(api)

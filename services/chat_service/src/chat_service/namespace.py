@@ -9,7 +9,12 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import socketio
-from chatbot_common.errors import InvalidError, NotFoundError, UnauthorizedError
+from chatbot_common.errors import (
+    InvalidError,
+    NotFoundError,
+    TooLargeError,
+    UnauthorizedError,
+)
 from chatbot_common.tokens import verify_token
 
 from . import metrics, recovery
@@ -177,7 +182,13 @@ class ChatNamespace(socketio.AsyncNamespace):
     # ---- messages ------------------------------------------------------------------------
     async def on_message_send(self, sid: str, user_id: str, data: Any) -> Ack:
         p = parse(MessageSend, data)
-        check_text("content", p.content, self.service.settings.max_content_chars, required=True)
+        check_text(
+            "content",
+            p.content,
+            self.service.settings.max_content_chars,
+            required=True,
+            too_long=TooLargeError,
+        )
         history, _, answers = self.service.clients()
         conversation = await history.get_conversation(user_id, p.conversation_id)
         message, created = await history.create_message(

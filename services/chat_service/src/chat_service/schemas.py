@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, TypeVar
 
-from chatbot_common.errors import InvalidError, TooLargeError
+from chatbot_common.errors import ChatbotError, InvalidError
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
 #: Ids the history service hands out; anything else (operators, paths) is refused.
@@ -62,11 +62,19 @@ def parse(model: type[M], data: Any) -> M:
     return model.model_validate({} if data is None else data)
 
 
-def check_text(name: str, value: str | None, limit: int, *, required: bool = False) -> None:
-    """The contract's limits: too long → ``too_large``; empty where text is needed → ``invalid``."""
+def check_text(
+    name: str,
+    value: str | None,
+    limit: int,
+    *,
+    required: bool = False,
+    too_long: type[ChatbotError] = InvalidError,
+) -> None:
+    """Length limits (``invalid`` unless told, ``too_large`` for message content) and, where
+    text is needed, no blank text (``invalid``)."""
     if value is None:
         return
     if len(value) > limit:
-        raise TooLargeError(f"{name} is longer than {limit} characters")
+        raise too_long(f"{name} is longer than {limit} characters")
     if required and not value.strip():
         raise InvalidError(f"{name} must not be empty")

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from chatbot_common.settings import ServiceSettings, local_secret
+from chatbot_common.oidc import IdentitySettings
+from chatbot_common.settings import local_secret
 from pydantic import Field, field_validator
 
 DEFAULT_ORIGINS = ("http://localhost:8080", "http://127.0.0.1:8080")
 
 
-class Settings(ServiceSettings):
+class Settings(IdentitySettings):
     port: int = Field(8081, validation_alias="PORT", ge=0, le=65535)
     auth_secret: str | None = Field(
         None,
@@ -58,6 +59,11 @@ class Settings(ServiceSettings):
         description="longest silence tolerated between two streamed chunks",
     )
     title_chars: int = Field(60, validation_alias="AUTO_TITLE_CHARS", ge=10, le=200)
+    # Limits (rate_limited beyond, with retry_after); generous defaults, see docs/security.md.
+    events_per_second: int = Field(20, validation_alias="RATE_EVENTS_PER_SECOND", ge=1)
+    messages_per_minute: int = Field(30, validation_alias="RATE_MESSAGES_PER_MINUTE", ge=1)
+    tokens_per_day: int = Field(200_000, validation_alias="RATE_TOKENS_PER_DAY", ge=1)
+    connections_per_user: int = Field(20, validation_alias="MAX_CONNECTIONS_PER_USER", ge=1)
 
     @field_validator("allowed_origins")
     @classmethod
