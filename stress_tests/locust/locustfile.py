@@ -57,7 +57,9 @@ class ChatUser(FastHttpUser):
         cfg = self.client.get("/config.json").json()
         token = self.client.post("/auth/guest").json()["token"]
         chat_url = urljoin(self.host + "/", cfg.get("chat_url") or self.host)
-        self.sio = socketio.Client(reconnection=False)
+        # like the browser, send the page's origin (the one the chat service allows)
+        self.sio = socketio.Client(reconnection=False,
+                                   websocket_extra_options={"origin": self.host.rstrip("/")})
         self.done: dict[str, Event] = {}
         self.first: dict[str, float] = {}
         self.sent: dict[str, float] = {}
