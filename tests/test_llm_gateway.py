@@ -357,3 +357,30 @@ def test_circuit_breaker_opens_and_skips_the_failing_upstream() -> None:
         gateway.stop()
         broken.stop()
         spare.stop()
+
+
+def test_client_leaving_mid_stream_closes_the_upstream_stream(
+    gateway: Proc, primary: Proc
+) -> None:
+    name = primary_name(primary)
+    before = metric_value(gateway, "llm_requests_total", upstream=name, outcome="cancelled")
+    body = {
+        "messages": [{"role": "user", "content": unique("[tokens:2000] long answer")}],
+        "stream": True,
+    }
+    with httpx.stream(
+        "POST", f"{gateway.url}/v1/chat/completions", json=body,
+        headers={"Authorization": f"Bearer {TOKEN}"}, timeout=30,
+    ) as response:
+        lines = response.iter_lines()
+        assert next(lines).startswith("data: ")
+    # 2,000 tokens at 2 ms each would take 4 s; the gateway notices the client left first.
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if metric_value(
+            gateway, "llm_requests_total", upstream=name, outcome="cancelled"
+        ) == before + 1:
+            break
+        time.sleep(0.1)
+    after = metric_value(gateway, "llm_requests_total", upstream=name, outcome="cancelled")
+    assert after == before + 1

@@ -35,6 +35,7 @@ def local_gateway() -> Iterator[Proc]:
             if httpx.get(f"{proc.url}/readyz", timeout=5).status_code == 200:
                 break
             assert proc.alive(), proc.log()
+            assert "local model failed to start" not in proc.log(), proc.log()[-3000:]
             time.sleep(0.5)
         else:
             pytest.fail(f"the local model did not load in time:\n{proc.log()[-3000:]}")
