@@ -12,10 +12,11 @@ import socketio
 from chatbot_common.errors import (
     InvalidError,
     NotFoundError,
+    RateLimitedError,
     TooLargeError,
     UnauthorizedError,
 )
-from chatbot_common.tokens import verify_token
+from chatbot_common.oidc import TokenVerifier
 
 from . import metrics, recovery
 from .acks import Ack, error_ack, ok
@@ -57,6 +58,7 @@ class ChatNamespace(socketio.AsyncNamespace):
     def __init__(self, service: ChatService, namespace: str = "/") -> None:
         super().__init__(namespace)
         self.service = service
+        self.verifier = TokenVerifier(service.secret, service.settings)
         self.handlers: dict[str, Handler] = {
             event: getattr(self, "on_" + event.replace(".", "_")) for event in self.EVENTS
         }
@@ -78,7 +80,7 @@ class ChatNamespace(socketio.AsyncNamespace):
             if len(args) > 1:
                 raise InvalidError("send one payload object")
             user_id = await self._user(sid)
-            await self.service.limiter.check(user_id, event)
+            await self.service.limiter.check(user_id, event, sid)
             ack = await handler(sid, user_id, args[0] if args else None)
             outcome = "ok"
         except Exception as exc:
@@ -98,9 +100,10 @@ class ChatNamespace(socketio.AsyncNamespace):
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         token = auth.get("token") if isinstance(auth, dict) else None
         try:
-            user = verify_token(token, self.service.secret)
-        except UnauthorizedError as exc:
-            metrics.EVENTS.labels("connect", "unauthorized").inc()
+            user = await self.verifier.verify(token)
+            self.service.limiter.connect(user.id, sid)
+        except (UnauthorizedError, RateLimitedError) as exc:
+            metrics.EVENTS.labels("connect", exc.code).inc()
             raise socketio.exceptions.ConnectionRefusedError(
                 exc.message, {"code": exc.code, "message": exc.message}
             ) from None
@@ -109,6 +112,7 @@ class ChatNamespace(socketio.AsyncNamespace):
         metrics.EVENTS.labels("connect", "ok").inc()
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
+        self.service.limiter.disconnect(sid)
         metrics.CONNECTIONS.dec()
 
     # ---- conversations -------------------------------------------------------------------

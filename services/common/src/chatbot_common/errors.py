@@ -27,6 +27,12 @@ class UnauthorizedError(ChatbotError):
     http_status = 401
 
 
+class ForbiddenError(UnauthorizedError):
+    """Known or not, this caller may not do this (e.g. guest access turned off)."""
+
+    http_status = 403
+
+
 class InvalidError(ChatbotError):
     code = "invalid"
     http_status = 422

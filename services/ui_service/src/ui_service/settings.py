@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from chatbot_common.settings import ServiceSettings
+from chatbot_common.oidc import IdentitySettings
 from pydantic import Field
 
 # services/ui_service/web: our static files and the npm packages (`npm ci --prefix` there).
 DEFAULT_WEB_DIR = Path(__file__).resolve().parents[2] / "web"
 
 
-class UiSettings(ServiceSettings):
+class UiSettings(IdentitySettings):
     port: int = Field(8080, validation_alias="PORT", ge=0, le=65535)
     auth_secret: str | None = Field(
         None,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from chatbot_common.errors import UnauthorizedError
+from chatbot_common.errors import ForbiddenError, UnauthorizedError
 from chatbot_common.tokens import issue_guest_token, verify_token
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
@@ -31,6 +31,8 @@ async def guest(
     settings: SettingsDep, secret: AuthSecretDep, body: GuestRequest | None = None
 ) -> GuestToken:
     """A new guest, or the same user id again when ``token`` is ours (even recently expired)."""
+    if not settings.guest_access:
+        raise ForbiddenError("guest access is turned off; sign in with your identity provider")
     user_id: str | None = None
     if body is not None and body.token:
         try:
