@@ -69,7 +69,7 @@ class Answer:
 
     async def chunks(self) -> AsyncIterator[ChatCompletionChunk]:
         """The answer's chunks (usage-only chunks withheld: see ``usage``); closes the stream."""
-        labels = (self.upstream.name, self.model)
+        labels = (self.upstream.name, self.upstream.model_label(self.model))
         try:
             for chunk in self.pending:
                 if self._observe(chunk):
@@ -152,7 +152,7 @@ class Answer:
         text = "".join(c.delta.content or "" for c in chunk.choices)
         if text:
             self._text_bytes.append(text)
-            labels = (self.upstream.name, self.model)
+            labels = (self.upstream.name, self.upstream.model_label(self.model))
             if self._last_token_at is None:
                 metrics.TIME_TO_FIRST_TOKEN.labels(*labels).observe(now - self.started)
             else:
@@ -175,7 +175,7 @@ class Answer:
             )
         self.usage = usage
         self.finished = True
-        labels = (self.upstream.name, self.model)
+        labels = (self.upstream.name, self.upstream.model_label(self.model))
         metrics.TOKENS.labels(*labels, "prompt").inc(usage.prompt_tokens)
         metrics.TOKENS.labels(*labels, "completion").inc(usage.completion_tokens)
         self.upstream.breaker.record_success()

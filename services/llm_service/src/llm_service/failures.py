@@ -81,7 +81,8 @@ def classify(exc: BaseException) -> Failure:
         if status in (408, 409) or status >= 500:
             return Failure("server_error", f"the model failed (HTTP {status})")
         return Failure(
-            "client_error", f"the model refused the request (HTTP {status})", retryable=False
+            "client_error", f"the model refused the request (HTTP {status}: {detail})",
+            retryable=False,
         )
     if isinstance(exc, openai.APITimeoutError):
         return Failure("timeout", "the model did not answer in time")

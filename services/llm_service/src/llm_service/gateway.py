@@ -14,7 +14,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
-from chatbot_common.errors import ChatbotError, UnavailableError
+from chatbot_common.errors import ChatbotError, TooLargeError, UnavailableError
 
 from . import metrics
 from .answer import Answer, has_token
@@ -57,11 +57,14 @@ class Gateway:
             chain = self._chain()
         if not chain:
             reason = reason or "no upstream is configured"
-            metrics.REQUESTS.labels("none", request.model or "", "unavailable").inc()
+            metrics.REQUESTS.labels("none", "none", "unavailable").inc()
             raise UnavailableError(reason, retry_after=5)
+        if len(request.messages) > self.settings.max_messages:
+            raise TooLargeError(f"at most {self.settings.max_messages} messages per request")
         messages = request.message_dicts()
         if messages[0].get("role") not in ("system", "developer"):
             messages.insert(0, {"role": "system", "content": self.settings.system_prompt})
+        trimmed: dict[int, list[Message]] = {}  # by budget: computed (and counted) once
         last: tuple[Upstream, str, Failure] | None = None
         for upstream in chain:
             model = upstream.model_for(request.model)
@@ -71,7 +74,7 @@ class Gateway:
                 if attempt:
                     metrics.RETRIES.labels(upstream.name).inc()
                 try:
-                    return await self._attempt(upstream, model, request, messages)
+                    return await self._attempt(upstream, model, request, messages, trimmed)
                 except ChatbotError:
                     upstream.breaker.release()
                     raise
@@ -94,7 +97,9 @@ class Gateway:
                     },
                 )
                 if not failure.fallback:
-                    metrics.REQUESTS.labels(upstream.name, model, "invalid").inc()
+                    metrics.REQUESTS.labels(
+                        upstream.name, upstream.model_label(model), "invalid"
+                    ).inc()
                     raise failure.error()
                 if not failure.retryable or attempt == self.settings.max_retries:
                     break
@@ -103,23 +108,31 @@ class Gateway:
                     break
                 await asyncio.sleep(delay)
         if last is None:
-            metrics.REQUESTS.labels("none", request.model or "", "unavailable").inc()
+            metrics.REQUESTS.labels("none", "none", "unavailable").inc()
             raise UnavailableError("every upstream is failing; try again shortly", retry_after=5)
         upstream, model, failure = last
         outcome = "rate_limited" if failure.reason == "rate_limited" else "error"
-        metrics.REQUESTS.labels(upstream.name, model, outcome).inc()
+        metrics.REQUESTS.labels(upstream.name, upstream.model_label(model), outcome).inc()
         raise failure.error()
 
     def _budget_messages(
-        self, upstream: Upstream, request: ChatCompletionRequest, messages: list[Message]
+        self,
+        upstream: Upstream,
+        request: ChatCompletionRequest,
+        messages: list[Message],
+        cache: dict[int, list[Message]],
     ) -> tuple[list[Message], int]:
         context = self.settings.context_tokens
         if upstream.context_tokens:
             context = min(context, upstream.context_tokens)
         wanted = request.requested_max_tokens() or self.settings.max_tokens
         max_tokens = max(1, min(wanted, context - MIN_PROMPT_TOKENS))
-        trimmed = trim_messages(messages, context - max_tokens)
-        if trimmed.dropped or trimmed.shortened:
+        budget = context - max_tokens
+        if budget in cache:
+            return cache[budget], max_tokens
+        trimmed = trim_messages(messages, budget)
+        cache[budget] = trimmed.messages
+        if (trimmed.dropped or trimmed.shortened) and len(cache) == 1:
             metrics.CONTEXT_TRIMMED.inc(trimmed.dropped)
             log.info(
                 "trimmed the conversation to the context budget",
@@ -134,8 +147,9 @@ class Gateway:
         model: str,
         request: ChatCompletionRequest,
         messages: list[Message],
+        trimmed: dict[int, list[Message]],
     ) -> Answer:
-        sent, max_tokens = self._budget_messages(upstream, request, messages)
+        sent, max_tokens = self._budget_messages(upstream, request, messages, trimmed)
         extra: dict[str, Any] = request.passthrough()
         started = time.perf_counter()
         async with asyncio.timeout(self.settings.first_token_timeout):

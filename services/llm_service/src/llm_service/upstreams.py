@@ -31,6 +31,10 @@ class Upstream:
     def model_for(self, requested: str | None) -> str:
         return requested if (self.pass_model and requested) else self.model
 
+    def model_label(self, model: str) -> str:
+        """The metrics' ``model`` label: clients choose models, so only ours is named."""
+        return model if model == self.model else "other"
+
     async def aclose(self) -> None:
         await self.client.close()
 
