@@ -5,6 +5,7 @@ Runs once on the embedded SQLite store and once on MongoDB (FerretDB on loopback
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -138,7 +139,10 @@ def test_conversation_and_message_flow(service: Proc, api: httpx.Client) -> None
 
 
 def test_conversation_list_pagination(api: httpx.Client) -> None:
-    ids = [new_conversation(api, title=f"c{i}")["id"] for i in range(3)]
+    ids = []
+    for i in range(3):
+        ids.append(new_conversation(api, title=f"c{i}")["id"])
+        time.sleep(0.003)  # distinct millisecond timestamps: the cursor is updated_at
     page1 = api.get("/conversations", params={"limit": 2}).json()["conversations"]
     assert [c["id"] for c in page1] == [ids[2], ids[1]]
     before = page1[-1]["updated_at"]
