@@ -5,13 +5,13 @@ from __future__ import annotations
 import hmac
 import logging
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI, Header, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 
-from .errors import ChatbotError, UnauthorizedError
+from .errors import ChatbotError, InvalidError, UnauthorizedError
 from .metrics import HttpMetricsMiddleware, metrics_payload
 
 log = logging.getLogger(__name__)
@@ -50,29 +50,38 @@ def probes_router(checks: Callable[[], Iterable[ReadinessCheck]]) -> APIRouter:
     return router
 
 
-def error_response(exc: ChatbotError) -> JSONResponse:
+ErrorBody = Callable[[ChatbotError], dict[str, Any]]
+
+
+def default_error_body(exc: ChatbotError) -> dict[str, Any]:
+    """``{"error": {"code", "message", ...details}}``: the shape every service answers with."""
+    return {"error": exc.to_dict()}
+
+
+def error_response(exc: ChatbotError, body: ErrorBody = default_error_body) -> JSONResponse:
     headers = {}
     retry_after = exc.details.get("retry_after")
     if retry_after is not None:
         headers["Retry-After"] = str(max(1, round(float(retry_after))))
-    return JSONResponse({"error": exc.to_dict()}, status_code=exc.http_status, headers=headers)
+    return JSONResponse(body(exc), status_code=exc.http_status, headers=headers)
 
 
-def install_error_handlers(app: FastAPI) -> None:
-    """Translate the exception tree (and FastAPI's validation errors) in one place."""
+def install_error_handlers(app: FastAPI, body: ErrorBody = default_error_body) -> None:
+    """Translate the exception tree (and FastAPI's validation errors) in one place.
+
+    ``body`` shapes the JSON of an error (the LLM service answers OpenAI's shape).
+    """
 
     @app.exception_handler(ChatbotError)
     async def _chatbot_error(_: Request, exc: ChatbotError) -> JSONResponse:
-        return error_response(exc)
+        return error_response(exc, body)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
         first = exc.errors()[0] if exc.errors() else {}
         where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
         message = f"{where}: {first.get('msg', 'invalid request')}" if where else "invalid request"
-        return JSONResponse(
-            {"error": {"code": "invalid", "message": message}}, status_code=422
-        )
+        return error_response(InvalidError(message), body)
 
 
 def add_common_middleware(app: FastAPI) -> None:
