@@ -55,7 +55,8 @@ class _Instrumented:
                 raise
             finally:
                 OPERATION_DURATION.labels(operation, store).observe(time.perf_counter() - start)
-            STORE_UP.labels(store).set(1)
+            if operation not in ("open", "close"):  # open() may start with the store down
+                STORE_UP.labels(store).set(1)
             if operation == "add_message" and result[1]:
                 MESSAGES_STORED.labels(result[0].role).inc()
             return result
