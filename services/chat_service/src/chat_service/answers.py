@@ -10,11 +10,19 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from chatbot_common.errors import ChatbotError, ConflictError, NotFoundError, UpstreamError
+from chatbot_common.errors import (
+    ChatbotError,
+    ConflictError,
+    NotFoundError,
+    UnavailableError,
+    UpstreamError,
+)
+from redis.exceptions import RedisError
 
 from . import metrics
 from .coalescer import Coalescer
 from .history_client import HistoryClient, Json
+from .live import LiveAnswer, RedisLive
 from .llm_client import LlmClient
 
 log = logging.getLogger(__name__)
@@ -43,6 +51,7 @@ class Answer:
     stop_event: asyncio.Event = field(default_factory=asyncio.Event)
     finished: asyncio.Event = field(default_factory=asyncio.Event)
     task: asyncio.Task[None] | None = None
+    sent: int = 0  # index of the next delta
 
     @property
     def text(self) -> str:
@@ -50,7 +59,7 @@ class Answer:
 
     @property
     def next_index(self) -> int:
-        return len(self.parts)
+        return self.sent
 
     def request_stop(self, status: str) -> None:
         if self.end_status is None:
@@ -68,7 +77,9 @@ class AnswerManager:
         context_messages: int,
         delta_interval: float,
         on_usage: Callable[[str, dict[str, int]], Awaitable[None]] | None = None,
+        live: RedisLive | None = None,
     ) -> None:
+        self.live = live  # shared state of answers across replicas (REDIS_URL)
         self.on_usage = on_usage  # counts the tokens of finished answers (rate limits)
         self.history = history
         self.llm = llm
@@ -81,31 +92,68 @@ class AnswerManager:
     def in_flight(self, conversation_id: str) -> Answer | None:
         return self._answers.get(conversation_id)
 
+    def local(self) -> list[Answer]:
+        return list(self._answers.values())
+
+    async def busy(self, conversation_id: str) -> bool:
+        """Is an answer streaming in this conversation, here or on another replica?"""
+        if conversation_id in self._answers:
+            return True
+        if self.live is None:
+            return False
+        try:
+            return await self.live.busy(conversation_id)
+        except RedisError:
+            return False
+
     def count(self) -> int:
         return len(self._answers)
 
-    def overlay(self, message: Json) -> Json | None:
+    async def overlay(self, message: Json) -> Json | None:
         """A stored ``streaming`` message as it is now; ``None`` if no live answer owns it.
 
-        Synchronous on purpose: together with joining the room (also synchronous) it is atomic
-        with respect to delta emission, so ``next_index`` is exactly the client's next delta.
+        Call it after joining the room. For an answer of this replica it reads local state
+        without awaiting, so ``next_index`` is exactly the next delta the connection gets; for
+        one of another replica the text comes from Redis and a delta may also arrive live
+        (clients drop deltas below ``next_index``).
         """
         answer = self._answers.get(message["conversation_id"])
         if answer is None:
-            return None
+            return await self._remote_overlay(message)
         if answer.message is None:  # still being created: nothing emitted yet
             return {**message, "content": "", "next_index": 0}
         if answer.message["id"] != message["id"]:
             return None
         return {**message, "content": answer.text, "next_index": answer.next_index}
 
+    async def _remote_overlay(self, message: Json) -> Json | None:
+        if self.live is None:
+            return None
+        try:
+            snap = await self.live.snapshot(message["conversation_id"])
+        except RedisError:
+            log.warning("redis unavailable: cannot read the live answer")
+            return None
+        if snap is None or snap.message_id not in ("", message["id"]):
+            return None
+        return {**message, "content": snap.text, "next_index": len(snap.parts)}
+
     # ---- control -------------------------------------------------------------------------
-    def start(self, user_id: str, conversation: Json, model: str | None) -> Answer:
+    async def start(self, user_id: str, conversation: Json, model: str | None) -> Answer:
         cid = conversation["id"]
         if cid in self._answers:
-            raise RuntimeError("an answer is already in flight for this conversation")
+            raise UnavailableError("an answer is already streaming in this conversation")
         answer = Answer(user_id=user_id, conversation_id=cid, model=model)
         self._answers[cid] = answer
+        if self.live is not None:
+            try:
+                claimed = await self.live.claim(cid, user_id)
+            except RedisError:
+                claimed = True  # Redis down: answer on this replica alone
+                log.warning("redis unavailable: answering without sharing the answer")
+            if not claimed:
+                del self._answers[cid]
+                raise UnavailableError("an answer is already streaming in this conversation")
         metrics.ANSWERS_IN_FLIGHT.inc()
         answer.task = asyncio.create_task(
             self._run(answer, conversation.get("system_prompt")), name=f"answer-{cid}"
@@ -118,11 +166,30 @@ class AnswerManager:
         """Ask the in-flight answer to end with ``status`` and wait until it is finalised."""
         answer = self._answers.get(conversation_id)
         if answer is None:
-            return False
+            return await self._stop_remote(conversation_id, status, wait_seconds)
         answer.request_stop(status)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(answer.finished.wait(), wait_seconds)
         return True
+
+    async def _stop_remote(self, cid: str, status: str, wait_seconds: float) -> bool:
+        if self.live is None:
+            return False
+        try:
+            if not await self.live.busy(cid):
+                return False
+            await self.live.request_stop(cid, status)
+            await self.live.wait_released(cid, wait_seconds)
+        except RedisError:
+            log.warning("redis unavailable: cannot stop an answer of another replica")
+            return False
+        return True
+
+    async def on_remote_stop(self, cid: str, status: str) -> None:
+        """Another replica asks this one to stop its answer in ``cid``."""
+        answer = self._answers.get(cid)
+        if answer is not None:
+            answer.request_stop(status)
 
     async def drain(self, deadline: float) -> None:
         """Shutdown: let answers finish until ``deadline`` (monotonic), then interrupt them."""
@@ -152,6 +219,10 @@ class AnswerManager:
                     {"role": "assistant", "content": "", "status": "streaming",
                      "model": answer.model},
                 )
+                if self.live is not None:
+                    await self._shared(
+                        self.live.attach(answer.conversation_id, answer.message["id"])
+                    )
             except ChatbotError as exc:
                 await self._failed_to_start(answer, exc)
                 return
@@ -161,13 +232,31 @@ class AnswerManager:
         except Exception:
             log.exception("answer task failed", extra={"conversation_id": answer.conversation_id})
         finally:
-            self._forget(answer)
+            if self._answers.get(answer.conversation_id) is answer:
+                await self._release(answer)
             answer.finished.set()
 
     def _forget(self, answer: Answer) -> None:
         if self._answers.get(answer.conversation_id) is answer:
             del self._answers[answer.conversation_id]
             metrics.ANSWERS_IN_FLIGHT.dec()
+
+    async def _release(self, answer: Answer) -> None:
+        """Drop the answer here and (once it is finalised) from Redis."""
+        self._forget(answer)
+        if self.live is not None:
+            mid = answer.message["id"] if answer.message else None
+            await self._shared(self.live.release(answer.conversation_id, mid))
+
+    async def _shared(self, op: Awaitable[Any] | None) -> Any:
+        """Best effort on Redis: a failure is logged, the answer goes on on this replica."""
+        if op is None:
+            return None
+        try:
+            return await op
+        except RedisError as exc:
+            log.warning("redis unavailable", extra={"error": str(exc)})
+            return None
 
     async def _context(self, answer: Answer, system_prompt: str | None) -> list[dict[str, str]]:
         """The system prompt and the recent finished messages (the LLM service trims)."""
@@ -238,8 +327,11 @@ class AnswerManager:
     async def _emit_delta(self, answer: Answer, text: str, started: float) -> None:
         assert answer.message is not None
         index = answer.next_index
+        if self.live is not None:
+            await self._shared(self.live.append(answer.message["id"], text, index, answer.parts))
         # State first, then the emit: the room's members are copied before emit first yields.
         answer.parts.append(text)
+        answer.sent = index + 1
         if index == 0:
             metrics.TIME_TO_FIRST_TOKEN.observe(time.monotonic() - started)
         metrics.DELTAS.inc()
@@ -259,7 +351,7 @@ class AnswerManager:
         if answer.model:
             body["model"] = answer.model
         final = await self.finalise(answer.user_id, answer.message, body)
-        self._forget(answer)
+        await self._release(answer)
         if answer.usage and self.on_usage is not None:
             try:
                 await self.on_usage(answer.user_id, answer.usage)
@@ -304,6 +396,53 @@ class AnswerManager:
         )
         return found[0] if found and found[0]["id"] == message["id"] else None
 
+    async def interrupt_orphan(self, user_id: str, message: Json) -> Json | None:
+        """A ``streaming`` message no live answer owns ends ``interrupted`` (once), with the
+        text Redis still holds for it if its replica died."""
+        if self.live is not None:
+            snap = await self._shared(self.live.take_over(message["conversation_id"]))
+            if snap is not None:
+                final = await self.adopt(snap)
+                if snap.message_id == message["id"]:
+                    return final
+        final = await self.finalise(
+            user_id,
+            message,
+            {"content": message["content"], "status": "interrupted",
+             "expect_status": "streaming"},
+        )
+        if final is not None and final.get("status") == "interrupted":
+            metrics.ANSWERS.labels("interrupted").inc()
+        return final
+
+    async def adopt(self, snap: LiveAnswer) -> Json | None:
+        """Finish the answer of a replica that died: ``interrupted``, its text kept."""
+        cid = snap.conversation_id
+        final = None
+        try:
+            if snap.message_id:
+                recent = await self.history.list_messages(
+                    snap.user_id, cid, limit=self.context_messages
+                )
+                message = next((m for m in recent if m["id"] == snap.message_id), None)
+                if message is not None and message["status"] == "streaming":
+                    final = await self.finalise(
+                        snap.user_id,
+                        message,
+                        {"content": snap.text, "status": "interrupted",
+                         "expect_status": "streaming"},
+                    )
+        finally:
+            if self.live is not None:
+                await self._shared(self.live.release(cid, snap.message_id or None))
+        if final is not None and final.get("status") == "interrupted":
+            log.info("took over an orphaned answer", extra={"conversation_id": cid})
+            metrics.ANSWERS.labels("interrupted").inc()
+            room = room_of(cid)
+            await self.emit("message.done", {"message": final}, room)
+            await self.emit_conversation(snap.user_id, cid)
+        return final
+
     async def emit_conversation(self, user_id: str, conversation_id: str) -> None:
         try:
             conversation = await self.history.get_conversation(user_id, conversation_id)
@@ -315,7 +454,7 @@ class AnswerManager:
 
     async def _failed_to_start(self, answer: Answer, exc: ChatbotError) -> None:
         log.warning("could not start an answer", extra={"error": exc.message})
-        self._forget(answer)
+        await self._release(answer)
         metrics.ANSWERS.labels("error").inc()
         await self.emit(
             "message.error",

@@ -6,6 +6,7 @@ import contextlib
 import logging
 import signal
 import time
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -15,9 +16,10 @@ import socketio
 from chatbot_common.http import add_common_middleware, probes_router
 from fastapi import FastAPI
 
-from . import recovery
+from . import failover, recovery
 from .answers import AnswerManager
 from .history_client import HistoryClient, Json
+from .live import RedisLive
 from .llm_client import LlmClient
 from .namespace import ChatNamespace
 from .ratelimit import ChatLimiter
@@ -36,8 +38,15 @@ def create_app(settings: Settings) -> Any:
         connections_per_user=settings.connections_per_user,
         redis_url=settings.redis_url,
     )
+    # With Redis, every replica's rooms get every emit (python-socketio's pub/sub manager).
+    manager = (
+        socketio.AsyncRedisManager(settings.redis_url, channel="chat-socketio")
+        if settings.redis_url
+        else None
+    )
     sio = socketio.AsyncServer(
         async_mode="asgi",
+        client_manager=manager,
         cors_allowed_origins=settings.origins,
         max_http_buffer_size=settings.max_payload_bytes,
         logger=False,
@@ -54,6 +63,10 @@ def create_app(settings: Settings) -> Any:
         service.history = HistoryClient(
             settings.history_service_url, settings.internal_token, settings.history_timeout_seconds
         )
+        if settings.redis_url:
+            service.live = RedisLive(
+                settings.redis_url, uuid.uuid4().hex, settings.answer_lease_seconds
+            )
         service.llm = LlmClient(
             settings.llm_service_url,
             settings.internal_token,
@@ -67,9 +80,16 @@ def create_app(settings: Settings) -> Any:
             context_messages=settings.history_messages,
             delta_interval=settings.delta_interval_ms / 1000,
             on_usage=service.limiter.record_usage,
+            live=service.live,
         )
         _watch_sigterm(service)
         service.spawn(recovery.sweep(service.answers, started), "recovery-sweep")
+        if service.live is not None:
+            lease = settings.answer_lease_seconds
+            live, answers = service.live, service.answers
+            service.spawn(failover.heartbeat(answers, live, lease / 3), "heartbeat")
+            service.spawn(failover.take_over(answers, live, lease / 2), "take-over")
+            service.spawn(failover.follow_stops(answers, live), "follow-stops")
         try:
             yield
         finally:
@@ -80,6 +100,8 @@ def create_app(settings: Settings) -> Any:
                 task.cancel()
             await service.llm.aclose()
             await service.history.aclose()
+            if service.live is not None:
+                await service.live.aclose()
             await service.limiter.aclose()
 
     api = FastAPI(title="chat service", lifespan=lifespan)

@@ -18,7 +18,7 @@ from chatbot_common.errors import (
 )
 from chatbot_common.oidc import TokenVerifier
 
-from . import metrics, recovery
+from . import metrics
 from .acks import Ack, error_ack, ok
 from .answers import room_of
 from .schemas import (
@@ -143,21 +143,20 @@ class ChatNamespace(socketio.AsyncNamespace):
         history, _, answers = self.service.clients()
         conversation = await history.get_conversation(user_id, p.conversation_id)
         messages = await history.list_messages(user_id, p.conversation_id, p.after_seq, p.limit)
-        # Joining the room and reading the live text happen with no await in between, so
-        # the first delta this connection receives after the snapshot is ``next_index``.
+        # Join first, then read the live text: no delta can fall between the two.
         await self.enter_room(sid, room_of(p.conversation_id))
         result: list[dict[str, Any]] = []
         orphans: list[int] = []
         for m in messages:
             if m.get("status") == "streaming":
-                live = answers.overlay(m)
+                live = await answers.overlay(m)
                 if live is None:
                     orphans.append(len(result))
                 else:
                     m = live
             result.append(m)
         for i in orphans:
-            final = await recovery.interrupt(answers, user_id, result[i])
+            final = await answers.interrupt_orphan(user_id, result[i])
             if final is not None:
                 result[i] = final
         return ok(conversation=conversation, messages=result)
@@ -177,9 +176,8 @@ class ChatNamespace(socketio.AsyncNamespace):
     async def on_conversation_delete(self, sid: str, user_id: str, data: Any) -> Ack:
         p = parse(ConversationRef, data)
         history, _, answers = self.service.clients()
-        answer = answers.in_flight(p.conversation_id)
-        if answer is not None and answer.user_id == user_id:
-            await answers.stop(p.conversation_id)
+        await history.get_conversation(user_id, p.conversation_id)  # ownership
+        await answers.stop(p.conversation_id)
         await history.delete_conversation(user_id, p.conversation_id)
         return ok()
 
@@ -210,12 +208,12 @@ class ChatNamespace(socketio.AsyncNamespace):
             await answers.stop(p.conversation_id)
             if message["seq"] == 1 and is_untitled(conversation.get("title")):
                 self.service.spawn(self._auto_title(user_id, conversation, p.content), "title")
-        elif answers.in_flight(p.conversation_id) or await history.list_messages(
+        elif await answers.busy(p.conversation_id) or await history.list_messages(
             user_id, p.conversation_id, after_seq=message["seq"], limit=1
         ):
             return ok(message=message)  # a repeat: the answer exists or is streaming
-        if answers.in_flight(p.conversation_id) is None:
-            answers.start(user_id, conversation, await self._model(conversation))
+        if not await answers.busy(p.conversation_id):
+            await answers.start(user_id, conversation, await self._model(conversation))
         return ok(message=message)
 
     async def on_message_stop(self, sid: str, user_id: str, data: Any) -> Ack:
@@ -241,8 +239,8 @@ class ChatNamespace(socketio.AsyncNamespace):
                 with contextlib.suppress(NotFoundError):
                     await history.delete_message(user_id, p.conversation_id, m["id"])
         await self.enter_room(sid, room_of(p.conversation_id))
-        if answers.in_flight(p.conversation_id) is None:
-            answers.start(user_id, conversation, await self._model(conversation))
+        if not await answers.busy(p.conversation_id):
+            await answers.start(user_id, conversation, await self._model(conversation))
         return ok()
 
     # ---- helpers -------------------------------------------------------------------------

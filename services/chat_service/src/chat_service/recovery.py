@@ -8,26 +8,12 @@ import random
 
 from chatbot_common.errors import ChatbotError
 
-from . import metrics
 from .answers import AnswerManager
-from .history_client import Json
 
 log = logging.getLogger(__name__)
 
 BATCH = 100
 MAX_BACKOFF = 30.0
-
-
-async def interrupt(answers: AnswerManager, user_id: str, message: Json) -> Json | None:
-    """Finalise an orphaned streaming message once; the stored message afterwards."""
-    final = await answers.finalise(
-        user_id,
-        message,
-        {"content": message["content"], "status": "interrupted", "expect_status": "streaming"},
-    )
-    if final is not None and final.get("status") == "interrupted":
-        metrics.ANSWERS.labels("interrupted").inc()
-    return final
 
 
 async def sweep(answers: AnswerManager, started_before: str) -> None:
@@ -59,9 +45,9 @@ async def _sweep_once(answers: AnswerManager, started_before: str) -> int:
             if not isinstance(user_id, str):
                 log.warning("streaming message without user_id; cannot interrupt it")
                 continue
-            if answers.overlay(message) is not None:
+            if await answers.overlay(message) is not None:
                 continue
-            await interrupt(answers, user_id, message)
+            await answers.interrupt_orphan(user_id, message)
             progressed = True
             count += 1
         if len(batch) < BATCH or not progressed:

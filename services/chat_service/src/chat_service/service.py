@@ -10,6 +10,7 @@ from typing import Any
 
 from .answers import AnswerManager
 from .history_client import HistoryClient
+from .live import RedisLive
 from .llm_client import LlmClient
 from .ratelimit import NoRateLimit, RateLimiter
 from .settings import Settings
@@ -27,6 +28,7 @@ class ChatService:
     history: HistoryClient | None = None
     llm: LlmClient | None = None
     answers: AnswerManager | None = None
+    live: RedisLive | None = None
     draining: bool = False
     term_at: float | None = None
     background: set[asyncio.Task[None]] = field(default_factory=set)
@@ -44,6 +46,8 @@ class ChatService:
 
     async def ready(self) -> bool:
         if self.draining or self.history is None:
+            return False
+        if self.live is not None and not await self.live.ping():
             return False
         return await self.history.ready()
 

@@ -59,6 +59,13 @@ class Settings(IdentitySettings):
         description="longest silence tolerated between two streamed chunks",
     )
     title_chars: int = Field(60, validation_alias="AUTO_TITLE_CHARS", ge=10, le=200)
+    answer_lease_seconds: float = Field(
+        6.0,
+        validation_alias="ANSWER_LEASE_SECONDS",
+        ge=1,
+        description="with REDIS_URL: an answer whose replica stops renewing its lease this "
+        "long is finished by another replica",
+    )
     # Limits (rate_limited beyond, with retry_after); generous defaults, see docs/security.md.
     events_per_second: int = Field(20, validation_alias="RATE_EVENTS_PER_SECOND", ge=1)
     messages_per_minute: int = Field(30, validation_alias="RATE_MESSAGES_PER_MINUTE", ge=1)

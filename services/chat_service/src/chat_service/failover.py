@@ -1,0 +1,68 @@
+"""Replica chores with Redis: renew the leases of our answers, finish the answers of replicas
+that died, and follow stop requests from other replicas. Each loop survives Redis restarts
+with capped, jittered back-off."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Awaitable, Callable
+
+from redis.exceptions import RedisError
+
+from .answers import AnswerManager
+from .live import RedisLive
+
+log = logging.getLogger(__name__)
+
+MAX_BACKOFF = 30.0
+
+
+async def _every(
+    period: float, job: Callable[[], Awaitable[None]], name: str
+) -> None:
+    delay = period
+    while True:
+        await asyncio.sleep(delay * (0.75 + random.random() / 2))
+        try:
+            await job()
+            delay = period
+        except (RedisError, OSError) as exc:
+            log.warning("%s: redis unavailable", name, extra={"error": str(exc)})
+            delay = min(max(delay, 0.5) * 2, MAX_BACKOFF)
+
+
+async def heartbeat(answers: AnswerManager, live: RedisLive, period: float) -> None:
+    """Renew our leases; take a lease back if Redis forgot it (restart)."""
+
+    async def beat() -> None:
+        for answer in answers.local():
+            cid = answer.conversation_id
+            if await live.renew(cid):
+                continue
+            mid = answer.message["id"] if answer.message else None
+            if await live.restore(cid, mid, answer.user_id, list(answer.parts)):
+                log.info("lease restored", extra={"conversation_id": cid})
+            else:
+                log.warning("lease taken by another replica", extra={"conversation_id": cid})
+
+    await _every(period, beat, "heartbeat")
+
+
+async def take_over(answers: AnswerManager, live: RedisLive, period: float) -> None:
+    """Finish answers whose replica stopped renewing its lease."""
+
+    async def scan() -> None:
+        for cid in await live.orphans():
+            if answers.in_flight(cid) is not None:
+                continue
+            snap = await live.take_over(cid)
+            if snap is not None:
+                await answers.adopt(snap)
+
+    await _every(period, scan, "take-over")
+
+
+async def follow_stops(answers: AnswerManager, live: RedisLive) -> None:
+    await live.listen(answers.on_remote_stop)

@@ -1,0 +1,198 @@
+"""Answers in flight shared through Redis, so any replica can serve them (``REDIS_URL``).
+
+Per conversation ``cid`` with an answer streaming:
+- ``chat:live:<cid>``   hash ``{message_id, user_id, owner}`` (``message_id`` empty while the
+  assistant message is being created);
+- ``chat:lease:<cid>``  the owner replica's id, with a TTL the owner renews (heartbeat);
+- ``chat:deltas:<mid>`` list of the emitted deltas: a delta's ``index`` is its position.
+A lease that expires (owner killed) lets another replica claim the answer with ``SET NX`` and
+finalise it; the history's ``expect_status`` makes that happen once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+log = logging.getLogger(__name__)
+
+CONTROL_CHANNEL = "chat:control"
+DELTAS_TTL_SECONDS = 120
+MAX_BACKOFF = 30.0
+
+# Renew the lease only while this replica still owns it.
+_RENEW = """
+if redis.call('get', KEYS[1]) == ARGV[1] then
+  return redis.call('pexpire', KEYS[1], ARGV[2])
+end
+return 0
+"""
+
+
+@dataclass(frozen=True)
+class LiveAnswer:
+    conversation_id: str
+    message_id: str
+    user_id: str
+    owner: str
+    parts: list[str]
+
+    @property
+    def text(self) -> str:
+        return "".join(self.parts)
+
+
+def _live(cid: str) -> str:
+    return f"chat:live:{cid}"
+
+
+def _lease(cid: str) -> str:
+    return f"chat:lease:{cid}"
+
+
+def _deltas(mid: str) -> str:
+    return f"chat:deltas:{mid}"
+
+
+class RedisLive:
+    def __init__(self, url: str, replica_id: str, lease_seconds: float) -> None:
+        self.redis = aioredis.Redis.from_url(
+            url, decode_responses=True, socket_connect_timeout=2, socket_timeout=5,
+            health_check_interval=10,
+        )
+        self.replica_id = replica_id
+        self.lease_ms = int(lease_seconds * 1000)
+        self._renew = self.redis.register_script(_RENEW)
+
+    async def aclose(self) -> None:
+        await self.redis.aclose()
+
+    async def ping(self) -> bool:
+        try:
+            return bool(await self.redis.ping())
+        except RedisError:
+            return False
+
+    # ---- the owner's side ----------------------------------------------------------------
+    async def claim(self, cid: str, user_id: str) -> bool:
+        """Become the replica answering ``cid``; False if another live answer holds it."""
+        if not await self.redis.set(_lease(cid), self.replica_id, nx=True, px=self.lease_ms):
+            return False
+        await self.redis.hset(
+            _live(cid), mapping={"message_id": "", "user_id": user_id, "owner": self.replica_id}
+        )
+        return True
+
+    async def attach(self, cid: str, mid: str) -> None:
+        await self.redis.hset(_live(cid), "message_id", mid)
+
+    async def append(self, mid: str, text: str, index: int, parts: list[str]) -> None:
+        """Store delta ``index``; if Redis lost or missed deltas, rewrite the list from
+        ``parts`` (every delta before this one), so positions stay the indexes."""
+        length = int(await self.redis.rpush(_deltas(mid), text))
+        if length != index + 1:
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.delete(_deltas(mid))
+                pipe.rpush(_deltas(mid), *parts, text)
+                await pipe.execute()
+
+    async def restore(self, cid: str, mid: str | None, user_id: str, parts: list[str]) -> bool:
+        """Take the lease back after Redis lost it (restart); False if another replica has it."""
+        if not await self.claim(cid, user_id):
+            return False
+        if mid:
+            await self.attach(cid, mid)
+            if parts:
+                async with self.redis.pipeline(transaction=True) as pipe:
+                    pipe.delete(_deltas(mid))
+                    pipe.rpush(_deltas(mid), *parts)
+                    await pipe.execute()
+        return True
+
+    async def renew(self, cid: str) -> bool:
+        return bool(await self._renew(keys=[_lease(cid)], args=[self.replica_id, self.lease_ms]))
+
+    async def release(self, cid: str, mid: str | None) -> None:
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.delete(_live(cid), _lease(cid))
+            if mid:
+                pipe.expire(_deltas(mid), DELTAS_TTL_SECONDS)
+            await pipe.execute()
+
+    # ---- any replica ---------------------------------------------------------------------
+    async def snapshot(self, cid: str) -> LiveAnswer | None:
+        """The answer streaming in ``cid`` with its text so far, if its owner is alive."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.hgetall(_live(cid))
+            pipe.exists(_lease(cid))
+            live, leased = await pipe.execute()
+        if not live or not leased:
+            return None
+        return await self._answer(cid, live, str(live.get("owner", "")))
+
+    async def busy(self, cid: str) -> bool:
+        return bool(await self.redis.exists(_lease(cid)))
+
+    async def request_stop(self, cid: str, status: str) -> None:
+        await self.redis.publish(CONTROL_CHANNEL, json.dumps({"stop": cid, "status": status}))
+
+    async def wait_released(self, cid: str, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                # The owner is another process: poll its key (no local event to wait on).
+                while await self.redis.exists(_live(cid)):  # noqa: ASYNC110
+                    await asyncio.sleep(0.05)
+
+    async def orphans(self) -> list[str]:
+        """Conversations whose answer has lost its owner (the lease expired)."""
+        found = []
+        async for key in self.redis.scan_iter(match="chat:live:*", count=200):
+            cid = key.removeprefix("chat:live:")
+            if not await self.redis.exists(_lease(cid)):
+                found.append(cid)
+        return found
+
+    async def take_over(self, cid: str) -> LiveAnswer | None:
+        """Claim an orphaned answer (once, across replicas); its last state."""
+        if not await self.redis.set(_lease(cid), self.replica_id, nx=True, px=self.lease_ms):
+            return None
+        live = await self.redis.hgetall(_live(cid))
+        if not live:
+            await self.redis.delete(_lease(cid))
+            return None
+        return await self._answer(cid, live, self.replica_id)
+
+    async def _answer(self, cid: str, live: dict[Any, Any], owner: str) -> LiveAnswer:
+        mid = str(live.get("message_id", ""))
+        parts = await self.redis.lrange(_deltas(mid), 0, -1) if mid else []
+        return LiveAnswer(cid, mid, str(live.get("user_id", "")), owner, [str(p) for p in parts])
+
+    async def listen(self, on_stop: Callable[[str, str], Awaitable[None]]) -> None:
+        """Follow stop requests from other replicas; reconnects with capped back-off."""
+        delay = 0.5
+        while True:
+            try:
+                async with self.redis.pubsub() as pubsub:
+                    await pubsub.subscribe(CONTROL_CHANNEL)
+                    delay = 0.5
+                    async for message in pubsub.listen():
+                        if message.get("type") != "message":
+                            continue
+                        try:
+                            body = json.loads(message["data"])
+                            await on_stop(str(body["stop"]), str(body["status"]))
+                        except (ValueError, KeyError, TypeError):
+                            log.warning("malformed control message")
+            except (RedisError, OSError) as exc:
+                log.warning("redis control channel lost", extra={"error": str(exc)})
+            await asyncio.sleep(delay * (0.5 + random.random()))
+            delay = min(delay * 2, MAX_BACKOFF)
