@@ -155,6 +155,9 @@ async def test_search_titles_and_messages(repo: HistoryRepository) -> None:
     assert await ids("%") == {code.id}
     assert await ids("_") == set()
     assert await ids("nowhere") == set()
+    umlaut = await repo.create_conversation(A, ConversationCreate(title="Über Köln"))
+    assert await ids("üBER") == {umlaut.id}
+    assert await ids("KÖLN") == {umlaut.id}
 
 
 async def test_users_are_isolated(repo: HistoryRepository) -> None:

@@ -6,7 +6,7 @@ import pytest
 from chatbot_common.errors import TooLargeError, UnavailableError
 from history_service.api.limits import check_conversation, check_message
 from history_service.models import ConversationCreate, MessageCreate, MessageUpdate, valid_id
-from history_service.repository._common import like_pattern, regex_pattern
+from history_service.repository._common import regex_pattern
 from history_service.repository._retry import RetryPolicy
 from history_service.settings import HistorySettings
 from pydantic import ValidationError
@@ -87,5 +87,4 @@ def test_message_bodies_are_strict(body: dict[str, object]) -> None:
 def test_ids_and_patterns() -> None:
     assert valid_id("0123456789abcdef0123456789abcdef")
     assert not valid_id('{"$ne": null}') and not valid_id("") and not valid_id("a" * 65)
-    assert like_pattern("50%_a\\") == "%50\\%\\_a\\\\%"
     assert regex_pattern("a.b*(c)") == "a\\.b\\*\\(c\\)"

@@ -33,7 +33,7 @@ from ..models import (
     new_id,
     now_iso,
 )
-from ._common import DEFAULT_TITLE, like_pattern
+from ._common import DEFAULT_TITLE
 from ._group_commit import GroupCommitWriter
 
 T = TypeVar("T")
@@ -88,6 +88,10 @@ def _message(row: sqlite3.Row) -> MessagePublic:
     return MessagePublic(**r, usage=Usage(**json.loads(usage)) if usage else None)
 
 
+def _casefold(text: object) -> str | None:
+    return text.casefold() if isinstance(text, str) else None
+
+
 async def _one(db: Db, sql: str, args: Any) -> sqlite3.Row | None:
     rows = list(await db.execute_fetchall(sql, args))
     return rows[0] if rows else None
@@ -136,6 +140,7 @@ class SqliteHistoryRepository:
         await db.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
         await db.execute("PRAGMA foreign_keys = ON")
         await db.execute("PRAGMA synchronous = FULL")
+        await db.create_function("casefold", 1, _casefold, deterministic=True)
         return db
 
     async def open(self) -> None:
@@ -210,16 +215,16 @@ class SqliteHistoryRepository:
     async def search_conversations(
         self, user_id: str, query: str, limit: int
     ) -> list[ConversationPublic]:
-        # LIKE is case-insensitive for ASCII only; lower() on both sides extends that a bit.
-        # A scan of the user's conversations and messages: fine for a chat history's size.
-        pattern = like_pattern(query.lower())
+        # Substring match after Unicode case folding (SQLite's LIKE folds ASCII only), a
+        # scan of this user's titles and messages: fine for a chat history's size.
+        needle = query.casefold()
         sql = (
             f"SELECT {_CONV_COLS} FROM conversations c WHERE c.user_id = ? AND ("
-            " lower(c.title) LIKE ? ESCAPE '\\' OR EXISTS (SELECT 1 FROM messages m"
-            " WHERE m.conversation_id = c.id AND lower(m.content) LIKE ? ESCAPE '\\'))"
+            " instr(casefold(c.title), ?) OR EXISTS (SELECT 1 FROM messages m"
+            " WHERE m.conversation_id = c.id AND instr(casefold(m.content), ?)))"
             " ORDER BY c.updated_at DESC, c.id DESC LIMIT ?"
         )
-        rows = await self._r.execute_fetchall(sql, (user_id, pattern, pattern, limit))
+        rows = await self._r.execute_fetchall(sql, (user_id, needle, needle, limit))
         return [_conversation(r) for r in rows]
 
     async def get_conversation(self, user_id: str, conversation_id: str) -> ConversationPublic:
