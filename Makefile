@@ -5,7 +5,7 @@ UV ?= uv
 # Debian packages the test suite needs (servers and the browser it drives).
 TEST_DEB := redis-server chromium prometheus
 
-.PHONY: help setup run test lint clean monitor test-images
+.PHONY: help setup run test lint clean monitor test-images kind-up deploy undeploy dev
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -33,6 +33,18 @@ monitor: ## Prometheus on http://127.0.0.1:9090 scraping make run (Ctrl-C stops 
 
 test-images: setup ## build the four Docker images (own dockerd) and run a conversation through them
 	@scripts/images/test-images.sh
+
+kind-up: ## kind cluster + Traefik (MONITORING=1: + kube-prometheus-stack); needs Docker and kind
+	@k8s/kind-up.sh
+
+deploy: ## build images, load them into kind, helm upgrade --install with k8s/values-kind.yaml
+	@k8s/deploy.sh
+
+undeploy: ## helm uninstall (DELETE_CLUSTER=1: also delete the kind cluster)
+	@k8s/undeploy.sh
+
+dev: ## kind + Tilt live-update loop
+	@k8s/dev.sh
 
 clean: ## remove local state and caches of the working tree (not ~/.cache)
 	rm -rf .data .test-logs test-artifacts .pytest_cache .mypy_cache .ruff_cache
