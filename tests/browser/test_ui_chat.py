@@ -53,6 +53,7 @@ def test_send_message_streams_the_answer(stack: Stack, tmp_path: Path) -> None:
     with browser(tmp_path / "profile") as context:
         page, problems = open_chat(context, stack.ui.url)
         screenshot(page, "empty-light")
+        page.click("#new-chat")  # (once left the page "busy" before any message was sent)
         send(page, question)
         page.wait_for_selector(".msg-user >> text=Hello browser")
         wait_answer_done(page)
@@ -334,3 +335,25 @@ def test_invalid_token_is_replaced_and_the_page_connects(stack: Stack, tmp_path:
         wait_connected(page)
         assert user_id(page) not in (first_user, "guest-x")
         assert page.locator(".conv").count() == 0
+
+
+def test_model_picker_and_system_prompt(stack: Stack, tmp_path: Path) -> None:
+    with browser(tmp_path / "profile") as context:
+        page, problems = open_chat(context, stack.ui.url)
+        page.click("#chat-settings summary")
+        # The models come from the LLM service's /v1/models through the UI service.
+        page.wait_for_selector("#model-select option[value='fake/echo-1']", state="attached")
+        page.select_option("#model-select", "fake/echo-1")
+        page.fill("#system-prompt", "Answer like a pirate.")
+        screenshot(page, "chat-settings")
+        send(page, "Who are you [tokens:8]")
+        wait_answer_done(page)
+        assert page.inner_text("#model-badge") == "fake/echo-1"
+        r = httpx.get(
+            f"{stack.history.url}/v1/conversations/{conversation_id(page)}",
+            headers={"X-User-Id": user_id(page), "Authorization": f"Bearer {stack.internal_token}"},
+            timeout=10,
+        )
+        assert r.json()["system_prompt"] == "Answer like a pirate."
+        assert r.json()["model"] == "fake/echo-1"
+        assert problems.errors == []

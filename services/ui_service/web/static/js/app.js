@@ -80,7 +80,8 @@ async function boot() {
       badge.textContent = conv?.model || "";
       $("export-btn").disabled = !conv;
     },
-    setBusy: (busy) => {
+    setBusy: (value) => {
+      const busy = Boolean(value);
       view.thread.setBusy(busy);
       $("send").hidden = busy;
       $("stop").hidden = !busy;

@@ -31,6 +31,7 @@ export class Chat {
     this.pendingDeletes = new Map();
     this.loading = 0; // sequence of the conversation.get in flight (0 = none)
     this.buffered = [];
+    this.awaitingAnswer = false; // a send or regenerate is waiting for its ack
     this.lastActivity = Date.now();
     setInterval(() => this.checkStalled(), 5000);
   }
@@ -211,7 +212,7 @@ export class Chat {
 
   updateBusy() {
     const streaming = this.thread.messages.some((m) => m.status === "streaming");
-    this.view.setBusy(streaming || this.awaitingAnswer);
+    this.view.setBusy(Boolean(streaming || this.awaitingAnswer));
   }
 
   async send(text) {
