@@ -36,6 +36,8 @@ def create_app(settings: Settings) -> Any:
         messages_per_minute=settings.messages_per_minute,
         tokens_per_day=settings.tokens_per_day,
         connections_per_user=settings.connections_per_user,
+        messages_window=settings.messages_window_seconds,
+        tokens_window=settings.tokens_window_seconds,
         redis_url=settings.redis_url,
     )
     # With Redis, every replica's rooms get every emit (python-socketio's pub/sub manager).

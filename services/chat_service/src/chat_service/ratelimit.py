@@ -54,12 +54,16 @@ class ChatLimiter:
         messages_per_minute: int,
         tokens_per_day: int,
         connections_per_user: int,
+        messages_window: float = 60.0,
+        tokens_window: float = DAY,
         redis_url: str | None = None,
     ) -> None:
         self.events_per_second = events_per_second
         self.messages_per_minute = messages_per_minute
         self.tokens_per_day = tokens_per_day
         self.connections_per_user = connections_per_user
+        self.messages_window = messages_window
+        self.tokens_window = tokens_window
         self.local = Limiter(MemoryWindows())
         self.shared = Limiter(window_store(redis_url)) if redis_url else self.local
         self._connections: dict[str, set[str]] = {}
@@ -73,10 +77,14 @@ class ChatLimiter:
         if event in ANSWERING_EVENTS:
             # The token budget first: a refused message must not use a message slot.
             await self.shared.acquire(
-                "tok:" + user_id, self.tokens_per_day, DAY, record=False, what="tokens today"
+                "tok:" + user_id,
+                self.tokens_per_day,
+                self.tokens_window,
+                record=False,
+                what="tokens",
             )
             await self.shared.acquire(
-                "msg:" + user_id, self.messages_per_minute, 60.0, what="messages"
+                "msg:" + user_id, self.messages_per_minute, self.messages_window, what="messages"
             )
 
     def connect(self, user_id: str, sid: str) -> None:
@@ -105,7 +113,7 @@ class ChatLimiter:
             value = usage.get(name)
             if isinstance(value, int) and value > 0:
                 total += value
-        await self.shared.add("tok:" + user_id, total, DAY)
+        await self.shared.add("tok:" + user_id, total, self.tokens_window)
 
     async def aclose(self) -> None:
         await self.local.aclose()

@@ -71,6 +71,12 @@ class Settings(IdentitySettings):
     messages_per_minute: int = Field(30, validation_alias="RATE_MESSAGES_PER_MINUTE", ge=1)
     tokens_per_day: int = Field(200_000, validation_alias="RATE_TOKENS_PER_DAY", ge=1)
     connections_per_user: int = Field(20, validation_alias="MAX_CONNECTIONS_PER_USER", ge=1)
+    messages_window_seconds: float = Field(
+        60.0, validation_alias="RATE_MESSAGES_WINDOW_SECONDS", gt=0
+    )
+    tokens_window_seconds: float = Field(
+        86_400.0, validation_alias="RATE_TOKENS_WINDOW_SECONDS", gt=0
+    )
 
     @field_validator("allowed_origins")
     @classmethod
