@@ -24,6 +24,8 @@ our_pids() {
 kill_containers() {
     local task
     [[ -S $CONTAINERD_SOCK ]] && timeout 5 "$(command -v ctr)" -a "$CONTAINERD_SOCK" version >/dev/null 2>&1 || return 0
+    # libcni caches a result per sandbox and network under /var/lib/cni/results.
+    ctr_k8s containers ls -q 2>/dev/null >"$RUN/containers" || true
     for task in $(ctr_k8s tasks ls -q 2>/dev/null); do
         ctr_k8s tasks kill -a -s SIGKILL "$task" >/dev/null 2>&1 || true
     done
@@ -103,7 +105,15 @@ remove_files() {
     for link in /var/log/containers/*.log; do
         [[ -L $link ]] && [[ "$(readlink "$link")" == "$K8S_LOCAL_DIR/"* ]] && rm -f "$link"
     done
+    local id
     rm -f /var/lib/cni/results/"$K8S_CNI_NETWORK"-* 2>/dev/null || true
+    if [[ -f $RUN/containers ]]; then
+        while read -r id; do
+            [[ -n $id ]] && rm -f /var/lib/cni/results/*-"$id"-* 2>/dev/null
+        done <"$RUN/containers"
+    fi
+    # Directories the kubelet and libcni create outside the state dir: only when empty.
+    rmdir /var/lib/cni/results /var/lib/cni /var/log/containers 2>/dev/null || true
     if [[ -n ${K8S_LOCAL_KEEP_LOGS:-} ]] && [[ -d $LOGS ]]; then
         mkdir -p "$K8S_LOCAL_KEEP_LOGS" && cp -r "$LOGS"/. "$K8S_LOCAL_KEEP_LOGS"/
         log "logs kept in $K8S_LOCAL_KEEP_LOGS"
@@ -114,13 +124,12 @@ remove_files() {
 main() {
     [[ $EUID -eq 0 ]] || die "run as root"
     T0="$(date +%s.%N)"
-    stop_processes
-    unmount_all
-    remove_network
-    clean_iptables
-    remove_cgroups
-    restore_sysctls
-    remove_files
+    local phase
+    for phase in stop_processes unmount_all remove_network clean_iptables remove_cgroups \
+        restore_sysctls remove_files; do
+        "$phase"
+        log "$phase done at $(elapsed) s"
+    done
     log "cluster down in $(elapsed) s"
 }
 

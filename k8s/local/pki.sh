@@ -62,7 +62,7 @@ make_pki() {
     sans+=",DNS:kubernetes.default.svc.cluster.local,DNS:localhost,DNS:$K8S_NODE_NAME"
     sans+=",IP:127.0.0.1,IP:$K8S_API_SERVICE_IP,IP:$K8S_NODE_IP"
     _cert ca apiserver "/CN=kube-apiserver" serverAuth "$sans"
-    _cert ca apiserver-kubelet-client "/O=kubeadm:cluster-admins/CN=kube-apiserver-kubelet-client" clientAuth
+    _cert ca apiserver-kubelet-client "/O=system:masters/CN=kube-apiserver-kubelet-client" clientAuth
     _cert front-proxy-ca front-proxy-client "/CN=front-proxy-client" clientAuth
     _cert ca admin "/O=system:masters/CN=kubernetes-admin" clientAuth
     _cert ca controller-manager "/CN=system:kube-controller-manager" clientAuth

@@ -149,7 +149,8 @@ main() {
     [[ $EUID -eq 0 ]] || die "run as root"
     T0="$(date +%s.%N)"
     install_packages
-    "$HERE/build.sh" >&2
+    # shellcheck disable=SC2086 # a list of parts
+    "$HERE/build.sh" ${K8S_LOCAL_BUILD_PARTS:-} >&2
     log "packages and binaries ready at $(elapsed) s"
     if [[ -d $K8S_LOCAL_DIR ]]; then
         log "state dir $K8S_LOCAL_DIR exists: running down.sh first"

@@ -63,19 +63,26 @@ dns_and_service() {
     [[ $body == httpecho-*" /hello" ]] || die "unexpected answer through the Service: '$body'"
 }
 
+report_memory() {
+    local daemons pods=0 stat=/sys/fs/cgroup/memory/kubepods/memory.stat
+    daemons="$(ps -eo rss=,args= | grep -F "$K8S_LOCAL_DIR/" | grep -v grep |
+        awk '{ s += $1 } END { printf "%d", s / 1024 }')"
+    [[ -r $stat ]] && pods="$(awk '$1 == "total_rss" { printf "%d", $2 / 1048576 }' "$stat")"
+    log "memory: daemons and shims ${daemons} MB RSS, pods (kubepods cgroup) ${pods} MB RSS"
+}
+
 cluster_down() { "$ROOT/k8s/local/down.sh"; }
 
 main() {
     [[ $EUID -eq 0 ]] || die "run as root"
-    local t0 rss
+    local t0
     t0="$(date +%s.%N)"
     trap cleanup EXIT
     step "cluster up" cluster_up
     step "deploy 2 pods + rollout status" deploy
     step "delete a pod via the Python client, replacement Ready" replace_pod
     step "DNS of a Service name and a request through it, from a pod" dns_and_service
-    rss="$(ps -eo rss=,args= | grep -F "$K8S_LOCAL_DIR" | grep -v grep | awk '{ s += $1 } END { printf "%d", s / 1024 }')"
-    log "cluster daemons' RSS: ${rss} MB (containers not included)"
+    report_memory
     step "cluster down" cluster_down
     step "nothing left behind" "$HERE/check_clean.sh"
     printf '%s\n' "${STEPS[@]}" >&2
