@@ -70,6 +70,9 @@ def test_send_message_streams_the_answer(stack: Stack, tmp_path: Path) -> None:
         cid = conversation_id(page)
         assert page.is_visible(f".conv.active[data-id='{cid}']")
         assert page.inner_text(".group-title").lower() == "today"
+        # Named by the chat service after the first message (the page sends no title).
+        assert page.inner_text(f".conv[data-id='{cid}'] .conv-name") == question
+        assert page.inner_text("#conv-title") == question
         screenshot(page, "answer-light")
         assert problems.errors == []
 
@@ -357,3 +360,48 @@ def test_model_picker_and_system_prompt(stack: Stack, tmp_path: Path) -> None:
         assert r.json()["system_prompt"] == "Answer like a pirate."
         assert r.json()["model"] == "fake/echo-1"
         assert problems.errors == []
+
+
+def test_second_tab_follows_the_conversation(stack: Stack, tmp_path: Path) -> None:
+    with browser(tmp_path / "profile") as context:
+        first, _ = open_chat(context, stack.ui.url)
+        send(first, "Opening question [tokens:6]")
+        wait_answer_done(first)
+        second = context.new_page()
+        second.goto(first.url)  # the same user (token in localStorage), the same conversation
+        wait_connected(second)
+        second.wait_for_selector(".msg-assistant")
+        send(first, "Seen in both tabs [tokens:300]")
+        # The other tab shows the new question and the streamed answer as they happen.
+        second.wait_for_selector(".msg-user >> text=Seen in both tabs")
+        second.wait_for_selector(".msg-assistant.streaming")
+        wait_answer_done(second, 2)
+        wait_answer_done(first, 2)
+        assert assistant_texts(second) == assistant_texts(first)
+        assert assistant_texts(second)[1] == expected_answer("Seen in both tabs [tokens:300]", 300)
+
+
+def test_sidebar_groups_by_recency(stack: Stack, tmp_path: Path) -> None:
+    """The sidebar module in the page, given conversations of different ages."""
+    with browser(tmp_path / "profile") as context:
+        page, _ = open_chat(context, stack.ui.url)
+        groups = page.evaluate(
+            """async () => {
+                const { Sidebar } = await import('/static/js/sidebar.js');
+                const day = 86400000, now = Date.now();
+                const at = (days) => new Date(now - days * day).toISOString();
+                const conversations = [0, 1, 3, 20, 400].map((days, i) => (
+                    { id: `c${i}`, title: `t${i}`, updated_at: at(days) }));
+                const root = document.createElement('nav');
+                new Sidebar(root, {}).render({ conversations, results: null, currentId: 'c1' });
+                return [...root.querySelectorAll('.group-title')].map((h) => [
+                    h.textContent,
+                    [...h.nextElementSibling.querySelectorAll('.conv')].map((li) => li.dataset.id),
+                ]);
+            }"""
+        )
+        titles = [g[0] for g in groups]
+        assert titles[0] == "Today" and titles[-1] == "Older"
+        assert [g[1] for g in groups][-1] == ["c4"]
+        assert ["c2"] in [g[1] for g in groups if g[0] == "Previous 7 days"]
+        assert ["c3"] in [g[1] for g in groups if g[0] == "Previous 30 days"]

@@ -221,7 +221,8 @@ export class Chat {
     if (!this.currentId) {
       try {
         const opts = this.view.newChatOptions();
-        const ack = await this.conn.request("conversation.create", { title: content.slice(0, 60), ...opts });
+        // No title: the chat service names the conversation after its first message.
+        const ack = await this.conn.request("conversation.create", opts);
         this.conversations.set(ack.conversation.id, ack.conversation);
         this.currentId = ack.conversation.id;
         history.pushState({}, "", `/c/${encodeURIComponent(this.currentId)}`);

@@ -16,8 +16,12 @@ function groupOf(updatedAt, now) {
   return "older";
 }
 
+// What the services call a conversation with no title yet.
+const UNTITLED = new Set(["", "New conversation"]);
+
 export function conversationTitle(conv) {
-  return (conv && conv.title && conv.title.trim()) || t("untitled");
+  const title = (conv?.title || "").trim();
+  return UNTITLED.has(title) ? t("untitled") : title;
 }
 
 export class Sidebar {
