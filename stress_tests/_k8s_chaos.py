@@ -75,7 +75,7 @@ def delete_and_wait(api: client.CoreV1Api, ns: str, sel: str, timeout: float) ->
 class EmulatedCluster:
     """kmock's API on loopback + a kubelet binding pod objects to local processes."""
 
-    def __init__(self, rep: Replicas, ns: str, release: str) -> None:
+    def __init__(self, rep: Replicas | None, ns: str, release: str) -> None:
         self.rep, self.ns, self.release = rep, ns, release
         self.url = ""
         self._stop = threading.Event()
@@ -86,8 +86,21 @@ class EmulatedCluster:
     def _serve(self) -> None:
         import kmock
 
+        class Emulator(kmock.KubernetesEmulator):  # type: ignore[misc]
+            """kmock's emulator, plus equality-based labelSelector filtering on lists."""
+
+            async def _serve_list(self, request: Any) -> Any:
+                payload = await super()._serve_list(request)
+                sel = (request.params or {}).get("labelSelector") or ""
+                want = dict(kv.split("=", 1) for kv in sel.split(",") if "=" in kv)
+                payload["items"] = [
+                    o for o in payload["items"]
+                    if all(((o.get("metadata") or {}).get("labels") or {}).get(k) == v
+                           for k, v in want.items())]
+                return payload
+
         async def main() -> None:
-            async with kmock.KubernetesEmulator() as emu, kmock.Server(emu) as srv:
+            async with Emulator() as emu, kmock.Server(emu) as srv:
                 self.url = str(srv.url).rstrip("/")
                 self._started.set()
                 while not self._stop.is_set():  # noqa: ASYNC110 - a thread's flag, not a task's
@@ -110,13 +123,16 @@ class EmulatedCluster:
                     {"type": "Ready", "status": "True" if ready else "False"}]}}
 
     def _restart_fn(self, target: str, slot: int) -> Callable[[], None] | None:
-        def restart() -> None:
-            if target == "chat":  # a grace-0 delete: the container is killed
-                self.rep.restart_chat(slot, signal.SIGKILL)
-            else:
-                self.rep.restart_service(target)
+        rep = self.rep
 
-        return restart if target in ("chat", "llm", "history") else None
+        def restart() -> None:
+            assert rep is not None
+            if target == "chat":  # a grace-0 delete: the container is killed
+                rep.restart_chat(slot, signal.SIGKILL)
+            else:
+                rep.restart_service(target)
+
+        return restart if rep is not None and target in ("chat", "llm", "history") else None
 
     @contextlib.contextmanager
     def running(self) -> Iterator[EmulatedCluster]:
@@ -125,8 +141,8 @@ class EmulatedCluster:
         if not self._started.wait(30):
             raise RuntimeError("kmock did not start")
         api = self.api()
-        for target, count in (("chat", len(self.rep.chats)), ("llm", 1), ("history", 1),
-                              ("mongodb", 3)):
+        chats = len(self.rep.chats) if self.rep else 3
+        for target, count in (("chat", chats), ("llm", 1), ("history", 1), ("mongodb", 3)):
             for slot in range(count):
                 name = f"{self.release}-{target}-{slot}"
                 api.create_namespaced_pod(self.ns, self._pod(target, name, True))
@@ -206,14 +222,14 @@ def _real_conv_factory(base_url: str) -> tuple[Callable[[int], ChaosConversation
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    targets = args.targets.split(",")
     if args.kubeconfig:
         if not args.base_url:
             raise SystemExit("--kubeconfig needs --base-url (the UI or ingress URL)")
         kube_config.load_kube_config(args.kubeconfig)
         api = client.CoreV1Api()
         make, chat_url = _real_conv_factory(args.base_url.rstrip("/"))
-        results = [asyncio.run(k8s_scenario(api, args, t, make, chat_url)) for t in targets]
+        results = [asyncio.run(k8s_scenario(api, args, t, make, chat_url))
+                   for t in args.targets.split(",")]
         return {"mode": "k8s", "api": "cluster", "scenarios": results,
                 "passed": all(r["passed"] for r in results)}
     upstream = {"FAKE_TTFT_MS": "100", "FAKE_TOKEN_MS": str(args.token_ms),
@@ -221,18 +237,23 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="chaos-k8s-") as tmp:
         rep = start_replicas(Path(tmp) / "state", 3, upstream_env=upstream)
         try:
-            emu = EmulatedCluster(rep, args.namespace, args.release)
-            with emu.running():
-                urls = [c.url for c in rep.chats]
-
-                def make(i: int) -> ChaosConversation:
-                    return ChaosConversation(guest_token(rep.auth_secret),
-                                             lambda attempt: urls[(i + attempt) % len(urls)])
-
-                results = [asyncio.run(k8s_scenario(emu.api(), args, t, make, urls[-1]))
-                           for t in targets]
-                events = list(emu.events)
+            return run_emulated(rep, args)
         finally:
             rep.stop()
+
+
+def run_emulated(rep: Replicas, args: argparse.Namespace) -> dict[str, Any]:
+    """Every target against kmock's API whose pods are bound to ``rep``'s processes."""
+    emu = EmulatedCluster(rep, args.namespace, args.release)
+    with emu.running():
+        urls = [c.url for c in rep.chats]
+
+        def make(i: int) -> ChaosConversation:
+            return ChaosConversation(guest_token(rep.auth_secret),
+                                     lambda attempt: urls[(i + attempt) % len(urls)])
+
+        results = [asyncio.run(k8s_scenario(emu.api(), args, t, make, urls[-1]))
+                   for t in args.targets.split(",")]
+        events = list(emu.events)
     return {"mode": "k8s", "api": "emulated (kmock)", "kubelet_events": events,
             "scenarios": results, "passed": all(r["passed"] for r in results)}

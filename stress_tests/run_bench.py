@@ -14,7 +14,10 @@ then draws PNG plots (matplotlib, Agg) into results/ and prints the table agains
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -28,7 +31,8 @@ from tests.support.processes import REPO_ROOT
 STEPS: dict[str, tuple[list[str], list[str], float]] = {
     # name: (full args, quick args, timeout seconds)
     "stream_benchmark": (["--concurrency", "1,25,50,100,200"], ["--quick"], 300),
-    "websocket_test": (["--connections", "10000", "--workers", "4"], ["--quick"], 300),
+    "websocket_test": (["--connections", "10000", "--workers", "4", "--timeout", "200"],
+                       ["--quick"], 400),
     "database_test": ([], ["--quick"], 240),
     "llm_gateway_benchmark": ([], ["--quick"], 240),
 }
@@ -42,11 +46,22 @@ def run_step(name: str, quick: bool) -> dict[str, Any]:
     argv = [sys.executable, "-m", f"stress_tests.{name}", *(fast if quick else full)]
     print(f"\n=== {name}: {' '.join(argv[2:])}", flush=True)
     t0 = time.monotonic()
+    # its own process group: on a timeout, SIGINT lets the script stop what it started, and
+    # whatever is left of the group (its services, its client processes) is then killed
+    proc = subprocess.Popen(argv, cwd=REPO_ROOT, start_new_session=True)
     try:
-        proc = subprocess.run(argv, cwd=REPO_ROOT, timeout=timeout, check=False)
-        status = "ok" if proc.returncode == 0 else f"exit {proc.returncode}"
+        code = proc.wait(timeout)
+        status = "ok" if code == 0 else f"exit {code}"
     except subprocess.TimeoutExpired:
         status = f"timeout after {timeout:.0f} s"
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)  # leftovers of this step's own group only
     return {"status": status, "seconds": round(time.monotonic() - t0, 1)}
 
 
