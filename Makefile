@@ -11,12 +11,10 @@ help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
 setup: ## install Python and npm dependencies (fast when already installed)
-	@scripts/setup.sh python
-	@scripts/setup.sh web
-
-run: ## start the whole system locally on http://localhost:8080 (Ctrl-C stops it)
 	@scripts/setup.sh python --group local-model
 	@scripts/setup.sh web
+
+run: setup ## start the whole system locally on http://localhost:8080 (Ctrl-C stops it)
 	@$(UV) run --frozen --no-sync python scripts/run_local.py
 
 lint: setup ## ruff and mypy
