@@ -405,3 +405,22 @@ def test_sidebar_groups_by_recency(stack: Stack, tmp_path: Path) -> None:
         assert [g[1] for g in groups][-1] == ["c4"]
         assert ["c2"] in [g[1] for g in groups if g[0] == "Previous 7 days"]
         assert ["c3"] in [g[1] for g in groups if g[0] == "Previous 30 days"]
+
+
+def test_failed_answer_is_shown_and_can_be_regenerated(stack: Stack, tmp_path: Path) -> None:
+    question = "Break this answer [fault:500x3] [tokens:5]"
+    with browser(tmp_path / "profile") as context:
+        page, _ = open_chat(context, stack.ui.url)
+        send(page, question)
+        page.wait_for_selector(".msg-assistant .status-error", timeout=30_000)
+        wait_answer_done(page)
+        assert page.inner_text(".msg-assistant .status-error").startswith("The answer failed")
+        # The upstream fails only the first three requests for this text: regenerate works.
+        page.hover(".msg-assistant")
+        page.click(".msg-assistant .act-regen")
+        page.wait_for_function(
+            "() => document.querySelector('.msg-assistant .markdown')?.innerText.startsWith('Echo')"
+        )
+        wait_answer_done(page)
+        assert page.locator(".msg-assistant .status-error").count() == 0
+        assert assistant_texts(page) == [expected_answer(question, 5)]
