@@ -60,24 +60,24 @@ remove_network() {
 }
 
 # Delete every KUBE-* and CNI-* chain (kube-proxy, kubelet, CNI portmap/firewall) and the
-# rules in other chains that jump to them, in every table, for IPv4 and IPv6.
+# rules in other chains that jump to them, in every table, for IPv4 and IPv6: one
+# iptables-restore transaction per table, rule by rule if that fails.
 clean_iptables() {
-    local cmd table rule chain
+    local cmd table dump script
     for cmd in iptables ip6tables; do
         command -v "$cmd" >/dev/null || continue
         for table in filter nat mangle raw; do
-            "$cmd-save" -t "$table" >/dev/null 2>&1 || continue
-            # Rules jumping to our chains from chains that are not ours.
-            "$cmd-save" -t "$table" | awk '/^-A / && !/^-A (KUBE-|CNI-)/ && / -j (KUBE-|CNI-)/' |
-                while read -r rule; do
-                    eval "$cmd -t $table ${rule/-A /-D }" 2>/dev/null || true
-                done
-            for chain in $("$cmd-save" -t "$table" | awk '/^:(KUBE-|CNI-)/ { print substr($1, 2) }'); do
-                "$cmd" -t "$table" -F "$chain" 2>/dev/null || true
-            done
-            for chain in $("$cmd-save" -t "$table" | awk '/^:(KUBE-|CNI-)/ { print substr($1, 2) }'); do
-                "$cmd" -t "$table" -X "$chain" 2>/dev/null || true
-            done
+            dump="$("$cmd-save" -t "$table" 2>/dev/null)" || continue
+            script="$(awk '
+                /^:(KUBE-|CNI-)/ { chain = substr($1, 2); flush = flush "-F " chain "\n"; del = del "-X " chain "\n" }
+                /^-A / && !/^-A (KUBE-|CNI-)/ && / -j (KUBE-|CNI-)/ { sub(/^-A /, "-D "); print }
+                END { printf "%s%s", flush, del }' <<<"$dump")"
+            [[ -n $script ]] || continue
+            printf '*%s\n%s\nCOMMIT\n' "$table" "$script" | "$cmd-restore" --noflush 2>/dev/null && continue
+            log "$cmd-restore -t $table failed: deleting rule by rule"
+            while read -r line; do
+                eval "$cmd -t $table $line" 2>/dev/null || true
+            done <<<"$script"
         done
     done
 }

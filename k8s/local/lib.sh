@@ -64,19 +64,27 @@ start_daemon() {
     echo $! >"$RUN/$name.pid"
 }
 
+# alive PID: the process exists and is not a zombie (our daemons' parent has exited, so
+# whoever adopted them may reap them late).
+alive() {
+    local stat
+    stat="$(cat "/proc/$1/stat" 2>/dev/null)" || return 1
+    [[ ${stat##*) } != Z* ]]
+}
+
 # stop_pid PID NAME [TIMEOUT]: SIGTERM, then SIGKILL after TIMEOUT seconds.
 stop_pid() {
     local pid=$1 name=$2 timeout=${3:-10} i
-    kill -0 "$pid" 2>/dev/null || return 0
+    alive "$pid" || return 0
     kill -TERM "$pid" 2>/dev/null || true
     for ((i = 0; i < timeout * 10; i++)); do
-        kill -0 "$pid" 2>/dev/null || return 0
+        alive "$pid" || return 0
         sleep 0.1
     done
     log "$name ($pid) ignored SIGTERM for ${timeout}s: SIGKILL"
     kill -KILL "$pid" 2>/dev/null || true
     for ((i = 0; i < 50; i++)); do
-        kill -0 "$pid" 2>/dev/null || return 0
+        alive "$pid" || return 0
         sleep 0.1
     done
 }
@@ -87,7 +95,10 @@ stop_daemon() {
     [[ -f $pidfile ]] || return 0
     pid="$(cat "$pidfile")"
     if [[ -n $pid ]] && [[ -r /proc/$pid/cmdline ]] && tr '\0' ' ' </proc/"$pid"/cmdline | grep -q "$K8S_LOCAL_DIR"; then
+        local t
+        t="$(date +%s.%N)"
         stop_pid "$pid" "$name" "$timeout"
+        log "stopped $name in $(awk -v a="$t" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s"
     fi
     rm -f "$pidfile"
 }
