@@ -36,7 +36,10 @@ async function loadModels(select) {
 async function boot() {
   initLanguage();
   applyTranslations(document);
-  fillIcons(document, { "open-sidebar": "menu", "close-sidebar": "close", "export-btn": "download", send: "send", stop: "stop" });
+  fillIcons(document, {
+    "open-sidebar": "menu", "close-sidebar": "close", "export-btn": "download", send: "send",
+    stop: "stop", "to-bottom": "down",
+  });
   let libs;
   try {
     libs = await loadLibraries();
@@ -131,7 +134,11 @@ async function boot() {
     }
   });
   document.addEventListener("keydown", (event) => {
-    if (event.key === "Escape" && app.classList.contains("busy")) {
+    if (event.key === "Escape" && app.classList.contains("sidebar-open")) {
+      event.preventDefault();
+      closeSidebar();
+      $("open-sidebar").focus();
+    } else if (event.key === "Escape" && app.classList.contains("busy")) {
       event.preventDefault();
       chat.stop();
     }
@@ -178,6 +185,26 @@ async function boot() {
       if (chat.current) exportConversation(format, chat.current, view.thread.messages);
     });
   }
+
+  // Suggestions fill the composer; the user may edit before sending.
+  for (const button of document.querySelectorAll(".suggestion")) {
+    button.addEventListener("click", () => {
+      input.value = button.textContent;
+      autoGrow(input);
+      $("send").disabled = false;
+      input.focus();
+    });
+  }
+
+  // A "latest message" button while the user reads further up.
+  const thread = $("thread");
+  const toBottom = $("to-bottom");
+  const updateToBottom = () => { toBottom.hidden = view.thread.nearBottom(); };
+  thread.addEventListener("scroll", updateToBottom, { passive: true });
+  new ResizeObserver(updateToBottom).observe($("messages"));
+  toBottom.addEventListener("click", () => {
+    thread.scrollTo({ top: thread.scrollHeight, behavior: "smooth" });
+  });
 
   window.addEventListener("popstate", () => {
     const id = conversationIdFromPath();

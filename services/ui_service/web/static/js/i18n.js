@@ -62,6 +62,11 @@ const STRINGS = {
     loadMore: "Load more",
     thinking: "Thinking…",
     image: "image",
+    toBottom: "Scroll to the latest message",
+    suggest1: "Explain a concept in simple terms",
+    suggest2: "Write a Python function with tests",
+    suggest3: "Draft a friendly email",
+    suggest4: "Summarize a text for me",
   },
   de: {
     conversations: "Unterhaltungen",
@@ -124,6 +129,11 @@ const STRINGS = {
     loadMore: "Mehr laden",
     thinking: "Denkt nach…",
     image: "Bild",
+    toBottom: "Zur neuesten Nachricht",
+    suggest1: "Erkläre ein Konzept in einfachen Worten",
+    suggest2: "Schreibe eine Python-Funktion mit Tests",
+    suggest3: "Entwirf eine freundliche E-Mail",
+    suggest4: "Fasse einen Text für mich zusammen",
   },
 };
 
