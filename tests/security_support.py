@@ -76,6 +76,16 @@ class JwksServer:
         self.thread.join(5)
 
 
+async def patient_call(client: Any, event: str, payload: Any, attempts: int = 20) -> Any:
+    """``client.call`` that waits out ``rate_limited`` acks (``retry_after``) a few times."""
+    for _ in range(attempts):
+        ack = await client.call(event, payload)
+        if ack["ok"] or ack["error"]["code"] != "rate_limited":
+            return ack
+        await asyncio.sleep(ack["error"]["retry_after"])
+    raise AssertionError(f"{event}: rate limited for too long")
+
+
 def error_code(ack: dict[str, Any]) -> str:
     assert ack.get("ok") is False, ack
     error = ack["error"]
