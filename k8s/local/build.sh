@@ -17,7 +17,7 @@ source "$HERE/versions.sh"
 BIN="$K8S_CACHE_DIR/bin"
 IMAGES="$K8S_CACHE_DIR/images"
 mkdir -p "$BIN" "$IMAGES"
-export CGO_ENABLED=0 GOFLAGS=-mod=mod
+export CGO_ENABLED=0 GOFLAGS="-mod=readonly -buildvcs=false"
 
 log() { printf '%s build: %s\n' "$(date +%T)" "$*"; }
 

@@ -148,6 +148,7 @@ coredns_ready() {
 main() {
     [[ $EUID -eq 0 ]] || die "run as root"
     T0="$(date +%s.%N)"
+    trap 'log "FAILED at $(elapsed) s: logs in $LOGS; k8s/local/down.sh cleans up"' ERR
     install_packages
     # shellcheck disable=SC2086 # a list of parts
     "$HERE/build.sh" ${K8S_LOCAL_BUILD_PARTS:-} >&2

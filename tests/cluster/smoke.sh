@@ -3,9 +3,11 @@
 #   1. k8s/local/up.sh (builds the binaries first when they are not cached)
 #   2. a two-pod Deployment of our own httpecho image, `kubectl rollout status`
 #   3. one pod deleted through the Python kubernetes client, replaced and Ready
-#   4. from a pod: the Service name resolves (CoreDNS) to its ClusterIP, and an HTTP
-#      request through it (kube-proxy) reaches one of the pods
-#   5. k8s/local/down.sh, then tests/cluster/check_clean.sh: nothing left behind
+#   4. from a pod: the Service name resolves (CoreDNS) to its ClusterIP, an HTTP request
+#      through it (kube-proxy) reaches one of the pods; outside names do not resolve and
+#      outside addresses are unreachable
+#   5. kubectl top pods through metrics-server (when it was built)
+#   6. k8s/local/down.sh, then tests/cluster/check_clean.sh: nothing left behind
 #
 #   tests/cluster/smoke.sh          # prints the time of each step; exit 0 = pass
 set -euo pipefail
@@ -61,6 +63,12 @@ dns_and_service() {
     body="$(kubectl_admin -n smoke exec "$pod" -- /httpecho get http://httpecho.smoke.svc.cluster.local/hello)"
     log "through the Service: $body"
     [[ $body == httpecho-*" /hello" ]] || die "unexpected answer through the Service: '$body'"
+    # Nothing leaves the machine: no upstream DNS, no route outward (203.0.113.1: TEST-NET-3).
+    if kubectl_admin -n smoke exec "$pod" -- /httpecho lookup example.com 2>/dev/null; then
+        die "example.com resolved: CoreDNS must have no upstream"
+    fi
+    body="$(kubectl_admin -n smoke exec "$pod" -- /httpecho get http://203.0.113.1/ 2>&1 || true)"
+    [[ $body == *"network is unreachable"* ]] || die "a pod has a route outward: '$body'"
 }
 
 report_memory() {
@@ -69,6 +77,11 @@ report_memory() {
         awk '{ s += $1 } END { printf "%d", s / 1024 }')"
     [[ -r $stat ]] && pods="$(awk '$1 == "total_rss" { printf "%d", $2 / 1048576 }' "$stat")"
     log "memory: daemons and shims ${daemons} MB RSS, pods (kubepods cgroup) ${pods} MB RSS"
+}
+
+metrics_api() {
+    wait_for "kubectl top pods (metrics-server)" 120 kubectl_admin -n smoke top pods
+    kubectl_admin -n smoke top pods >&2
 }
 
 cluster_down() { "$ROOT/k8s/local/down.sh"; }
@@ -83,6 +96,9 @@ main() {
     step "delete a pod via the Python client, replacement Ready" replace_pod
     step "DNS of a Service name and a request through it, from a pod" dns_and_service
     report_memory
+    if [[ -f $K8S_IMAGES/metrics-server.tar ]]; then
+        step "metrics API: kubectl top pods" metrics_api
+    fi
     step "cluster down" cluster_down
     step "nothing left behind" "$HERE/check_clean.sh"
     printf '%s\n' "${STEPS[@]}" >&2
