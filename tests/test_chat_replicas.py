@@ -1,0 +1,197 @@
+"""Several chat replicas sharing rooms and in-flight answers through a real Redis server.
+
+Debian's redis-server runs on a free loopback port with no persistence; history, the LLM
+service (fake upstream) and two chat replicas run as real processes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from tests.support.chat_client import ChatClient
+from tests.support.processes import Proc, free_port, start_process, wait_for_port
+from tests.test_chat_service import (
+    System,
+    assert_contiguous,
+    conversation,
+    messages,
+    send,
+    start_system,
+)
+
+REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
+LEASE = "2"
+
+
+def start_redis(port: int) -> Proc:
+    proc = start_process(
+        "redis",
+        [REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+         "--appendonly", "no"],
+        port=port,
+        health_path=None,
+    )
+    wait_for_port(port)
+    return proc
+
+
+@dataclass
+class Cluster:
+    system: System
+    redis: Proc
+    a: Proc
+    b: Proc
+
+    async def client(self, replica: Proc, user_id: str) -> ChatClient:
+        return await self.system.client(user_id, replica)
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    redis = start_redis(free_port())
+    env = {"REDIS_URL": f"redis://127.0.0.1:{redis.port}/0", "ANSWER_LEASE_SECONDS": LEASE,
+           "DELTA_INTERVAL_MS": "20"}
+    try:
+        system = start_system(
+            tmp_path_factory.mktemp("replicas"),
+            {"FAKE_TTFT_MS": "30", "FAKE_TOKEN_MS": "20", "FAKE_TOKENS": "60"},
+            env,
+        )
+    except BaseException:
+        redis.stop()
+        raise
+    cluster = Cluster(system, redis, system.chat, system.start_chat())
+    try:
+        yield cluster
+    finally:
+        cluster.b.stop()
+        system.stop()
+        cluster.redis.stop()  # the one running now (a test restarts it)
+
+
+@pytest.fixture
+def user_id() -> str:
+    return f"guest-{uuid.uuid4().hex}"
+
+
+@pytest.fixture
+async def on_a(cluster: Cluster, user_id: str) -> AsyncIterator[ChatClient]:
+    c = await cluster.client(cluster.a, user_id)
+    yield c
+    await c.close()
+
+
+@pytest.fixture
+async def on_b(cluster: Cluster, user_id: str) -> AsyncIterator[ChatClient]:
+    c = await cluster.client(cluster.b, user_id)
+    yield c
+    await c.close()
+
+
+def rest_after(c: ChatClient, live: dict[str, Any]) -> list[dict[str, Any]]:
+    return [d for d in c.events["message.delta"]
+            if d["message_id"] == live["id"] and d["index"] >= live["next_index"]]
+
+
+async def test_another_replica_sees_the_answer_live(on_a: ChatClient, on_b: ChatClient) -> None:
+    cid = await conversation(on_a)
+    await on_b.ok("conversation.get", {"conversation_id": cid})  # subscribe on replica B
+    await send(on_a, cid, "hello from A")
+    [done_a] = await on_a.wait_done(cid)
+    [done_b] = await on_b.wait_done(cid)
+    assert done_a == done_b and done_b["status"] == "complete"
+    seen_b = on_b.answer(cid, done_b["id"])
+    assert seen_b is not None and seen_b.text == done_b["content"]
+    assert_contiguous(seen_b.deltas)
+    created = [e["message"]["content"] for e in on_b.events["message.created"]]
+    assert created == ["hello from A"]
+
+
+async def test_reconnect_to_another_replica_mid_answer(
+    cluster: Cluster, on_a: ChatClient, user_id: str
+) -> None:
+    cid = await conversation(on_a)
+    await send(on_a, cid, "[tokens:120] long answer")
+    await on_a.wait_for(lambda: len(on_a.events["message.delta"]) >= 3)
+    await on_a.close()
+    b = await cluster.client(cluster.b, user_id)
+    try:
+        live = (await b.ok("conversation.get", {"conversation_id": cid}))["messages"][-1]
+        assert live["status"] == "streaming" and live["next_index"] >= 3 and live["content"]
+        [done] = await b.wait_done(cid)
+        rest = rest_after(b, live)
+        assert_contiguous(rest, start=live["next_index"])
+        assert live["content"] + "".join(d["delta"] for d in rest) == done["content"]
+        assert (await messages(b, cid))[-1]["content"] == done["content"]
+    finally:
+        await b.close()
+
+
+async def test_stop_from_another_replica(on_a: ChatClient, on_b: ChatClient) -> None:
+    cid = await conversation(on_a)
+    await on_b.ok("conversation.get", {"conversation_id": cid})
+    await send(on_a, cid, "[tokens:400] go on and on")
+    await on_b.wait_for(lambda: len(on_b.events["message.delta"]) >= 3)
+    assert await on_b.ok("message.stop", {"conversation_id": cid}) == {"ok": True}
+    [done] = await on_a.wait_done(cid)
+    assert done["status"] == "stopped" and done["content"]
+    seen = on_a.answer(cid, done["id"])
+    assert seen is not None and seen.text == done["content"]
+
+
+async def test_a_killed_replicas_answer_is_finished_by_another(
+    cluster: Cluster, user_id: str, on_b: ChatClient
+) -> None:
+    doomed = cluster.system.start_chat()
+    try:
+        c = await cluster.client(doomed, user_id)
+        cid = await conversation(c)
+        await on_b.ok("conversation.get", {"conversation_id": cid})
+        await send(c, cid, "[tokens:1000] this replica dies")
+        await on_b.wait_for(lambda: len(on_b.events["message.delta"]) >= 3)
+        doomed.kill()
+        await c.close()
+    finally:
+        doomed.stop()
+    [done] = await on_b.wait_done(cid, timeout=20)
+    assert done["status"] == "interrupted"
+    seen = on_b.answer(cid, done["id"])
+    assert seen is not None and done["content"].startswith(seen.text) and seen.text
+    stored = (await messages(on_b, cid))[-1]
+    assert (stored["status"], stored["content"]) == ("interrupted", done["content"])
+
+
+async def test_redis_restart_recovers(cluster: Cluster, on_a: ChatClient, user_id: str) -> None:
+    cluster.redis.stop()
+    cid = await conversation(on_a)
+    await send(on_a, cid, "while redis is down")
+    [done] = await on_a.wait_done(cid)
+    assert done["status"] == "complete"  # one replica alone still answers
+
+    cluster.redis = start_redis(cluster.redis.port)
+    # Both replicas reconnect by themselves (capped back-off): soon an answer streamed on A
+    # reaches a connection on B again.
+    deadline = asyncio.get_running_loop().time() + 30
+    while True:
+        cid2 = await conversation(on_a)
+        watcher = await cluster.client(cluster.b, user_id)
+        try:
+            await watcher.ok("conversation.get", {"conversation_id": cid2})
+            await send(on_a, cid2, "after the restart")
+            await on_a.wait_done(cid2)
+            try:
+                [seen] = await watcher.wait_done(cid2, timeout=3)
+            except TimeoutError:
+                assert asyncio.get_running_loop().time() < deadline, "B never heard from A"
+                continue
+            assert seen["status"] == "complete"
+            break
+        finally:
+            await watcher.close()
