@@ -394,3 +394,21 @@ async def test_a_crashed_replica_leaves_no_answer_streaming(system: System) -> N
         await reader.close()
     assert stored[0]["id"] == user["id"]  # the acked message survived
     assert stored[1]["role"] == "assistant" and stored[1]["status"] == "interrupted"
+
+
+async def test_a_new_message_stops_the_answer_still_streaming(client: ChatClient) -> None:
+    cid = await conversation(client)
+    await send(client, cid, "[tokens:1000] first, long")
+    await client.wait_for(lambda: len(client.events["message.delta"]) >= 2)
+    await send(client, cid, "[tokens:10] second, short")
+    first, second = await client.wait_done(cid, count=2)
+    assert first["status"] == "stopped" and second["status"] == "complete"
+    stored = await messages(client, cid)
+    assert [(m["role"], m["status"]) for m in stored] == [
+        ("user", "complete"), ("assistant", "stopped"), ("user", "complete"),
+        ("assistant", "complete"),
+    ]
+    for done in (first, second):
+        seen = client.answer(cid, done["id"])
+        assert seen is not None and seen.text == done["content"]
+        assert_contiguous(seen.deltas)
