@@ -95,6 +95,14 @@ def wait_answer_done(page: Page, count: int = 1, timeout: float = 20_000) -> Non
     )
 
 
+def wait_streaming_text(page: Page, min_chars: int) -> None:
+    """Wait until an answer is streaming and shows more than ``min_chars`` characters."""
+    page.wait_for_function(
+        "n => (document.querySelector('.msg.streaming .markdown')?.innerText || '').length > n",
+        arg=min_chars,
+    )
+
+
 def assistant_texts(page: Page) -> list[str]:
     return page.eval_on_selector_all(
         ".msg-assistant .msg-content", "els => els.map(e => e.innerText)"

@@ -27,6 +27,7 @@ from .pw import (
     user_id,
     wait_answer_done,
     wait_connected,
+    wait_streaming_text,
 )
 
 pytestmark = pytest.mark.browser
@@ -82,10 +83,7 @@ def test_reload_mid_answer_completes_the_answer(stack: Stack, tmp_path: Path) ->
     with browser(tmp_path / "profile") as context:
         page, problems = open_chat(context, stack.ui.url)
         send(page, question)
-        page.wait_for_function(
-            "() => (document.querySelector('.msg.streaming .markdown')?.innerText || '')"
-            ".length > 40"
-        )
+        wait_streaming_text(page, 40)
         page.reload()
         wait_connected(page)
         # Resumed from conversation.get (status streaming, next_index) plus live deltas.

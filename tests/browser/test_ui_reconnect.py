@@ -13,7 +13,15 @@ from tests.support.fake_upstream import answer_tokens
 from tests.support.processes import start_service
 from tests.support.stack import Stack, start_stack
 
-from .pw import assistant_texts, browser, open_chat, screenshot, send, wait_answer_done
+from .pw import (
+    assistant_texts,
+    browser,
+    open_chat,
+    screenshot,
+    send,
+    wait_answer_done,
+    wait_streaming_text,
+)
 from .test_ui_chat import stored_messages
 
 pytestmark = pytest.mark.browser
@@ -34,10 +42,7 @@ def test_chat_service_restart_mid_answer(own_stack: Stack, tmp_path: Path) -> No
     with browser(tmp_path / "profile") as context:
         page, _ = open_chat(context, own_stack.ui.url)
         send(page, question)
-        page.wait_for_function(
-            "() => (document.querySelector('.msg.streaming .markdown')?.innerText || '')"
-            ".length > 60"
-        )
+        wait_streaming_text(page, 60)
         old = own_stack.chat
         old.stop(signal.SIGKILL)
         page.wait_for_selector("#conn:not([data-state=connected])")

@@ -26,7 +26,11 @@ async function fetchToken(old) {
     headers: { "Content-Type": "application/json" },
     body: JSON.stringify(old ? { token: old } : {}),
   });
-  if (!r.ok) throw new RequestError("unavailable", `token request failed (${r.status})`);
+  if (!r.ok) {
+    // E.g. 403 when guest access is turned off: show the service's own words.
+    const error = (await r.json().catch(() => ({}))).error || {};
+    throw new RequestError(error.code || "unavailable", error.message || `token request failed (${r.status})`);
+  }
   const body = await r.json();
   localStorage.setItem(TOKEN_KEY, body.token);
   return body.token;
