@@ -153,6 +153,9 @@ def test_vendor_files_are_served_from_node_modules(client: TestClient) -> None:
     assert client.get("/vendor/marked/%2e%2e/package.json").status_code == 404
     assert client.get("/vendor/ws/index.js").status_code == 404
     assert client.get("/readyz").status_code == 200
+    zipped = client.get("/vendor/marked/marked.esm.js", headers={"Accept-Encoding": "gzip"})
+    assert zipped.headers["content-encoding"] == "gzip"
+    assert int(zipped.headers["content-length"]) < len(zipped.content) / 2
 
 
 def test_missing_libraries_give_a_clear_error(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ import httpx
 from chatbot_common.http import add_common_middleware, install_error_handlers, probes_router
 from chatbot_common.settings import local_secret
 from fastapi import FastAPI
+from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.staticfiles import StaticFiles
 
 from . import vendor
@@ -43,6 +44,8 @@ def create_app(settings: UiSettings) -> FastAPI:
 
     install_error_handlers(app)
     add_common_middleware(app)
+    # The page's scripts are ~400 KB of text (mostly the libraries): about a quarter gzipped.
+    app.add_middleware(GZipMiddleware, minimum_size=1024)
     app.add_middleware(SecurityHeadersMiddleware, settings=settings)
     app.include_router(probes_router(lambda: [libraries_installed]))
     app.include_router(auth.router)
