@@ -284,6 +284,9 @@ def test_narrow_viewport_and_dark_mode(stack: Stack, tmp_path: Path) -> None:
         screenshot(page, "narrow-dark-sidebar")
         page.click("#scrim", position={"x": 350, "y": 400})
         page.wait_for_selector("#scrim", state="hidden")
+        page.click("#open-sidebar")
+        page.keyboard.press("Escape")  # Esc closes the drawer too
+        page.wait_for_selector("#scrim", state="hidden")
         assert problems.errors == []
 
 

@@ -129,6 +129,8 @@ export class Thread {
     } else {
       content.textContent = msg.content;
     }
+    const when = Date.parse(msg.created_at || "");
+    if (when) node.title = new Date(when).toLocaleString(document.documentElement.lang);
     const status = node.querySelector(".msg-status");
     const statusKey = STATUS_TEXT[msg.status];
     status.hidden = !statusKey;
