@@ -7,11 +7,14 @@ The fake upstream answers ``Echo:`` + the first six words of the question, then 
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
 import httpx
+import jwt
 import pytest
+from chatbot_common.tokens import ALGORITHM, AUDIENCE, ISSUER
 from playwright.sync_api import Page
 
 from tests.support.fake_upstream import answer_tokens
@@ -425,3 +428,25 @@ def test_failed_answer_is_shown_and_can_be_regenerated(stack: Stack, tmp_path: P
         wait_answer_done(page)
         assert page.locator(".msg-assistant .status-error").count() == 0
         assert assistant_texts(page) == [expected_answer(question, 5)]
+
+
+def test_expired_token_is_renewed_for_the_same_user(stack: Stack, tmp_path: Path) -> None:
+    with browser(tmp_path / "profile") as context:
+        page, _ = open_chat(context, stack.ui.url)
+        send(page, "Still mine after renewal [tokens:5]")
+        wait_answer_done(page)
+        owner, cid = user_id(page), conversation_id(page)
+        now = int(time.time())
+        expired = jwt.encode(
+            {"sub": owner, "iss": ISSUER, "aud": AUDIENCE, "iat": now - 8 * 86400,
+             "exp": now - 3600, "guest": True},
+            stack.auth_secret,
+            algorithm=ALGORITHM,
+        )
+        page.evaluate("(t) => localStorage.setItem('chatbot.token', t)", expired)
+        page.goto(stack.ui.url)
+        wait_connected(page)
+        # The page exchanged the expired token for a fresh one of the same user.
+        assert user_id(page) == owner
+        assert page.evaluate("localStorage.getItem('chatbot.token')") != expired
+        page.wait_for_selector(f".conv[data-id='{cid}']")
