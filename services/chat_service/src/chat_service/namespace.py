@@ -64,7 +64,12 @@ class ChatNamespace(socketio.AsyncNamespace):
         }
 
     async def trigger_event(self, event: str, *args: Any) -> Any:
-        if event in ("connect", "disconnect"):
+        # The server's own connect/disconnect run while the sid is pending; the same names sent
+        # by a connected client are unknown events, never the handlers (which would re-run
+        # authentication or free a connection slot).
+        if event in ("connect", "disconnect") and not self.server.manager.is_connected(
+            args[0], self.namespace
+        ):
             return await super().trigger_event(event, *args)
         sid, payload = args[0], args[1:]
         return await self.dispatch(event, sid, payload)
