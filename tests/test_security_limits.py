@@ -123,6 +123,10 @@ async def test_tokens_per_window_per_user(limited: Stack) -> None:
 async def test_connections_per_user(limited: Stack) -> None:
     token, _ = limited.guest_token()
     first, second = await connect(limited, token), await connect(limited, token)
+    # A client cannot free its slot by sending the server's own event names.
+    for name in ("disconnect", "connect"):
+        ack = await first.call(name, {}, timeout=5)
+        assert ack["ok"] is False and ack["error"]["code"] == "invalid", ack
     third = ChatClient(limited.chat.url, token, origin=limited.ui.url)
     with pytest.raises(socketio.exceptions.ConnectionError):
         await third.connect()
