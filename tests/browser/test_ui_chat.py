@@ -236,6 +236,12 @@ def test_sidebar_search_rename_delete_undo_and_links(stack: Stack, tmp_path: Pat
         wait_connected(page)
         page.wait_for_selector(".msg-assistant")
         assert page.inner_text("#conv-title") == "Zebra notes"
+        # Rename from the header as well.
+        page.click("#rename-title")
+        page.fill(".title-input", "Zebra facts")
+        page.keyboard.press("Enter")
+        page.wait_for_selector(f".conv[data-id='{first}'] >> text=Zebra facts")
+        assert page.inner_text("#conv-title") == "Zebra facts"
         assert page.locator(".conv").count() == 1
         # A deleted (or foreign) conversation's link says so and returns to a new chat.
         page.goto(f"{stack.ui.url}/c/{second}")

@@ -38,7 +38,7 @@ async function boot() {
   applyTranslations(document);
   fillIcons(document, {
     "open-sidebar": "menu", "close-sidebar": "close", "export-btn": "download", send: "send",
-    stop: "stop", "to-bottom": "down",
+    stop: "stop", "to-bottom": "down", "rename-title": "pencil",
   });
   let libs;
   try {
@@ -82,6 +82,7 @@ async function boot() {
       badge.hidden = !conv?.model;
       badge.textContent = conv?.model || "";
       $("export-btn").disabled = !conv;
+      $("rename-title").hidden = !conv;
     },
     setBusy: (value) => {
       const busy = Boolean(value);
@@ -185,6 +186,38 @@ async function boot() {
       if (chat.current) exportConversation(format, chat.current, view.thread.messages);
     });
   }
+
+  // Rename from the header: the title becomes a field (Enter saves, Esc cancels).
+  $("rename-title").addEventListener("click", () => {
+    const conv = chat.current;
+    const title = $("conv-title");
+    if (!conv || title.hidden) return;
+    const field = document.createElement("input");
+    field.className = "rename-input title-input";
+    field.maxLength = 200;
+    field.value = conv.title || "";
+    field.setAttribute("aria-label", t("rename"));
+    let done = false;
+    const finish = (save) => {
+      if (done) return;
+      done = true;
+      const value = field.value.trim();
+      field.remove();
+      title.hidden = false;
+      $("rename-title").hidden = false;
+      if (save && value && value !== conv.title) chat.rename(conv.id, value);
+    };
+    field.addEventListener("keydown", (event) => {
+      if (event.key === "Enter") { event.preventDefault(); finish(true); }
+      if (event.key === "Escape") { event.preventDefault(); event.stopPropagation(); finish(false); }
+    });
+    field.addEventListener("blur", () => finish(true));
+    title.hidden = true;
+    $("rename-title").hidden = true;
+    title.after(field);
+    field.focus();
+    field.select();
+  });
 
   // Suggestions fill the composer; the user may edit before sending.
   for (const button of document.querySelectorAll(".suggestion")) {
