@@ -394,6 +394,10 @@ async def test_a_crashed_replica_leaves_no_answer_streaming(system: System) -> N
         await reader.close()
     assert stored[0]["id"] == user["id"]  # the acked message survived
     assert stored[1]["role"] == "assistant" and stored[1]["status"] == "interrupted"
+    # the text checkpointed before the crash is kept: a prefix of what the client saw
+    seen = c.answer(cid, stored[1]["id"])
+    assert seen is not None and stored[1]["content"]
+    assert seen.text.startswith(stored[1]["content"])
 
 
 async def test_a_new_message_stops_the_answer_still_streaming(client: ChatClient) -> None:

@@ -52,6 +52,8 @@ class Answer:
     finished: asyncio.Event = field(default_factory=asyncio.Event)
     task: asyncio.Task[None] | None = None
     sent: int = 0  # index of the next delta
+    checkpoint: asyncio.Task[None] | None = None
+    checkpointed_at: float = 0.0
 
     @property
     def text(self) -> str:
@@ -76,6 +78,7 @@ class AnswerManager:
         *,
         context_messages: int,
         delta_interval: float,
+        checkpoint_interval: float = 0.0,
         on_usage: Callable[[str, dict[str, int]], Awaitable[None]] | None = None,
         live: RedisLive | None = None,
     ) -> None:
@@ -86,6 +89,7 @@ class AnswerManager:
         self.emit = emit
         self.context_messages = context_messages
         self.delta_interval = delta_interval
+        self.checkpoint_interval = checkpoint_interval
         self._answers: dict[str, Answer] = {}
 
     # ---- queries -------------------------------------------------------------------------
@@ -335,6 +339,7 @@ class AnswerManager:
         if index == 0:
             metrics.TIME_TO_FIRST_TOKEN.observe(time.monotonic() - started)
         metrics.DELTAS.inc()
+        self._maybe_checkpoint(answer)
         await self.emit(
             "message.delta",
             {"conversation_id": answer.conversation_id, "message_id": answer.message["id"],
@@ -342,8 +347,35 @@ class AnswerManager:
             room_of(answer.conversation_id),
         )
 
+    def _maybe_checkpoint(self, answer: Answer) -> None:
+        """Now and then save the text so far, so a crash keeps it (``interrupted``)."""
+        now = time.monotonic()
+        if (
+            self.checkpoint_interval <= 0
+            or now - answer.checkpointed_at < self.checkpoint_interval
+            or (answer.checkpoint is not None and not answer.checkpoint.done())
+        ):
+            return
+        answer.checkpointed_at = now
+        answer.checkpoint = asyncio.create_task(self._save_text(answer, answer.text))
+
+    async def _save_text(self, answer: Answer, text: str) -> None:
+        assert answer.message is not None
+        try:
+            await self.history.update_message(
+                answer.user_id,
+                answer.conversation_id,
+                answer.message["id"],
+                {"content": text, "expect_status": "streaming"},
+            )
+        except ChatbotError as exc:  # finalised meanwhile, or history busy: next time
+            log.debug("checkpoint skipped", extra={"error": exc.message})
+
     async def _finish(self, answer: Answer) -> None:
         assert answer.message is not None
+        if answer.checkpoint is not None:
+            with contextlib.suppress(Exception):
+                await answer.checkpoint
         status = answer.end_status or ("error" if answer.error else "complete")
         body: Json = {"content": answer.text, "status": status, "expect_status": "streaming"}
         if answer.usage:

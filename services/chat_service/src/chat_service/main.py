@@ -81,6 +81,7 @@ def create_app(settings: Settings) -> Any:
             emit,
             context_messages=settings.history_messages,
             delta_interval=settings.delta_interval_ms / 1000,
+            checkpoint_interval=settings.checkpoint_seconds,
             on_usage=service.limiter.record_usage,
             live=service.live,
         )

@@ -59,6 +59,12 @@ class Settings(IdentitySettings):
         description="longest silence tolerated between two streamed chunks",
     )
     title_chars: int = Field(60, validation_alias="AUTO_TITLE_CHARS", ge=10, le=200)
+    checkpoint_seconds: float = Field(
+        2.0,
+        validation_alias="CHECKPOINT_SECONDS",
+        ge=0,
+        description="how often a streaming answer's text so far is saved to history (0: never)",
+    )
     answer_lease_seconds: float = Field(
         6.0,
         validation_alias="ANSWER_LEASE_SECONDS",
