@@ -48,6 +48,13 @@ async def _one(url: str, token: str, start: asyncio.Event, bar: Any) -> dict[str
         await sio.close()
 
 
+async def _loop_lag(out: list[float], period: float = 0.01) -> None:
+    while True:
+        t = time.perf_counter()
+        await asyncio.sleep(period)
+        out.append((time.perf_counter() - t - period) * 1000)
+
+
 async def run_level(stack: Stack, n: int, ttft_ms: float, token_ms: float) -> dict[str, Any]:
     start = asyncio.Event()
     bar = progress(n, f"{n} streams")
@@ -55,12 +62,15 @@ async def run_level(stack: Stack, n: int, ttft_ms: float, token_ms: float) -> di
     tasks = [asyncio.create_task(_one(stack.chat.url, guest_token(stack), start, bar))
              for _ in range(n)]
     await asyncio.sleep(0.2 + n * 0.005)  # let every client connect and create first
+    lags: list[float] = []
+    lag_task = asyncio.create_task(_loop_lag(lags))
     meter.start()
     t0 = time.perf_counter()
     start.set()
     results = await asyncio.gather(*tasks, return_exceptions=True)
     wall = time.perf_counter() - t0
     cpu = meter.stop()
+    lag_task.cancel()
     bar.close()
     ok = [r for r in results if isinstance(r, dict) and r["done"] is not None]
     failures = [repr(r)[:200] for r in results if not (isinstance(r, dict) and r["done"])]
@@ -84,6 +94,8 @@ async def run_level(stack: Stack, n: int, ttft_ms: float, token_ms: float) -> di
         "added_token_gap_ms": summary(gaps),
         "cpu_seconds": cpu,
         "cpu_us_per_token": round(cpu_total * 1e6 / tokens, 2) if tokens else None,
+        # how late this client's own event loop ran: a floor under every client-side figure
+        "client_loop_lag_ms": summary(lags),
     }
 
 
