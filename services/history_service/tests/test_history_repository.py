@@ -242,6 +242,8 @@ async def test_streaming_sweep(repo: HistoryRepository) -> None:
     )
     await repo.add_message(A, conv.id, MessageCreate(role="assistant", content="z"))
     assert {m.id for m in await repo.list_streaming_messages(None, 100)} == {s1.id, s2.id}
+    owners = {m.id: m.user_id for m in await repo.list_streaming_messages(None, 100)}
+    assert owners == {s1.id: A, s2.id: B}  # the sweep needs each message's owner
     assert await repo.list_streaming_messages("2000-01-01T00:00:00.000Z", 100) == []
     await repo.update_message(A, conv.id, s1.id, MessageUpdate(status="interrupted"))
     assert [m.id for m in await repo.list_streaming_messages(None, 100)] == [s2.id]

@@ -105,6 +105,16 @@ class MessagesPublic(BaseModel):
     messages: list[MessagePublic]
 
 
+class StreamingMessage(MessagePublic):
+    """A message of the internal recovery sweep: it names its owner."""
+
+    user_id: str
+
+
+class StreamingMessages(BaseModel):
+    messages: list[StreamingMessage]
+
+
 class MessageStored(BaseModel):
     message: MessagePublic
     created: bool

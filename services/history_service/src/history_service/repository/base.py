@@ -11,6 +11,7 @@ from ..models import (
     MessageCreate,
     MessagePublic,
     MessageUpdate,
+    StreamingMessage,
 )
 
 
@@ -80,5 +81,5 @@ class HistoryRepository(Protocol):
 
     async def list_streaming_messages(
         self, updated_before: str | None, limit: int
-    ) -> list[MessagePublic]:
+    ) -> list[StreamingMessage]:
         """Assistant messages of every user still ``streaming`` (crash recovery sweep)."""

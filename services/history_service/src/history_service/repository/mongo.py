@@ -43,6 +43,7 @@ from ..models import (
     MessageCreate,
     MessagePublic,
     MessageUpdate,
+    StreamingMessage,
     new_id,
     now_iso,
 )
@@ -387,7 +388,7 @@ class MongoHistoryRepository:
 
     async def list_streaming_messages(
         self, updated_before: str | None, limit: int
-    ) -> list[MessagePublic]:
+    ) -> list[StreamingMessage]:
         query: Doc = {"status": "streaming", "role": "assistant"}
         if updated_before is not None:
             query["updated_at"] = {"$lt": updated_before}
@@ -396,4 +397,7 @@ class MongoHistoryRepository:
             cur = self.messages.find(query).sort("updated_at", ASCENDING).limit(limit)
             return await cur.to_list()
 
-        return [message_from_doc(d) for d in await self._do("list_streaming_messages", run)]
+        return [
+            StreamingMessage(**message_from_doc(d).model_dump(), user_id=d["user_id"])
+            for d in await self._do("list_streaming_messages", run)
+        ]

@@ -29,6 +29,7 @@ from ..models import (
     MessageCreate,
     MessagePublic,
     MessageUpdate,
+    StreamingMessage,
     Usage,
     new_id,
     now_iso,
@@ -389,12 +390,18 @@ class SqliteHistoryRepository:
 
     async def list_streaming_messages(
         self, updated_before: str | None, limit: int
-    ) -> list[MessagePublic]:
-        sql = f"SELECT {_MSG_COLS} FROM messages WHERE status = 'streaming' AND role = 'assistant'"
+    ) -> list[StreamingMessage]:
+        sql = (
+            f"SELECT {_MSG_COLS}, user_id FROM messages"
+            " WHERE status = 'streaming' AND role = 'assistant'"
+        )
         args: list[Any] = []
         if updated_before is not None:
             sql += " AND updated_at < ?"
             args.append(updated_before)
         sql += " ORDER BY updated_at LIMIT ?"
         args.append(limit)
-        return [_message(r) for r in await self._r.execute_fetchall(sql, args)]
+        rows = await self._r.execute_fetchall(sql, args)
+        return [
+            StreamingMessage(**_message(r).model_dump(), user_id=r["user_id"]) for r in rows
+        ]

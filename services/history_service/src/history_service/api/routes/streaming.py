@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from ...models import MessagesPublic
+from ...models import StreamingMessages
 from ..deps import HistoryDep, InternalAuth
 
 router = APIRouter(prefix="/v1/streaming-messages", tags=["recovery"], dependencies=[InternalAuth])
@@ -17,6 +17,6 @@ async def list_streaming_messages(
     repo: HistoryDep,
     updated_before: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-) -> MessagesPublic:
+) -> StreamingMessages:
     """Every user's assistant messages still ``streaming`` (no ``X-User-Id``: internal sweep)."""
-    return MessagesPublic(messages=await repo.list_streaming_messages(updated_before, limit))
+    return StreamingMessages(messages=await repo.list_streaming_messages(updated_before, limit))
