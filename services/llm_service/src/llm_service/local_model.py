@@ -14,6 +14,8 @@ import logging
 import time
 from typing import Any
 
+from chatbot_common.errors import UnavailableError
+
 from .model_weights import LOCAL_MODELS, LocalModelSpec, assemble
 from .settings import LlmSettings
 
@@ -48,7 +50,13 @@ class LocalModel:
         try:
             # Imported here, on the event loop's thread (~0.1 s, once): imported from the
             # worker thread, the extension then held the GIL for the whole model load.
-            xllamacpp = importlib.import_module("xllamacpp")
+            try:
+                xllamacpp = importlib.import_module("xllamacpp")
+            except ImportError as exc:
+                raise UnavailableError(
+                    "xllamacpp is not installed: install the 'local-model' dependency group "
+                    "(uv sync --all-packages --group local-model) or set LLM_API_KEY"
+                ) from exc
             self.base_url = await asyncio.to_thread(self._start_blocking, xllamacpp)
         except Exception as exc:
             self.error = str(exc) or type(exc).__name__
