@@ -112,6 +112,7 @@ def plot(stream: dict[str, Any] | None, ws: dict[str, Any] | None) -> list[str]:
         ax.set(title="Added time to first token", xlabel="concurrent streams",
                ylabel="ms (symlog)")
         ax.set_yscale("symlog", linthresh=1)
+        ax.set_ylim(bottom=0)
         ax.legend()
         ax = axes[1]
         ax.plot(n, [x["added_token_gap_ms"]["p50"] for x in lv], "o-", label="p50")
