@@ -400,6 +400,37 @@ async def test_a_crashed_replica_leaves_no_answer_streaming(system: System) -> N
     assert seen.text.startswith(stored[1]["content"])
 
 
+async def test_a_restarted_chat_service_interrupts_orphans_without_a_reader(
+    system: System,
+) -> None:
+    """The start-up sweep finalises what a crash left ``streaming``, before anyone opens it."""
+    chat = system.start_chat()
+    user_id = f"guest-{uuid.uuid4().hex}"
+    try:
+        c = await system.client(user_id, chat)
+        cid = await conversation(c)
+        await send(c, cid, "[tokens:1000] crash during this")
+        await c.wait_for(lambda: len(c.events["message.delta"]) >= 2)
+        chat.kill()
+        await c.close()
+    finally:
+        chat.stop()
+    headers = {"Authorization": f"Bearer {INTERNAL}", "X-User-Id": user_id}
+    url = f"{system.history.url}/v1/conversations/{cid}/messages"
+    async with httpx.AsyncClient(headers=headers) as http:
+        assert (await http.get(url)).json()["messages"][-1]["status"] == "streaming"
+        restarted = system.start_chat()
+        try:
+            for _ in range(100):
+                last = (await http.get(url)).json()["messages"][-1]
+                if last["status"] != "streaming":
+                    break
+                await asyncio.sleep(0.1)
+        finally:
+            restarted.stop()
+    assert last["status"] == "interrupted"
+
+
 async def test_a_new_message_stops_the_answer_still_streaming(client: ChatClient) -> None:
     cid = await conversation(client)
     await send(client, cid, "[tokens:1000] first, long")
