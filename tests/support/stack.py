@@ -35,9 +35,9 @@ class Stack:
     def procs(self) -> list[Proc]:
         return [self.upstream, self.history, self.llm, self.chat, self.ui, *self.extra]
 
-    def guest_token(self, client: httpx.Client | None = None) -> tuple[str, str]:
+    def guest_token(self) -> tuple[str, str]:
         """A fresh guest ``(token, user_id)`` from the UI service."""
-        r = (client or httpx).post(self.ui.url + "/auth/guest", timeout=10)  # type: ignore[attr-defined]
+        r = httpx.post(self.ui.url + "/auth/guest", timeout=10)
         r.raise_for_status()
         body = r.json()
         return body["token"], body["user_id"]
