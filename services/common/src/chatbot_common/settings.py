@@ -27,6 +27,7 @@ class ServiceSettings(BaseSettings):
         None,
         validation_alias="INTERNAL_TOKEN",
         description="shared secret the chat service presents to the history and LLM services",
+        repr=False,  # never in a logged repr of the settings
     )
     shutdown_grace_seconds: float = Field(
         10.0, validation_alias="SHUTDOWN_GRACE_SECONDS", ge=0
