@@ -25,6 +25,11 @@ whose last user message is the same text, then answers normally: use a unique te
 so a test can fail the primary upstream and watch the fallback answer.
 ``[tokens:N]`` in the last user message sets the answer length for that request.
 
+Continuation (assistant prefill, like llama.cpp's server or vLLM's ``continue_final_message``):
+when the last message is ``assistant`` with content P and P is a prefix of the answer it would
+give, only the rest of that answer is generated (usage counts only those pieces), so an answer
+continued from any prefix equals the uninterrupted one.
+
 The answer is deterministic: ``Echo:`` followed by the first six words of the last user message
 (tags removed), then ``w1 w2 w3 ...`` up to the answer length; one token = one word. Usage is
 always computed (prompt tokens = words in all messages + 4 per message) and returned: in
@@ -85,6 +90,21 @@ class Plan:
     fault: str
     tokens: list[str]
     prompt_tokens: int
+    prefill: str = ""  # a trailing assistant message to continue
+
+    @property
+    def pieces(self) -> list[str]:
+        """The streamed texts: the tokens space-separated, minus the prefill if it is a prefix."""
+        pieces = [t if i == 0 else " " + t for i, t in enumerate(self.tokens)]
+        if not self.prefill or not "".join(pieces).startswith(self.prefill):
+            return pieces
+        rest, pos = [], 0
+        for piece in pieces:
+            cut = max(0, len(self.prefill) - pos)
+            pos += len(piece)
+            if cut < len(piece):
+                rest.append(piece[cut:])
+        return rest
 
 
 def _text(message: dict[str, Any]) -> str:
@@ -134,7 +154,10 @@ class FakeUpstream:
         if isinstance(cap, int) and cap > 0:
             length = min(length, cap)
         prompt = sum(len(_text(m).split()) + 4 for m in messages)
-        return Plan(fault, answer_tokens(last_user, length), prompt)
+        prefill = ""
+        if messages and isinstance(messages[-1], dict) and messages[-1].get("role") == "assistant":
+            prefill = _text(messages[-1])
+        return Plan(fault, answer_tokens(last_user, length), prompt, prefill)
 
     async def chat(self, request: Request) -> Response:
         try:
@@ -163,7 +186,7 @@ class FakeUpstream:
             return StreamingResponse(
                 self._stream(plan, model, include_usage), media_type="text/event-stream"
             )
-        await _sleep_ms(self.s.fake_ttft_ms + self.s.fake_token_ms * max(len(plan.tokens) - 1, 0))
+        await _sleep_ms(self.s.fake_ttft_ms + self.s.fake_token_ms * max(len(plan.pieces) - 1, 0))
         return JSONResponse(
             {
                 "id": f"chatcmpl-{uuid.uuid4().hex}",
@@ -173,7 +196,7 @@ class FakeUpstream:
                 "choices": [
                     {
                         "index": 0,
-                        "message": {"role": "assistant", "content": " ".join(plan.tokens)},
+                        "message": {"role": "assistant", "content": "".join(plan.pieces)},
                         "finish_reason": self._finish(plan, body),
                     }
                 ],
@@ -200,8 +223,9 @@ class FakeUpstream:
             await asyncio.sleep(self.s.fake_stall_seconds)
             return
         await _sleep_ms(self.s.fake_ttft_ms)
-        half = len(plan.tokens) // 2
-        for i, token in enumerate(plan.tokens):
+        pieces = plan.pieces
+        half = len(pieces) // 2
+        for i, piece in enumerate(pieces):
             if i and i == half and plan.fault in ("stall", "drop"):
                 if plan.fault == "drop":
                     raise _DroppedConnection("fake upstream drops the connection")
@@ -209,7 +233,7 @@ class FakeUpstream:
                 return
             if i:
                 await _sleep_ms(self.s.fake_token_ms)
-            yield chunk({"content": token if i == 0 else " " + token})
+            yield chunk({"content": piece})
         yield chunk({}, "stop")
         if include_usage:
             data = {
@@ -237,7 +261,7 @@ class FakeUpstream:
 
 
 def _usage(plan: Plan) -> dict[str, int]:
-    completion = len(plan.tokens)
+    completion = len(plan.pieces)
     return {
         "prompt_tokens": plan.prompt_tokens,
         "completion_tokens": completion,
