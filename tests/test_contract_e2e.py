@@ -19,6 +19,7 @@ import pytest
 import socketio
 
 from tests.support.chat_client import ChatClient
+from tests.support.mongo_server import MongoServer
 from tests.support.stack import Stack, start_stack
 
 CODES = {
@@ -32,12 +33,34 @@ CODES = {
 }
 
 
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("mongo", marks=pytest.mark.mongo)])
+def store_env(request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
+    """Every test here runs against both history stores: embedded SQLite and MongoDB-wire."""
+    if request.param == "sqlite":
+        yield {}
+        return
+    with MongoServer() as server:
+        yield {"MONGODB_URI": server.uri}
+
+
 @pytest.fixture(scope="module")
-def slow_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def stack(tmp_path_factory: pytest.TempPathFactory, store_env: dict[str, str]) -> Iterator[Stack]:
+    s = start_stack(Path(tmp_path_factory.mktemp("e2e")), history_env=store_env)
+    try:
+        yield s
+    finally:
+        s.stop()
+
+
+@pytest.fixture(scope="module")
+def slow_stack(
+    tmp_path_factory: pytest.TempPathFactory, store_env: dict[str, str]
+) -> Iterator[Stack]:
     """Answers of 200 tokens at 40 ms each: time to stop, reload and reconnect mid-answer."""
     s = start_stack(
         Path(tmp_path_factory.mktemp("slow")),
         upstream_env={"FAKE_TTFT_MS": "50", "FAKE_TOKEN_MS": "40", "FAKE_TOKENS": "200"},
+        history_env=store_env,
     )
     try:
         yield s
