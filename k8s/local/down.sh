@@ -124,6 +124,7 @@ remove_files() {
 main() {
     [[ $EUID -eq 0 ]] || die "run as root"
     T0="$(date +%s.%N)"
+    [[ -n ${K8S_LOCK_HELD:-} ]] || lock_cluster
     local phase
     for phase in stop_processes unmount_all remove_network clean_iptables remove_cgroups \
         restore_sysctls remove_files; do

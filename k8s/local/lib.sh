@@ -60,7 +60,11 @@ kubectl_admin() { "$K8S_BIN/kubectl" --kubeconfig "$KUBECONFIG_ADMIN" "$@"; }
 start_daemon() {
     local name=$1
     shift
-    nohup "$@" >"$LOGS/$name.log" 2>&1 &
+    if [[ -n ${K8S_LOCK_FD:-} ]]; then # the daemon must not hold up.sh's lock
+        nohup "$@" >"$LOGS/$name.log" 2>&1 {K8S_LOCK_FD}<&- &
+    else
+        nohup "$@" >"$LOGS/$name.log" 2>&1 &
+    fi
     echo $! >"$RUN/$name.pid"
 }
 
@@ -101,6 +105,25 @@ stop_daemon() {
         log "stopped $name in $(awk -v a="$t" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s"
     fi
     rm -f "$pidfile"
+}
+
+# cluster_running: some daemon of ours is alive.
+cluster_running() {
+    local f pid
+    for f in "$RUN"/*.pid; do
+        [[ -f $f ]] || continue
+        pid="$(cat "$f")"
+        [[ -n $pid ]] && alive "$pid" && return 0
+    done
+    return 1
+}
+
+# lock_cluster: serialise up.sh and down.sh (one cluster per machine: kube-proxy owns the
+# host's KUBE-* chains). Held until the calling script exits; the lock is on this file, so
+# it leaves nothing behind.
+lock_cluster() {
+    exec {K8S_LOCK_FD}<"$LIB_DIR/lib.sh"
+    flock -w 300 "$K8S_LOCK_FD" || die "another up.sh/down.sh has been running for 5 min"
 }
 
 # wait_for DESCRIPTION TIMEOUT CMD...: retry CMD every 0.2 s until it succeeds.

@@ -5,6 +5,8 @@
 #
 # All state lives in $K8S_LOCAL_DIR (default /tmp/chatbot-k8s); settings in lib.sh.
 # Prints the admin kubeconfig path on stdout; progress and timings go to stderr.
+# If the cluster is already up and healthy, it is reused as is; a broken one is torn down
+# and started afresh.
 # Stop it with k8s/local/down.sh, which leaves nothing behind.
 set -euo pipefail
 
@@ -153,9 +155,15 @@ main() {
     # shellcheck disable=SC2086 # a list of parts
     "$HERE/build.sh" ${K8S_LOCAL_BUILD_PARTS:-} >&2
     log "packages and binaries ready at $(elapsed) s"
+    lock_cluster
+    if cluster_running && api_ready >/dev/null 2>&1; then
+        log "already running: reusing it (k8s/local/down.sh stops it)"
+        echo "$KUBECONFIG_ADMIN"
+        return 0
+    fi
     if [[ -d $K8S_LOCAL_DIR ]]; then
         log "state dir $K8S_LOCAL_DIR exists: running down.sh first"
-        "$HERE/down.sh"
+        K8S_LOCK_HELD=1 "$HERE/down.sh"
     fi
     mkdir -p "$K8S_LOCAL_DIR" "$LOGS" "$RUN" "$CONF"
     save_sysctls

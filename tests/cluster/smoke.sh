@@ -90,6 +90,9 @@ main() {
     [[ $EUID -eq 0 ]] || die "run as root"
     local t0
     t0="$(date +%s.%N)"
+    if cluster_running; then
+        die "a cluster is already running in $K8S_LOCAL_DIR (in use?): stop it with k8s/local/down.sh first"
+    fi
     trap cleanup EXIT
     step "cluster up" cluster_up
     step "deploy 2 pods + rollout status" deploy
