@@ -23,7 +23,8 @@ def test_locust_headless_writes_stats(stack: Stack, tmp_path: Path) -> None:
     )
     stats = Path(f"{prefix}_stats.csv")
     assert stats.exists(), proc.stderr[-2000:]
-    rows = {(r["Type"], r["Name"]): r for r in csv.DictReader(stats.open())}
+    with stats.open() as f:
+        rows = {(r["Type"], r["Name"]): r for r in csv.DictReader(f)}
     # the page visitors and the chatting users both ran, and time to first token was measured
     assert int(rows[("GET", "/")]["Request Count"]) > 0
     assert int(rows[("sio", "connect")]["Request Count"]) > 0
