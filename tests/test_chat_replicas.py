@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import signal
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.support.chat_client import ChatClient
+from tests.support.fake_upstream import Plan, answer_tokens
 from tests.support.processes import Proc, free_port, start_process, wait_for_port
 from tests.test_chat_service import (
     System,
@@ -146,26 +149,110 @@ async def test_stop_from_another_replica(on_a: ChatClient, on_b: ChatClient) -> 
     assert seen is not None and seen.text == done["content"]
 
 
-async def test_a_killed_replicas_answer_is_finished_by_another(
+def expected_answer(question: str, tokens: int) -> str:
+    """The fake upstream's uninterrupted answer to ``question``."""
+    return "".join(Plan("none", answer_tokens(question, tokens), 0).pieces)
+
+
+async def prefills(cluster: Cluster, question: str) -> list[str]:
+    """The partial answers the fake upstream was asked to continue for ``question``."""
+    async with httpx.AsyncClient() as http:
+        seen = (await http.get(cluster.system.upstream.url + "/_fake/requests")).json()
+    found = []
+    for request in seen["requests"]:
+        sent = request["body"]["messages"]
+        users = [m["content"] for m in sent if m["role"] == "user"]
+        if users and users[-1] == question and sent[-1]["role"] == "assistant":
+            found.append(sent[-1]["content"])
+    return found
+
+
+async def assert_finalised_once(c: ChatClient, cid: str, mid: str, content: str) -> None:
+    """One message.done for ``mid`` (none more after a lease), one stored assistant message."""
+    await asyncio.sleep(float(LEASE) + 0.5)
+    dones = [d for d in c.events["message.done"] if d["message"]["id"] == mid]
+    assert len(dones) == 1
+    stored = await messages(c, cid)
+    assert [m["role"] for m in stored] == ["user", "assistant"]
+    assert (stored[1]["id"], stored[1]["status"], stored[1]["content"]) == (
+        mid, "complete", content)
+
+
+async def test_a_killed_replicas_answer_is_continued_by_another(
     cluster: Cluster, user_id: str, on_b: ChatClient
 ) -> None:
+    """SIGKILL mid-answer: a surviving replica claims the expired lease and continues the same
+    message (assistant prefill) from the next index; it ends complete, equal to the
+    uninterrupted answer, finalised once."""
+    question = "[tokens:150] this replica dies"
     doomed = cluster.system.start_chat()
     try:
         c = await cluster.client(doomed, user_id)
         cid = await conversation(c)
-        await on_b.ok("conversation.get", {"conversation_id": cid})
-        await send(c, cid, "[tokens:1000] this replica dies")
+        await on_b.ok("conversation.get", {"conversation_id": cid})  # stays on replica B
+        await send(c, cid, question)
         await on_b.wait_for(lambda: len(on_b.events["message.delta"]) >= 3)
         doomed.kill()
+        killed_at = asyncio.get_running_loop().time()
+        at_kill = len(on_b.events["message.delta"])
         await c.close()
     finally:
         doomed.stop()
-    [done] = await on_b.wait_done(cid, timeout=20)
-    assert done["status"] == "interrupted"
+    # The client of the dead replica reconnects to replica A.
+    again = await cluster.client(cluster.a, user_id)
+    try:
+        live = (await again.ok("conversation.get", {"conversation_id": cid}))["messages"][-1]
+        assert live["status"] == "streaming" and live["content"].startswith("Echo:")
+        await on_b.wait_for(lambda: len(on_b.events["message.delta"]) > at_kill + 1, timeout=20)
+        took_over = asyncio.get_running_loop().time() - killed_at
+        [done] = await again.wait_done(cid, timeout=30)
+        rest = rest_after(again, live)
+        assert_contiguous(rest, start=live["next_index"])
+        assert live["content"] + "".join(d["delta"] for d in rest) == done["content"]
+    finally:
+        await again.close()
+    assert done["status"] == "complete"
+    assert done["content"] == expected_answer(question, 150)
     seen = on_b.answer(cid, done["id"])
-    assert seen is not None and done["content"].startswith(seen.text) and seen.text
-    stored = (await messages(on_b, cid))[-1]
-    assert (stored["status"], stored["content"]) == ("interrupted", done["content"])
+    assert seen is not None
+    assert_contiguous(seen.deltas)  # the dead replica's deltas, then the taker's: no gap
+    assert seen.text == done["content"]
+    [prefill] = await prefills(cluster, question)
+    assert prefill == live["content"] or live["content"].startswith(prefill)
+    await assert_finalised_once(on_b, cid, done["id"], done["content"])
+    print(f"take-over after SIGKILL: first new delta {took_over:.2f} s after the kill "
+          f"(lease {LEASE} s)")
+
+
+async def test_sigterm_hands_the_answer_over(
+    cluster: Cluster, user_id: str, on_b: ChatClient
+) -> None:
+    """SIGTERM with a short grace: the answer still running is handed over at once and
+    another replica completes it."""
+    question = "[tokens:200] handed over"
+    leaving = cluster.system.start_chat(SHUTDOWN_GRACE_SECONDS="1")
+    try:
+        c = await cluster.client(leaving, user_id)
+        cid = await conversation(c)
+        await on_b.ok("conversation.get", {"conversation_id": cid})
+        await send(c, cid, question)
+        await on_b.wait_for(lambda: len(on_b.events["message.delta"]) >= 3)
+        started = asyncio.get_running_loop().time()
+        assert await asyncio.to_thread(leaving.stop) == -signal.SIGTERM
+        stopped = asyncio.get_running_loop().time() - started
+        await c.close()
+    finally:
+        leaving.stop()
+    [done] = await on_b.wait_done(cid, timeout=30)
+    assert done["status"] == "complete"
+    assert done["content"] == expected_answer(question, 200)
+    seen = on_b.answer(cid, done["id"])
+    assert seen is not None and seen.text == done["content"]
+    assert_contiguous(seen.deltas)
+    [prefill] = await prefills(cluster, question)
+    assert prefill and done["content"].startswith(prefill)
+    await assert_finalised_once(on_b, cid, done["id"], done["content"])
+    print(f"SIGTERM hand-over: the replica exited {stopped:.2f} s after the signal")
 
 
 async def test_redis_restart_recovers(cluster: Cluster, on_a: ChatClient, user_id: str) -> None:

@@ -22,7 +22,7 @@ from redis.exceptions import RedisError
 from . import metrics
 from .coalescer import Coalescer
 from .history_client import HistoryClient, Json
-from .live import LiveAnswer, RedisLive
+from .live import RedisLive
 from .llm_client import LlmClient
 
 log = logging.getLogger(__name__)
@@ -34,6 +34,17 @@ FINALISE_ATTEMPTS = 4
 
 def room_of(conversation_id: str) -> str:
     return f"conversation:{conversation_id}"
+
+
+def context_of(system_prompt: str | None, recent: list[Json]) -> list[dict[str, str]]:
+    """The messages sent to the LLM service: the system prompt and the finished messages."""
+    context = [{"role": "system", "content": system_prompt}] if system_prompt else []
+    context.extend(
+        {"role": m["role"], "content": m["content"]}
+        for m in recent
+        if m["content"] and m["status"] != "streaming"
+    )
+    return context
 
 
 @dataclass
@@ -52,6 +63,7 @@ class Answer:
     finished: asyncio.Event = field(default_factory=asyncio.Event)
     task: asyncio.Task[None] | None = None
     sent: int = 0  # index of the next delta
+    resumed_from: int | None = None  # taken over from a dead replica at this delta index
     checkpoint: asyncio.Task[None] | None = None
     checkpointed_at: float = 0.0
 
@@ -68,6 +80,11 @@ class Answer:
             self.end_status = status
         self.stop_event.set()
 
+    def abandon(self) -> None:
+        """Another replica owns this answer now: end it here without a word."""
+        self.end_status = "abandoned"
+        self.stop_event.set()
+
 
 class AnswerManager:
     def __init__(
@@ -81,8 +98,13 @@ class AnswerManager:
         checkpoint_interval: float = 0.0,
         on_usage: Callable[[str, dict[str, int]], Awaitable[None]] | None = None,
         live: RedisLive | None = None,
+        takeover_mode: str = "interrupt",
     ) -> None:
         self.live = live  # shared state of answers across replicas (REDIS_URL)
+        # "continue": another replica's orphaned answer is continued here (assistant prefill);
+        # "interrupt": it is finalised ``interrupted`` with its text so far.
+        self.takeover_mode = takeover_mode
+        self.draining = False
         self.on_usage = on_usage  # counts the tokens of finished answers (rate limits)
         self.history = history
         self.llm = llm
@@ -195,8 +217,14 @@ class AnswerManager:
         if answer is not None:
             answer.request_stop(status)
 
+    @property
+    def continues(self) -> bool:
+        return self.live is not None and self.takeover_mode == "continue"
+
     async def drain(self, deadline: float) -> None:
-        """Shutdown: let answers finish until ``deadline`` (monotonic), then interrupt them."""
+        """Shutdown: let answers finish until ``deadline`` (monotonic), then hand what is left
+        to another replica (continue mode with Redis) or interrupt it."""
+        self.draining = True
         pending = [a.finished.wait() for a in self._answers.values()]
         if pending:
             log.info("waiting for %d answer(s) to finish", len(pending))
@@ -206,7 +234,7 @@ class AnswerManager:
                 )
         left = list(self._answers.values())
         for answer in left:
-            answer.request_stop("interrupted")
+            answer.request_stop("handover" if self.continues else "interrupted")
         if left:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.gather(*(a.finished.wait() for a in left)), 10)
@@ -231,14 +259,48 @@ class AnswerManager:
                 await self._failed_to_start(answer, exc)
                 return
             if not answer.stop_event.is_set():
-                await self._stream(answer, context, started)
-            await self._finish(answer)
+                await self.stream(answer, context, started)
+            await self.end(answer)
         except Exception:
             log.exception("answer task failed", extra={"conversation_id": answer.conversation_id})
         finally:
-            if self._answers.get(answer.conversation_id) is answer:
-                await self._release(answer)
+            await self.untrack(answer)
             answer.finished.set()
+
+    async def end(self, answer: Answer) -> None:
+        """Finalise the answer, or hand it over / let it go (another replica goes on)."""
+        if answer.end_status == "abandoned":  # another replica has taken it over
+            self._forget(answer)
+            return
+        if answer.end_status == "handover":
+            if await self._hand_over(answer):
+                return
+            answer.end_status = "interrupted"
+        await self._finish(answer)
+
+    async def _hand_over(self, answer: Answer) -> bool:
+        """Leave the answer (text so far in Redis) for another replica to continue at once."""
+        assert answer.message is not None and self.live is not None
+        if answer.checkpoint is not None:
+            with contextlib.suppress(Exception):
+                await answer.checkpoint
+        mid = answer.message["id"]
+        if not await self._shared(self.live.hand_over(answer.conversation_id, mid, answer.parts)):
+            return False
+        self._forget(answer)
+        metrics.ANSWERS.labels("handed_over").inc()
+        log.info("answer handed over", extra={"conversation_id": answer.conversation_id,
+                                              "next_index": answer.next_index})
+        return True
+
+    def track(self, answer: Answer) -> None:
+        """An answer taken over from another replica now streams here."""
+        self._answers[answer.conversation_id] = answer
+        metrics.ANSWERS_IN_FLIGHT.inc()
+
+    async def untrack(self, answer: Answer) -> None:
+        if self._answers.get(answer.conversation_id) is answer:
+            await self._release(answer)
 
     def _forget(self, answer: Answer) -> None:
         if self._answers.get(answer.conversation_id) is answer:
@@ -267,15 +329,9 @@ class AnswerManager:
         recent = await self.history.list_messages(
             answer.user_id, answer.conversation_id, limit=self.context_messages
         )
-        context = [{"role": "system", "content": system_prompt}] if system_prompt else []
-        context.extend(
-            {"role": m["role"], "content": m["content"]}
-            for m in recent
-            if m["content"] and m["status"] != "streaming"
-        )
-        return context
+        return context_of(system_prompt, recent)
 
-    async def _stream(self, answer: Answer, context: list[dict[str, str]], started: float) -> None:
+    async def stream(self, answer: Answer, context: list[dict[str, str]], started: float) -> None:
         coalescer = Coalescer(self.delta_interval)
         chunks = self.llm.stream(context, answer.model)
         stop_wait = asyncio.ensure_future(answer.stop_event.wait())
@@ -332,7 +388,14 @@ class AnswerManager:
         assert answer.message is not None
         index = answer.next_index
         if self.live is not None:
-            await self._shared(self.live.append(answer.message["id"], text, index, answer.parts))
+            kept = await self._shared(
+                self.live.append(answer.message["id"], text, index, answer.parts)
+            )
+            if kept is False:  # another replica continues this answer: say nothing more
+                log.warning("answer taken over by another replica",
+                            extra={"conversation_id": answer.conversation_id})
+                answer.abandon()
+                return
         # State first, then the emit: the room's members are copied before emit first yields.
         answer.parts.append(text)
         answer.sent = index + 1
@@ -427,53 +490,6 @@ class AnswerManager:
             user_id, message["conversation_id"], after_seq=message["seq"] - 1, limit=1
         )
         return found[0] if found and found[0]["id"] == message["id"] else None
-
-    async def interrupt_orphan(self, user_id: str, message: Json) -> Json | None:
-        """A ``streaming`` message no live answer owns ends ``interrupted`` (once), with the
-        text Redis still holds for it if its replica died."""
-        if self.live is not None:
-            snap = await self._shared(self.live.take_over(message["conversation_id"]))
-            if snap is not None:
-                final = await self.adopt(snap)
-                if snap.message_id == message["id"]:
-                    return final
-        final = await self.finalise(
-            user_id,
-            message,
-            {"content": message["content"], "status": "interrupted",
-             "expect_status": "streaming"},
-        )
-        if final is not None and final.get("status") == "interrupted":
-            metrics.ANSWERS.labels("interrupted").inc()
-        return final
-
-    async def adopt(self, snap: LiveAnswer) -> Json | None:
-        """Finish the answer of a replica that died: ``interrupted``, its text kept."""
-        cid = snap.conversation_id
-        final = None
-        try:
-            if snap.message_id:
-                recent = await self.history.list_messages(
-                    snap.user_id, cid, limit=self.context_messages
-                )
-                message = next((m for m in recent if m["id"] == snap.message_id), None)
-                if message is not None and message["status"] == "streaming":
-                    final = await self.finalise(
-                        snap.user_id,
-                        message,
-                        {"content": snap.text, "status": "interrupted",
-                         "expect_status": "streaming"},
-                    )
-        finally:
-            if self.live is not None:
-                await self._shared(self.live.release(cid, snap.message_id or None))
-        if final is not None and final.get("status") == "interrupted":
-            log.info("took over an orphaned answer", extra={"conversation_id": cid})
-            metrics.ANSWERS.labels("interrupted").inc()
-            room = room_of(cid)
-            await self.emit("message.done", {"message": final}, room)
-            await self.emit_conversation(snap.user_id, cid)
-        return final
 
     async def emit_conversation(self, user_id: str, conversation_id: str) -> None:
         try:

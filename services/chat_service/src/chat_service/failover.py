@@ -1,6 +1,6 @@
-"""Replica chores with Redis: renew the leases of our answers, finish the answers of replicas
-that died, and follow stop requests from other replicas. Each loop survives Redis restarts
-with capped, jittered back-off."""
+"""Replica chores with Redis: renew the leases of our answers, take over the answers of replicas
+that died or handed them over, and follow stop requests from other replicas. Each loop survives
+Redis restarts with capped, jittered back-off."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from redis.exceptions import RedisError
 
 from .answers import AnswerManager
 from .live import RedisLive
+from .takeover import adopt
 
 log = logging.getLogger(__name__)
 
@@ -44,25 +45,41 @@ async def heartbeat(answers: AnswerManager, live: RedisLive, period: float) -> N
             mid = answer.message["id"] if answer.message else None
             if await live.restore(cid, mid, answer.user_id, list(answer.parts)):
                 log.info("lease restored", extra={"conversation_id": cid})
-            else:
+            else:  # another replica continues it (we were presumed dead): let it go
                 log.warning("lease taken by another replica", extra={"conversation_id": cid})
+                answer.abandon()
 
     await _every(period, beat, "heartbeat")
 
 
 async def take_over(answers: AnswerManager, live: RedisLive, period: float) -> None:
-    """Finish answers whose replica stopped renewing its lease."""
+    """Take over answers whose replica stopped renewing its lease."""
 
     async def scan() -> None:
+        if answers.draining:
+            return
         for cid in await live.orphans():
-            if answers.in_flight(cid) is not None:
-                continue
-            snap = await live.take_over(cid)
-            if snap is not None:
-                await answers.adopt(snap)
+            await claim(answers, live, cid)
 
     await _every(period, scan, "take-over")
 
 
-async def follow_stops(answers: AnswerManager, live: RedisLive) -> None:
-    await live.listen(answers.on_remote_stop)
+async def claim(answers: AnswerManager, live: RedisLive, cid: str) -> None:
+    """Take over the answer in ``cid`` if it has no owner (at most one replica wins)."""
+    if answers.draining or answers.in_flight(cid) is not None:
+        return
+    snap = await live.take_over(cid)
+    if snap is not None:
+        await adopt(answers, snap)
+
+
+async def follow_control(answers: AnswerManager, live: RedisLive) -> None:
+    """Stop requests for our answers; hand-overs from replicas shutting down."""
+
+    async def on_handover(cid: str) -> None:
+        try:
+            await claim(answers, live, cid)
+        except RedisError as exc:
+            log.warning("hand-over: redis unavailable", extra={"error": str(exc)})
+
+    await live.listen(answers.on_remote_stop, on_handover)

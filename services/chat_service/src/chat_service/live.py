@@ -5,8 +5,10 @@ Per conversation ``cid`` with an answer streaming:
   assistant message is being created);
 - ``chat:lease:<cid>``  the owner replica's id, with a TTL the owner renews (heartbeat);
 - ``chat:deltas:<mid>`` list of the emitted deltas: a delta's ``index`` is its position.
-A lease that expires (owner killed) lets another replica claim the answer with ``SET NX`` and
-finalise it; the history's ``expect_status`` makes that happen once.
+A lease that expires (owner killed), or that its owner hands over (SIGTERM after the grace
+period), lets another replica claim the answer with ``SET NX`` and continue (or finalise) it;
+deltas are appended only at the index the list expects, and the history's ``expect_status``
+makes the finalisation happen once.
 """
 
 from __future__ import annotations
@@ -35,6 +37,32 @@ if redis.call('get', KEYS[1]) == ARGV[1] then
   return redis.call('pexpire', KEYS[1], ARGV[2])
 end
 return 0
+"""
+
+# Append delta ARGV[1] at index ARGV[2] only if the list holds exactly the deltas before it;
+# returns the list's length before the append (== the index when it was appended).
+_APPEND = """
+local length = redis.call('llen', KEYS[1])
+if length == tonumber(ARGV[2]) then
+  redis.call('rpush', KEYS[1], ARGV[1])
+end
+return length
+"""
+
+# Let go of the lease KEYS[1] if this replica (ARGV[1]) holds it; with ARGV[2] == '1' first
+# make the deltas list KEYS[2] exactly ARGV[3..] (what the owner emitted). 1 if let go.
+_LET_GO = """
+if redis.call('get', KEYS[1]) ~= ARGV[1] then
+  return 0
+end
+if ARGV[2] == '1' and redis.call('llen', KEYS[2]) ~= #ARGV - 2 then
+  redis.call('del', KEYS[2])
+  for i = 3, #ARGV do
+    redis.call('rpush', KEYS[2], ARGV[i])
+  end
+end
+redis.call('del', KEYS[1])
+return 1
 """
 
 
@@ -72,6 +100,8 @@ class RedisLive:
         self.replica_id = replica_id
         self.lease_ms = int(lease_seconds * 1000)
         self._renew = self.redis.register_script(_RENEW)
+        self._append = self.redis.register_script(_APPEND)
+        self._let_go = self.redis.register_script(_LET_GO)
 
     async def aclose(self) -> None:
         await self.redis.aclose()
@@ -95,15 +125,33 @@ class RedisLive:
     async def attach(self, cid: str, mid: str) -> None:
         await self.redis.hset(_live(cid), "message_id", mid)
 
-    async def append(self, mid: str, text: str, index: int, parts: list[str]) -> None:
-        """Store delta ``index``; if Redis lost or missed deltas, rewrite the list from
-        ``parts`` (every delta before this one), so positions stay the indexes."""
-        length = int(await self.redis.rpush(_deltas(mid), text))
-        if length != index + 1:
+    async def append(self, mid: str, text: str, index: int, parts: list[str]) -> bool:
+        """Store delta ``index`` if the list holds exactly the deltas before it; if Redis lost
+        deltas, rewrite the list from ``parts`` (every delta before this one), so positions
+        stay the indexes. False if the list is longer: another replica has taken the answer
+        over and appends to it (this replica must let the answer go)."""
+        length = int(await self._append(keys=[_deltas(mid)], args=[text, index]))
+        if length > index:
+            return False
+        if length < index:
             async with self.redis.pipeline(transaction=True) as pipe:
                 pipe.delete(_deltas(mid))
                 pipe.rpush(_deltas(mid), *parts, text)
                 await pipe.execute()
+        return True
+
+    async def hand_over(self, cid: str, mid: str, parts: list[str]) -> bool:
+        """SIGTERM: leave the answer to another replica at once (the list made exactly
+        ``parts``, the lease dropped, a hand-over published). False if not ours any more."""
+        if not await self._let_go(keys=[_lease(cid), _deltas(mid)],
+                                  args=[self.replica_id, "1", *parts]):
+            return False
+        await self.redis.publish(CONTROL_CHANNEL, json.dumps({"handover": cid}))
+        return True
+
+    async def drop_lease(self, cid: str) -> None:
+        """Give back a lease just claimed (the answer could not be taken over now)."""
+        await self._let_go(keys=[_lease(cid), _deltas("")], args=[self.replica_id, "0"])
 
     async def restore(self, cid: str, mid: str | None, user_id: str, parts: list[str]) -> bool:
         """Take the lease back after Redis lost it (restart); False if another replica has it."""
@@ -142,6 +190,10 @@ class RedisLive:
     async def busy(self, cid: str) -> bool:
         return bool(await self.redis.exists(_lease(cid)))
 
+    async def holds(self, cid: str, mid: str) -> bool:
+        """Is ``mid`` the answer Redis tracks in ``cid`` (owned, or waiting to be taken)?"""
+        return bool(mid) and await self.redis.hget(_live(cid), "message_id") == mid
+
     async def request_stop(self, cid: str, status: str) -> None:
         await self.redis.publish(CONTROL_CHANNEL, json.dumps({"stop": cid, "status": status}))
 
@@ -169,6 +221,7 @@ class RedisLive:
         if not live:
             await self.redis.delete(_lease(cid))
             return None
+        await self.redis.hset(_live(cid), "owner", self.replica_id)
         return await self._answer(cid, live, self.replica_id)
 
     async def _answer(self, cid: str, live: dict[Any, Any], owner: str) -> LiveAnswer:
@@ -176,8 +229,13 @@ class RedisLive:
         parts = await self.redis.lrange(_deltas(mid), 0, -1) if mid else []
         return LiveAnswer(cid, mid, str(live.get("user_id", "")), owner, [str(p) for p in parts])
 
-    async def listen(self, on_stop: Callable[[str, str], Awaitable[None]]) -> None:
-        """Follow stop requests from other replicas; reconnects with capped back-off."""
+    async def listen(
+        self,
+        on_stop: Callable[[str, str], Awaitable[None]],
+        on_handover: Callable[[str], Awaitable[None]],
+    ) -> None:
+        """Follow stop requests and hand-overs from other replicas; reconnects with capped
+        back-off."""
         delay = 0.5
         while True:
             try:
@@ -189,7 +247,10 @@ class RedisLive:
                             continue
                         try:
                             body = json.loads(message["data"])
-                            await on_stop(str(body["stop"]), str(body["status"]))
+                            if "handover" in body:
+                                await on_handover(str(body["handover"]))
+                            else:
+                                await on_stop(str(body["stop"]), str(body["status"]))
                         except (ValueError, KeyError, TypeError):
                             log.warning("malformed control message")
             except (RedisError, OSError) as exc:

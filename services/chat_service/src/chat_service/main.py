@@ -84,6 +84,7 @@ def create_app(settings: Settings) -> Any:
             checkpoint_interval=settings.checkpoint_seconds,
             on_usage=service.limiter.record_usage,
             live=service.live,
+            takeover_mode=settings.takeover_mode,
         )
         _watch_sigterm(service)
         service.spawn(recovery.sweep(service.answers, started), "recovery-sweep")
@@ -92,7 +93,7 @@ def create_app(settings: Settings) -> Any:
             live, answers = service.live, service.answers
             service.spawn(failover.heartbeat(answers, live, lease / 3), "heartbeat")
             service.spawn(failover.take_over(answers, live, lease / 2), "take-over")
-            service.spawn(failover.follow_stops(answers, live), "follow-stops")
+            service.spawn(failover.follow_control(answers, live), "follow-control")
         try:
             yield
         finally:

@@ -33,6 +33,7 @@ from .schemas import (
     parse,
 )
 from .service import ChatService
+from .takeover import interrupt_orphan
 from .titles import is_untitled, title_from
 
 log = logging.getLogger(__name__)
@@ -161,7 +162,7 @@ class ChatNamespace(socketio.AsyncNamespace):
                     m = live
             result.append(m)
         for i in orphans:
-            final = await answers.interrupt_orphan(user_id, result[i])
+            final = await interrupt_orphan(answers, user_id, result[i])
             if final is not None:
                 result[i] = final
         return ok(conversation=conversation, messages=result)

@@ -9,6 +9,7 @@ import random
 from chatbot_common.errors import ChatbotError
 
 from .answers import AnswerManager
+from .takeover import interrupt_orphan
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +48,7 @@ async def _sweep_once(answers: AnswerManager, started_before: str) -> int:
                 continue
             if await answers.overlay(message) is not None:
                 continue
-            await answers.interrupt_orphan(user_id, message)
+            await interrupt_orphan(answers, user_id, message)
             progressed = True
             count += 1
         if len(batch) < BATCH or not progressed:

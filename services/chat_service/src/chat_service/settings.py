@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from chatbot_common.oidc import IdentitySettings
 from chatbot_common.settings import local_secret
 from pydantic import Field, field_validator
@@ -71,6 +73,12 @@ class Settings(IdentitySettings):
         ge=1,
         description="with REDIS_URL: an answer whose replica stops renewing its lease this "
         "long is finished by another replica",
+    )
+    takeover_mode: Literal["continue", "interrupt"] = Field(
+        "continue",
+        validation_alias="TAKEOVER_MODE",
+        description="with REDIS_URL: an answer whose replica died (or handed it over on "
+        "SIGTERM) is continued by another replica (assistant prefill), or ended 'interrupted'",
     )
     # Limits (rate_limited beyond, with retry_after); generous defaults, see docs/security.md.
     events_per_second: int = Field(20, validation_alias="RATE_EVENTS_PER_SECOND", ge=1)
