@@ -14,6 +14,10 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=k8s/local/versions.sh
 source "$HERE/versions.sh"
 
+# Go (1.26, as go.mod says) where the machine image installs it, if not on PATH already.
+command -v go >/dev/null || PATH="/usr/local/go/bin:$PATH"
+command -v go >/dev/null || { echo "build.sh: no Go toolchain on PATH" >&2; exit 1; }
+
 BIN="$K8S_CACHE_DIR/bin"
 IMAGES="$K8S_CACHE_DIR/images"
 mkdir -p "$BIN" "$IMAGES"

@@ -34,6 +34,18 @@ kill_containers() {
     done
 }
 
+kill_cgroup_procs() {
+    local pids i
+    for ((i = 0; i < 20; i++)); do
+        pids="$(find /sys/fs/cgroup/*/kubepods /sys/fs/cgroup/kubepods -name cgroup.procs \
+            -exec cat {} + 2>/dev/null | sort -u || true)"
+        [[ -n $pids ]] || return 0
+        ((i > 0)) || log "killing leftover pod processes: $(echo "$pids" | tr '\n' ' ')"
+        kill -KILL $pids 2>/dev/null || true
+        sleep 0.2
+    done
+}
+
 stop_processes() {
     local d pid
     for d in kube-proxy kubelet kube-scheduler kube-controller-manager; do stop_daemon "$d"; done
@@ -41,6 +53,8 @@ stop_processes() {
     stop_daemon containerd
     stop_daemon kube-apiserver 10 # before etcd: it may ignore SIGTERM once etcd is gone
     stop_daemon etcd
+    # Containers whose shim or containerd died: every process in the kubelet's cgroups.
+    kill_cgroup_procs
     # Shims and anything else still running out of our state dir, by PID.
     for pid in $(our_pids); do stop_pid "$pid" "leftover $(tr '\0' ' ' </proc/"$pid"/cmdline 2>/dev/null | cut -c1-60)" 5; done
 }
@@ -105,8 +119,13 @@ remove_files() {
     for link in /var/log/containers/*.log; do
         [[ -L $link ]] && [[ "$(readlink "$link")" == "$K8S_LOCAL_DIR/"* ]] && rm -f "$link"
     done
-    local id
-    rm -f /var/lib/cni/results/"$K8S_CNI_NETWORK"-* 2>/dev/null || true
+    local id f
+    # Sandbox IDs also from our network's own cache files (if containerd was already gone).
+    for f in /var/lib/cni/results/"$K8S_CNI_NETWORK"-*; do
+        [[ -e $f ]] || continue
+        id="${f#/var/lib/cni/results/"$K8S_CNI_NETWORK"-}"
+        rm -f "$f" /var/lib/cni/results/cni-loopback-"${id%-*}"-*
+    done
     if [[ -f $RUN/containers ]]; then
         while read -r id; do
             [[ -n $id ]] && rm -f /var/lib/cni/results/*-"$id"-* 2>/dev/null
