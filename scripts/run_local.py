@@ -15,11 +15,11 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-SERVICES = [  # (module, port); started in this order, stopped in reverse
-    ("history_service", 8083),
-    ("llm_service", 8082),
-    ("chat_service", 8081),
-    ("ui_service", 8080),
+SERVICES = [  # (module, port variable, default port); started in order, stopped in reverse
+    ("history_service", "HISTORY_PORT", 8083),
+    ("llm_service", "LLM_PORT", 8082),
+    ("chat_service", "CHAT_PORT", 8081),
+    ("ui_service", "UI_PORT", 8080),
 ]
 
 
@@ -31,7 +31,8 @@ def port_busy(port: int) -> bool:
 def main() -> int:
     state_dir = Path(os.environ.get("STATE_DIR", ROOT / ".data")).resolve()
     state_dir.mkdir(parents=True, exist_ok=True)
-    busy = [str(port) for _, port in SERVICES if port_busy(port)]
+    ports = {module: int(os.environ.get(var, default)) for module, var, default in SERVICES}
+    busy = [str(port) for port in ports.values() if port_busy(port)]
     if busy:
         print(f"ports already in use: {', '.join(busy)} (is `make run` already running?)")
         return 1
@@ -39,8 +40,12 @@ def main() -> int:
         **os.environ,
         "STATE_DIR": str(state_dir),
         "PYTHONUNBUFFERED": "1",
-        "HISTORY_SERVICE_URL": os.environ.get("HISTORY_SERVICE_URL", "http://127.0.0.1:8083"),
-        "LLM_SERVICE_URL": os.environ.get("LLM_SERVICE_URL", "http://127.0.0.1:8082/v1"),
+        "HISTORY_SERVICE_URL": f"http://127.0.0.1:{ports['history_service']}",
+        "LLM_SERVICE_URL": f"http://127.0.0.1:{ports['llm_service']}/v1",
+        "CHAT_PUBLIC_PORT": str(ports["chat_service"]),
+        "ALLOWED_ORIGINS": ",".join(
+            f"http://{host}:{ports['ui_service']}" for host in ("localhost", "127.0.0.1")
+        ),
     }
     procs: list[tuple[str, subprocess.Popen[bytes]]] = []
     stopping = False
@@ -63,7 +68,7 @@ def main() -> int:
 
     signal.signal(signal.SIGINT, stop_all)
     signal.signal(signal.SIGTERM, stop_all)
-    for module, port in SERVICES:
+    for module, port in ports.items():
         # Each service logs JSON lines to stdout; they share this terminal.
         procs.append(
             (
@@ -72,8 +77,8 @@ def main() -> int:
             )
         )
     print(
-        "chat page: http://localhost:8080  (first start of the local model takes a while; "
-        "Ctrl-C stops everything)"
+        f"chat page: http://localhost:{ports['ui_service']}"
+        "  (the local model's first start takes a while; Ctrl-C stops everything)"
     )
     while not stopping:
         for name, p in procs:

@@ -1,0 +1,136 @@
+"""`make run`'s supervisor, as a user runs it: embedded defaults, the real local model, Ctrl-C.
+
+No API key, no MongoDB, no Docker: history in SQLite under STATE_DIR, a generated AUTH_SECRET
+kept there, the built-in local model answering. After Ctrl-C (SIGINT) every service stops;
+started again on the same state, the conversation and its messages are still there and the
+same guest token still works.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support.chat_client import ChatClient
+from tests.support.processes import REPO_ROOT, Proc, free_port, start_process
+
+# Keys that would make the LLM service use an upstream instead of the local model.
+NO_UPSTREAM = {
+    "LLM_API_KEY": "",
+    "NVIDIA_API_KEY": "",
+    "LLM_BASE_URL": "",
+    "MONGODB_URI": "",
+    "AUTH_SECRET": "",
+    "INTERNAL_TOKEN": "",
+    "REDIS_URL": "",
+}
+
+
+class LocalRun:
+    def __init__(self, state_dir: Path) -> None:
+        self.state_dir = state_dir
+        self.ports = {
+            name: free_port() for name in ("UI_PORT", "CHAT_PORT", "LLM_PORT", "HISTORY_PORT")
+        }
+        self.proc: Proc | None = None
+
+    def start(self) -> Proc:
+        env = {
+            **NO_UPSTREAM,
+            "STATE_DIR": str(self.state_dir),
+            **{k: str(v) for k, v in self.ports.items()},
+        }
+        env.pop("LLM_BASE_URL")  # unset: the default NVIDIA endpoint, with no key
+        self.proc = start_process(
+            "make-run",
+            [sys.executable, str(REPO_ROOT / "scripts" / "run_local.py")],
+            port=self.ports["UI_PORT"],
+            env=env,
+            health_path="/healthz",
+            timeout=120,
+        )
+        # The local model loads in the background: ready when the LLM service says so.
+        wait_ready(f"http://127.0.0.1:{self.ports['LLM_PORT']}/readyz", 240)
+        wait_ready(f"http://127.0.0.1:{self.ports['CHAT_PORT']}/readyz", 60)
+        return self.proc
+
+    @property
+    def ui(self) -> str:
+        return f"http://127.0.0.1:{self.ports['UI_PORT']}"
+
+    @property
+    def chat(self) -> str:
+        return f"http://127.0.0.1:{self.ports['CHAT_PORT']}"
+
+    def ctrl_c(self) -> int | None:
+        assert self.proc is not None
+        return self.proc.stop(signal.SIGINT, timeout=40)
+
+
+def wait_ready(url: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    raise TimeoutError(f"{url} not ready after {timeout}s")
+
+
+@pytest.fixture
+def local_run(tmp_path: Path) -> Iterator[LocalRun]:
+    run = LocalRun(tmp_path / "state")
+    try:
+        yield run
+    finally:
+        if run.proc is not None:
+            run.proc.stop(signal.SIGINT, timeout=40)
+
+
+async def test_make_run_answers_locally_and_keeps_conversations(local_run: LocalRun) -> None:
+    local_run.start()
+    config = httpx.get(local_run.ui + "/config.json").json()
+    assert config["chat_url"].endswith(f":{local_run.ports['CHAT_PORT']}")
+    assert "<html" in httpx.get(local_run.ui + "/").text.lower()
+    token = httpx.post(local_run.ui + "/auth/guest").json()["token"]
+
+    c = await ChatClient(local_run.chat, token).connect()
+    try:
+        cid = (await c.ok("conversation.create", {}))["conversation"]["id"]
+        await c.ok(
+            "message.send",
+            {
+                "conversation_id": cid,
+                "client_message_id": "q1",
+                "content": "What is the capital of France? One word.",
+            },
+        )
+        [done] = await c.wait_done(cid, timeout=120)
+    finally:
+        await c.close()
+    assert done["status"] == "complete"
+    assert "paris" in done["content"].lower()  # a real model, not a canned reply
+
+    assert local_run.ctrl_c() is not None
+    assert not local_run.proc or not local_run.proc.alive()
+    for var in ("UI_PORT", "CHAT_PORT", "LLM_PORT", "HISTORY_PORT"):  # every service stopped
+        with pytest.raises(httpx.ConnectError):
+            httpx.get(f"http://127.0.0.1:{local_run.ports[var]}/healthz", timeout=2)
+
+    local_run.start()
+    c = await ChatClient(local_run.chat, token).connect()  # the same token still works
+    try:
+        got = await c.ok("conversation.get", {"conversation_id": cid})
+    finally:
+        await c.close()
+    assert [m["role"] for m in got["messages"]] == ["user", "assistant"]
+    assert got["messages"][1]["content"] == done["content"]
+    assert (local_run.state_dir / "history.sqlite3").is_file()
