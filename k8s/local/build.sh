@@ -55,7 +55,7 @@ build_kube() {
             k8s.io/kubernetes/cmd/kube-proxy \
             k8s.io/kubernetes/cmd/kubectl \
             go.etcd.io/etcd/server/v3
-    )
+    ) || { rm -rf "$out"; return 1; }
     mv "$out/server" "$out/etcd"
     for b in "${KUBE_BINS[@]}"; do mv "$out/$b" "$BIN/$b"; done
     rmdir "$out"
@@ -104,7 +104,10 @@ build_images() {
 main() {
     local parts=("$@")
     ((${#parts[@]})) || parts=(images kube coredns metrics)
-    local start=$SECONDS p
+    local start=$SECONDS p lock
+    # One build at a time per cache (two cold up.sh at once would build twice).
+    exec {lock}>"$K8S_CACHE_DIR/.build.lock"
+    flock "$lock"
     for p in "${parts[@]}"; do
         case $p in
         kube) timed kube build_kube ;;
