@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
+from chat_service.namespace import ChatNamespace
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -21,21 +22,7 @@ from tests.security_support import CODES, LoopThread, error_code, patient_call
 from tests.support.chat_client import ChatClient
 from tests.support.stack import Stack
 
-EVENTS = (
-    "conversation.create",
-    "conversation.list",
-    "conversation.get",
-    "conversation.rename",
-    "conversation.delete",
-    "conversation.search",
-    "message.send",
-    "message.stop",
-    "message.regenerate",
-    "no.such.event",
-    "connect",
-    "disconnect",
-    "",
-)
+EVENTS = (*ChatNamespace.EVENTS, "no.such.event", "connect", "disconnect", "")
 FIELDS = ("conversation_id", "client_message_id", "content", "title", "system_prompt", "model",
           "limit", "before", "after_seq", "query")
 

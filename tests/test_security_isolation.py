@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
+from chat_service.namespace import ChatNamespace
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -22,17 +23,7 @@ from tests.security_support import CODES, LoopThread, error_code, patient_call
 from tests.support.chat_client import ChatClient
 from tests.support.stack import Stack
 
-EVENTS = (
-    "conversation.create",
-    "conversation.list",
-    "conversation.get",
-    "conversation.rename",
-    "conversation.delete",
-    "conversation.search",
-    "message.send",
-    "message.stop",
-    "message.regenerate",
-)
+EVENTS = ChatNamespace.EVENTS
 MARKER = "victimsecret" + uuid.uuid4().hex[:8]
 
 

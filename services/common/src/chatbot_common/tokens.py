@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 import jwt
 
@@ -40,13 +41,22 @@ def verify_token(token: object, secret: str, leeway_seconds: int = 5) -> User:
     """Verify signature, issuer, audience and expiry; raise UnauthorizedError otherwise."""
     if not isinstance(token, str) or not token or len(token) > 4096:
         raise UnauthorizedError("a token is required")
+    claims = decode_claims(token, secret, [ALGORITHM], AUDIENCE, ISSUER, leeway_seconds)
+    return User(id=subject(claims, 200), guest=bool(claims.get("guest", False)))
+
+
+def decode_claims(
+    token: str, key: Any, algorithms: list[str], audience: str | None, issuer: str | None,
+    leeway_seconds: int,
+) -> dict[str, Any]:
+    """``jwt.decode`` with exp, iat, sub, iss and aud required; errors become UnauthorizedError."""
     try:
-        claims = jwt.decode(
+        claims: dict[str, Any] = jwt.decode(
             token,
-            secret,
-            algorithms=[ALGORITHM],
-            audience=AUDIENCE,
-            issuer=ISSUER,
+            key,
+            algorithms=algorithms,
+            audience=audience,
+            issuer=issuer,
             leeway=leeway_seconds,
             options={"require": ["exp", "iat", "sub", "iss", "aud"]},
         )
@@ -54,7 +64,11 @@ def verify_token(token: object, secret: str, leeway_seconds: int = 5) -> User:
         raise UnauthorizedError("the token has expired") from exc
     except jwt.InvalidTokenError as exc:
         raise UnauthorizedError("the token is not valid") from exc
+    return claims
+
+
+def subject(claims: dict[str, Any], max_length: int) -> str:
     sub = claims.get("sub")
-    if not isinstance(sub, str) or not sub or len(sub) > 200:
+    if not isinstance(sub, str) or not sub or len(sub) > max_length:
         raise UnauthorizedError("the token has no valid subject")
-    return User(id=sub, guest=bool(claims.get("guest", False)))
+    return sub
