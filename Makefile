@@ -5,7 +5,8 @@ UV ?= uv
 # Debian packages the test suite needs (servers and the browser it drives).
 TEST_DEB := redis-server chromium prometheus
 
-.PHONY: help setup run test lint clean monitor test-images kind-up deploy undeploy dev
+.PHONY: help setup run test lint clean monitor test-images kind-up deploy undeploy dev \
+	cluster-up cluster-down
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -31,6 +32,12 @@ monitor: ## Prometheus on http://127.0.0.1:9090 scraping make run (Ctrl-C stops 
 
 test-images: setup ## build the four Docker images (own dockerd) and run a conversation through them
 	@scripts/images/test-images.sh
+
+cluster-up: ## a real single-node Kubernetes cluster on this Linux machine (root; builds once)
+	@k8s/local/up.sh
+
+cluster-down: ## stop it and leave nothing behind
+	@k8s/local/down.sh
 
 kind-up: ## kind cluster + Traefik (MONITORING=1: + kube-prometheus-stack); needs Docker and kind
 	@k8s/kind-up.sh
