@@ -28,6 +28,10 @@ from tests.support.processes import REPO_ROOT, Proc
 from tests.support.stack import Stack, start_stack
 
 RESULTS_DIR = REPO_ROOT / "results"
+# Load generators are one user sending fast, or many users from one address: the chat service's
+# per-user rate limits (generous for people) are raised for them; everything else is default.
+LOAD_CHAT_ENV = {"RATE_EVENTS_PER_SECOND": "100000", "RATE_MESSAGES_PER_MINUTE": "100000",
+                 "RATE_TOKENS_PER_DAY": "1000000000", "MAX_CONNECTIONS_PER_USER": "100000"}
 # When set (by the smoke tests), scripts reuse this running stack instead of starting their own.
 ATTACH: Stack | None = None
 
@@ -119,8 +123,8 @@ def running_stack(
     with contextlib.ExitStack() as es:
         if state_dir is None:
             state_dir = Path(es.enter_context(tempfile.TemporaryDirectory(prefix="stress-")))
-        stack = start_stack(state_dir / "state", upstream_env=upstream_env, chat_env=chat_env,
-                            llm_env=llm_env)
+        stack = start_stack(state_dir / "state", upstream_env=upstream_env,
+                            chat_env={**LOAD_CHAT_ENV, **(chat_env or {})}, llm_env=llm_env)
         try:
             yield stack
         finally:

@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from stress_tests._harness import raise_nofile
+from stress_tests._harness import LOAD_CHAT_ENV, raise_nofile
 from tests.support.processes import Proc, free_port, start_process, start_service, wait_for_port
 
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
@@ -114,7 +114,7 @@ def start_replicas(state_dir: Path, n_chat: int = 3, upstream_env: dict[str, str
             "LLM_MODEL": "fake/echo-1"})
         started.append(llm)
         rep = Replicas(state_dir, secret, internal, redis, upstream, history, llm, [],
-                       dict(chat_env or {}))
+                       {**LOAD_CHAT_ENV, **(chat_env or {})})
         for _ in range(n_chat):
             rep.chats.append(rep.start_chat())
             started.append(rep.chats[-1])

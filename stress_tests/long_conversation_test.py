@@ -112,7 +112,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     p.add_argument("--quick", action="store_true")
     args = p.parse_args(argv)
     if args.quick:
-        args.turns, args.every = 30, 10
+        args.turns, args.every = 20, 10  # within the default 30 messages/minute of a user
     upstream = {"FAKE_TTFT_MS": "0", "FAKE_TOKEN_MS": "0", "FAKE_TOKENS": "8"}
     with running_stack(upstream_env=upstream,
                        llm_env={"LLM_CONTEXT_TOKENS": str(args.context_tokens)}) as stack:
