@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import shutil
+import uuid
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 from chatbot_common.errors import RateLimitedError
 from chatbot_common.ratelimit import Limiter, MemoryWindows, RedisWindows
 
-from tests.support.processes import Proc, free_port, start_process
+from tests.support.chat_client import ChatClient
+from tests.support.processes import Proc, free_port, start_process, start_service
+from tests.support.stack import start_stack
 
 
 class Clock:
@@ -118,3 +122,44 @@ async def test_redis_down_falls_back_to_local_windows() -> None:
             await limiter.acquire("k", 1, 10.0)
     finally:
         await limiter.aclose()
+
+
+async def test_chat_replicas_share_per_user_limits(
+    tmp_path: Path, redis_server: Proc
+) -> None:
+    """Two chat replicas on one Redis: the user's message budget is one, whichever they use."""
+    stack = start_stack(
+        tmp_path / "replicas",
+        chat_env={
+            "REDIS_URL": f"redis://127.0.0.1:{redis_server.port}/1",
+            "RATE_MESSAGES_PER_MINUTE": "2",
+            "RATE_MESSAGES_WINDOW_SECONDS": "30",
+        },
+        upstream_env={"FAKE_TTFT_MS": "5", "FAKE_TOKEN_MS": "1", "FAKE_TOKENS": "3"},
+    )
+    clients: list[ChatClient] = []
+    try:
+        second = start_service("chat_service", env=stack.chat.env)
+        stack.extra.append(second)
+        token, _ = stack.guest_token()
+        for url in (stack.chat.url, second.url):
+            clients.append(await ChatClient(url, token, origin=stack.ui.url).connect())
+        acks = []
+        for c in (*clients, *clients):
+            cid = (await c.ok("conversation.create", {}))["conversation"]["id"]
+            acks.append(await c.call("message.send", {
+                "conversation_id": cid, "client_message_id": uuid.uuid4().hex, "content": "hi"}))
+        assert [a["ok"] for a in acks] == [True, True, False, False], acks
+        for a in acks[2:]:
+            assert a["error"]["code"] == "rate_limited"
+            assert 0 < a["error"]["retry_after"] <= 30
+        # Another user is not affected, on either replica.
+        other = await ChatClient(second.url, stack.guest_token()[0], origin=stack.ui.url).connect()
+        clients.append(other)
+        cid = (await other.ok("conversation.create", {}))["conversation"]["id"]
+        await other.ok("message.send", {
+            "conversation_id": cid, "client_message_id": uuid.uuid4().hex, "content": "hi"})
+    finally:
+        for c in clients:
+            await c.close()
+        stack.stop()
