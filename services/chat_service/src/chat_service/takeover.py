@@ -68,8 +68,10 @@ async def adopt(answers: AnswerManager, snap: LiveAnswer) -> Json | None:
         return None
     if answers.continues and not answers.draining and answers.in_flight(cid) is None:
         answer = resume(answers, snap.user_id, message, snap.parts, context)
-        log.info("continuing an answer taken over",
-                 extra={"conversation_id": cid, "next_index": answer.next_index})
+        log.info(
+            "continuing an answer taken over",
+            extra={"conversation_id": cid, "next_index": answer.next_index},
+        )
         return {**message, "content": answer.text, "next_index": answer.next_index}
     return await _interrupt(answers, snap, message)
 
@@ -122,9 +124,15 @@ def resume(
 ) -> Answer:
     """Continue ``message`` on this replica from delta index ``len(parts)``."""
     cid = message["conversation_id"]
-    answer = Answer(user_id=user_id, conversation_id=cid, model=message.get("model"),
-                    message=message, parts=list(parts), sent=len(parts),
-                    resumed_from=len(parts))
+    answer = Answer(
+        user_id=user_id,
+        conversation_id=cid,
+        model=message.get("model"),
+        message=message,
+        parts=list(parts),
+        sent=len(parts),
+        resumed_from=len(parts),
+    )
     answers.track(answer)
     prompt = [*context, {"role": "assistant", "content": answer.text}] if parts else context
     answer.task = asyncio.create_task(_continue(answers, answer, prompt), name=f"resume-{cid}")
@@ -135,9 +143,10 @@ async def _continue(answers: AnswerManager, answer: Answer, prompt: list[dict[st
     try:
         await answers.stream(answer, prompt, time.monotonic())
         if answer.error is not None and answer.sent == answer.resumed_from:
-            log.warning("could not continue a taken-over answer",
-                        extra={"conversation_id": answer.conversation_id,
-                               "error": answer.error.message})
+            log.warning(
+                "could not continue a taken-over answer",
+                extra={"conversation_id": answer.conversation_id, "error": answer.error.message},
+            )
             answer.error = None
             answer.end_status = answer.end_status or "interrupted"
         await answers.end(answer)
