@@ -3,10 +3,10 @@ SHELL := /bin/bash
 export PATH := $(HOME)/.local/bin:$(PATH)
 UV ?= uv
 # Debian packages the test suite needs (servers and the browser it drives).
-TEST_DEB := redis-server chromium prometheus
+TEST_DEB := redis-server chromium prometheus nginx-light
 
 .PHONY: help setup run test lint clean monitor test-images kind-up deploy undeploy dev \
-	cluster-up cluster-down
+	cluster-up cluster-down bench
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -26,6 +26,10 @@ test: setup ## install what the tests need and run the whole suite
 	@scripts/setup.sh system $(TEST_DEB)
 	@$(MAKE) --no-print-directory lint
 	$(UV) run --frozen --no-sync pytest $(PYTEST_ARGS)
+
+bench: setup ## benchmarks against the fake upstream: results/*.json, PNG plots, a summary table
+	@scripts/setup.sh system $(TEST_DEB)
+	@scripts/bench.sh $(BENCH_ARGS)
 
 monitor: ## Prometheus on http://127.0.0.1:9090 scraping make run (Ctrl-C stops it)
 	@scripts/monitor.sh

@@ -14,6 +14,8 @@ import sys
 import time
 from pathlib import Path
 
+from chatbot_common.settings import local_secret
+
 ROOT = Path(__file__).resolve().parents[1]
 SERVICES = [  # (module, port variable, default port); started in order, stopped in reverse
     ("history_service", "HISTORY_PORT", 8083),
@@ -38,6 +40,10 @@ def main() -> int:
         return 1
     env = {
         **os.environ,
+        # The history and LLM services answer only the chat service (and the UI's model list),
+        # even on loopback: a random internal token, kept with the rest of the local state.
+        "INTERNAL_TOKEN": os.environ.get("INTERNAL_TOKEN")
+        or local_secret(state_dir, "internal_token"),
         "STATE_DIR": str(state_dir),
         "PYTHONUNBUFFERED": "1",
         "HISTORY_SERVICE_URL": f"http://127.0.0.1:{ports['history_service']}",

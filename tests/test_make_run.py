@@ -101,6 +101,8 @@ async def test_make_run_answers_locally_and_keeps_conversations(local_run: Local
     assert config["chat_url"].endswith(f":{local_run.ports['CHAT_PORT']}")
     assert "<html" in httpx.get(local_run.ui + "/").text.lower()
     token = httpx.post(local_run.ui + "/auth/guest").json()["token"]
+    history = f"http://127.0.0.1:{local_run.ports['HISTORY_PORT']}/v1/conversations"
+    assert httpx.get(history, headers={"X-User-Id": "x"}).status_code == 401  # internal only
 
     c = await ChatClient(local_run.chat, token).connect()
     try:
