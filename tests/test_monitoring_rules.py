@@ -31,7 +31,7 @@ def test_prometheus_config_is_valid_and_scrapes_make_run_ports() -> None:
         job["job_name"]: [t for sc in job["static_configs"] for t in sc["targets"]]
         for job in config["scrape_configs"]
     }
-    for module, port in SERVICES:
+    for module, _var, port in SERVICES:
         job = "chatbot-" + module.removesuffix("_service")
         assert targets[job] == [f"127.0.0.1:{port}"]
     assert config["rule_files"] == ["alerts.yml"]
