@@ -75,7 +75,7 @@ def open_chat(context: BrowserContext, url: str) -> tuple[Page, PageProblems]:
 
 
 def wait_connected(page: Page) -> None:
-    page.wait_for_selector("body[data-ready=true]")
+    page.wait_for_selector("body[data-ready=true]", timeout=45_000)
     page.wait_for_selector("#conn[data-state=connected]")
 
 
