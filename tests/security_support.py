@@ -9,17 +9,11 @@ from collections.abc import Coroutine
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, TypeVar
 
+from tests.support.contract import ERROR_CODES
+
 T = TypeVar("T")
 
-CODES = {
-    "unauthorized",
-    "invalid",
-    "not_found",
-    "too_large",
-    "rate_limited",
-    "upstream_error",
-    "unavailable",
-}
+CODES = ERROR_CODES
 
 
 class LoopThread:

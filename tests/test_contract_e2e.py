@@ -19,18 +19,9 @@ import pytest
 import socketio
 
 from tests.support.chat_client import ChatClient
+from tests.support.contract import CLIENT_EVENTS, ERROR_CODES
 from tests.support.mongo_server import MongoServer
 from tests.support.stack import Stack, start_stack
-
-CODES = {
-    "unauthorized",
-    "invalid",
-    "not_found",
-    "too_large",
-    "rate_limited",
-    "upstream_error",
-    "unavailable",
-}
 
 
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("mongo", marks=pytest.mark.mongo)])
@@ -399,17 +390,7 @@ async def test_second_user_gets_not_found_for_everything(stack: Stack) -> None:
 
 
 async def test_every_error_code_is_from_the_contract(client: ChatClient) -> None:
-    for event in [
-        "conversation.create",
-        "conversation.list",
-        "conversation.get",
-        "conversation.rename",
-        "conversation.delete",
-        "conversation.search",
-        "message.send",
-        "message.stop",
-        "message.regenerate",
-    ]:
+    for event in CLIENT_EVENTS:
         ack = await client.call(event, {"conversation_id": 12, "query": 3, "title": 4})
         if not ack["ok"]:
-            assert ack["error"]["code"] in CODES
+            assert ack["error"]["code"] in ERROR_CODES

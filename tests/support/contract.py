@@ -1,0 +1,27 @@
+"""Names fixed by the external contract (CONTRACT.md), for tests that check against it."""
+
+from __future__ import annotations
+
+CLIENT_EVENTS = (
+    "conversation.create",
+    "conversation.list",
+    "conversation.get",
+    "conversation.rename",
+    "conversation.delete",
+    "conversation.search",
+    "message.send",
+    "message.stop",
+    "message.regenerate",
+)
+
+ERROR_CODES = frozenset(
+    {
+        "unauthorized",
+        "invalid",
+        "not_found",
+        "too_large",
+        "rate_limited",
+        "upstream_error",
+        "unavailable",
+    }
+)
