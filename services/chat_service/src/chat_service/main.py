@@ -23,6 +23,7 @@ from .live import RedisLive
 from .llm_client import LlmClient
 from .namespace import ChatNamespace
 from .ratelimit import ChatLimiter
+from .redis_manager import ChatRedisManager
 from .service import ChatService
 from .settings import Settings
 
@@ -40,9 +41,10 @@ def create_app(settings: Settings) -> Any:
         tokens_window=settings.tokens_window_seconds,
         redis_url=settings.redis_url,
     )
-    # With Redis, every replica's rooms get every emit (python-socketio's pub/sub manager).
+    # With Redis, every replica's rooms get every emit: delivered here directly, published for
+    # the other replicas with a bounded, self-healing Redis connection (redis_manager.py).
     manager = (
-        socketio.AsyncRedisManager(settings.redis_url, channel="chat-socketio")
+        ChatRedisManager(settings.redis_url, channel="chat-socketio")
         if settings.redis_url
         else None
     )
@@ -107,6 +109,8 @@ def create_app(settings: Settings) -> Any:
             if service.live is not None:
                 await service.live.aclose()
             await service.limiter.aclose()
+            if manager is not None:
+                await manager.aclose()
 
     api = FastAPI(title="chat service", lifespan=lifespan)
     add_common_middleware(api)
