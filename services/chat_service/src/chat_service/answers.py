@@ -76,6 +76,11 @@ class AnswerManager(AnswerStreamer):
         except RedisError:
             return False
 
+    def owns(self, answer: Answer) -> bool:
+        """Is ``answer`` still running here (not finished, handed over or let go)?"""
+        return self._answers.get(answer.conversation_id) is answer and answer.end_status not in (
+            "handover", "abandoned")
+
     def count(self) -> int:
         return len(self._answers)
 

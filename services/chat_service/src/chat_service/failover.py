@@ -40,10 +40,13 @@ async def heartbeat(answers: AnswerManager, live: RedisLive, period: float) -> N
     async def beat() -> None:
         for answer in answers.local():
             cid = answer.conversation_id
-            if await live.renew(cid):
-                continue
+            if await live.renew(cid) or not answers.owns(answer):
+                continue  # renewed; or finished, handed over or let go meanwhile
             mid = answer.message["id"] if answer.message else None
             if await live.restore(cid, mid, answer.user_id, list(answer.parts)):
+                if not answers.owns(answer):  # it ended while the lease came back
+                    await live.release(cid, mid)
+                    continue
                 log.info("lease restored", extra={"conversation_id": cid})
             else:  # another replica continues it (we were presumed dead): let it go
                 log.warning("lease taken by another replica", extra={"conversation_id": cid})

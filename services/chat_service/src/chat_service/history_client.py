@@ -21,10 +21,23 @@ def _seg(value: str) -> str:
 class HistoryClient:
     """One method per route; errors come back as the chatbot_common exception tree."""
 
-    def __init__(self, base_url: str, internal_token: str | None, timeout: float) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        internal_token: str | None,
+        timeout: float,
+        *,
+        max_connections: int = 1000,
+        max_keepalive_connections: int = 200,
+    ) -> None:
         headers = {"Authorization": f"Bearer {internal_token}"} if internal_token else {}
+        # httpx's default keeps only 20 idle connections: under load every request beyond
+        # paid a new TCP connection (and the pool's bookkeeping grows with each one).
+        limits = httpx.Limits(
+            max_connections=max_connections, max_keepalive_connections=max_keepalive_connections
+        )
         self._http = httpx.AsyncClient(
-            base_url=base_url.rstrip("/"), headers=headers, timeout=timeout
+            base_url=base_url.rstrip("/"), headers=headers, timeout=timeout, limits=limits
         )
 
     async def aclose(self) -> None:

@@ -1,19 +1,27 @@
-"""Adapter for the LLM service (OpenAI-compatible): streamed chat completions."""
+"""Adapter for the LLM service (OpenAI-compatible): streamed chat completions.
+
+The LLM service is ours, so this reads its Server-Sent Events directly over httpx (one
+``json.loads`` per chunk) instead of through the ``openai`` client, whose per-chunk model
+construction cost more CPU than the rest of the relay (measured: stress_tests/README.md).
+Errors keep the OpenAI shape ``{"error": {"message", "type", "code"}}`` with our codes.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
-import openai
+import httpx
 from chatbot_common.errors import ChatbotError, RateLimitedError, UpstreamError
+from chatbot_common.sse import sse_data
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Chunk:
     """One streamed piece: text (may be empty), and the model/usage when the upstream says."""
 
@@ -23,71 +31,117 @@ class Chunk:
 
 
 class LlmClient:
+    """``max_connections`` bounds concurrent answers to the LLM service (one connection each)."""
+
     def __init__(
         self,
         base_url: str,
         internal_token: str | None,
         connect_timeout: float,
         read_timeout: float,
+        *,
+        max_connections: int = 1000,
+        max_keepalive_connections: int = 200,
+        pool_timeout: float | None = None,
     ) -> None:
-        self._client = openai.AsyncOpenAI(
-            base_url=base_url,
-            api_key=internal_token or "unused",
-            timeout=openai.Timeout(read_timeout, connect=connect_timeout),
-            max_retries=0,
+        self._http = httpx.AsyncClient(
+            base_url=base_url.rstrip("/"),
+            headers={"Authorization": f"Bearer {internal_token or 'unused'}"},
+            # A stream holds its connection for the whole answer: the pool must be at least as
+            # large as the answers in flight, and waiting for a free slot counts as connecting.
+            limits=httpx.Limits(
+                max_connections=max_connections,
+                max_keepalive_connections=max_keepalive_connections,
+            ),
+            timeout=httpx.Timeout(
+                read_timeout,
+                connect=connect_timeout,
+                pool=connect_timeout if pool_timeout is None else pool_timeout,
+            ),
         )
-        self._base_url = base_url
 
     async def aclose(self) -> None:
-        await self._client.close()
+        await self._http.aclose()
 
     async def ready(self) -> bool:
         try:
-            await self._client.models.list()
-        except openai.OpenAIError:
+            r = await self._http.get("/models")
+        except httpx.HTTPError:
             return False
-        return True
+        return r.is_success
 
     async def stream(
         self, messages: list[dict[str, str]], model: str | None
     ) -> AsyncIterator[Chunk]:
         """Yield chunks of the answer; every failure is raised as a ChatbotError."""
+        body = {
+            "model": model or "default",
+            "messages": messages,
+            "stream": True,
+            "stream_options": {"include_usage": True},
+        }
+        started = False
         try:
-            stream = await self._client.chat.completions.create(
-                model=model or "default",
-                messages=cast(Any, messages),
-                stream=True,
-                stream_options={"include_usage": True},
-            )
-        except openai.OpenAIError as exc:
-            raise translate(exc) from exc
-        try:
-            async for chunk in stream:
-                text = ""
-                if chunk.choices:
-                    text = chunk.choices[0].delta.content or ""
-                usage = chunk.usage.model_dump(include=_USAGE_KEYS) if chunk.usage else None
-                yield Chunk(text=text, model=chunk.model or None, usage=usage)
-        except openai.OpenAIError as exc:
-            raise translate(exc) from exc
-        finally:
-            await stream.close()
+            async with self._http.stream("POST", "/chat/completions", json=body) as r:
+                if not r.is_success:
+                    raise status_error(r.status_code, await r.aread())
+                started = True
+                async for data in sse_data(r.aiter_raw()):
+                    if data == b"[DONE]":
+                        return
+                    yield parse_chunk(data)
+        except httpx.TimeoutException as exc:
+            raise UpstreamError("the language model did not answer in time") from exc
+        except httpx.HTTPError as exc:
+            if started:
+                raise UpstreamError("the language model's answer broke off") from exc
+            raise UpstreamError("the LLM service is unreachable") from exc
 
 
-_USAGE_KEYS = {"prompt_tokens", "completion_tokens", "total_tokens"}
+def parse_chunk(data: bytes) -> Chunk:
+    """One ``chat.completion.chunk`` (or an ``{"error": ...}`` event, raised)."""
+    try:
+        event = json.loads(data)
+    except ValueError as exc:
+        raise UpstreamError("the LLM service sent a malformed answer") from exc
+    if not isinstance(event, dict):
+        raise UpstreamError("the LLM service sent a malformed answer")
+    if event.get("error"):
+        raise error_of(event)
+    text = ""
+    choices = event.get("choices")
+    if choices:
+        delta = choices[0].get("delta") or {}
+        text = delta.get("content") or ""
+    usage = event.get("usage")
+    return Chunk(
+        text=text,
+        model=event.get("model") or None,
+        usage={k: usage[k] for k in _USAGE_KEYS if k in usage} if usage else None,
+    )
 
 
-def translate(exc: openai.OpenAIError) -> ChatbotError:
-    """An OpenAI client error as one of ours (the LLM service sends our codes in its body)."""
-    code = _code_of(getattr(exc, "body", None))
-    message = _message_of(getattr(exc, "body", None)) or "the language model failed"
-    if code == "rate_limited" or isinstance(exc, openai.RateLimitError):
+_USAGE_KEYS = ("prompt_tokens", "completion_tokens", "total_tokens")
+
+
+def status_error(status: int, content: bytes) -> ChatbotError:
+    """A non-2xx answer of the LLM service as one of ours."""
+    try:
+        body: Any = json.loads(content)
+    except ValueError:
+        body = None
+    if status == 429:
+        return RateLimitedError(_message_of(body) or "the language model is busy")
+    return error_of(body, default=f"the language model failed (HTTP {status})")
+
+
+def error_of(body: Any, default: str = "the language model failed") -> ChatbotError:
+    """An OpenAI-shaped error body (the LLM service sends our codes in it) as one of ours."""
+    code = _code_of(body)
+    message = _message_of(body) or default
+    if code == "rate_limited":
         return RateLimitedError(message)
-    if isinstance(exc, openai.APITimeoutError):
-        return UpstreamError("the language model did not answer in time")
-    if isinstance(exc, openai.APIConnectionError):
-        return UpstreamError("the LLM service is unreachable")
-    log.info("LLM call failed", extra={"error": str(exc), "code": code})
+    log.info("LLM call failed", extra={"error": message, "code": code})
     return UpstreamError(message)
 
 

@@ -65,7 +65,11 @@ def create_app(settings: Settings) -> Any:
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         started = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
         service.history = HistoryClient(
-            settings.history_service_url, settings.internal_token, settings.history_timeout_seconds
+            settings.history_service_url,
+            settings.internal_token,
+            settings.history_timeout_seconds,
+            max_connections=settings.history_max_connections,
+            max_keepalive_connections=settings.max_keepalive_connections,
         )
         if settings.redis_url:
             service.live = RedisLive(
@@ -76,6 +80,8 @@ def create_app(settings: Settings) -> Any:
             settings.internal_token,
             settings.llm_connect_timeout_seconds,
             settings.llm_read_timeout_seconds,
+            max_connections=settings.llm_max_connections,
+            max_keepalive_connections=settings.max_keepalive_connections,
         )
         service.answers = AnswerManager(
             service.history,

@@ -60,6 +60,26 @@ class Settings(IdentitySettings):
         gt=0,
         description="longest silence tolerated between two streamed chunks",
     )
+    llm_max_connections: int = Field(
+        1000,
+        validation_alias="LLM_MAX_CONNECTIONS",
+        ge=1,
+        description="connections to the LLM service: one per answer in flight, so at least "
+        "the answers this replica streams at once (more wait up to the connect timeout)",
+    )
+    history_max_connections: int = Field(
+        1000,
+        validation_alias="HISTORY_MAX_CONNECTIONS",
+        ge=1,
+        description="connections to the history service (requests beyond wait for a slot)",
+    )
+    max_keepalive_connections: int = Field(
+        200,
+        validation_alias="MAX_KEEPALIVE_CONNECTIONS",
+        ge=0,
+        description="idle connections kept open per client (LLM and history): below the "
+        "requests in flight, each request beyond pays a new TCP connection",
+    )
     title_chars: int = Field(60, validation_alias="AUTO_TITLE_CHARS", ge=10, le=200)
     checkpoint_seconds: float = Field(
         2.0,
