@@ -7,6 +7,7 @@ before that point was retried or fell back. Errors after it end the answer with 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -15,25 +16,13 @@ from typing import Any
 
 import openai
 from chatbot_common.errors import UpstreamError
-from openai import AsyncStream
-from openai.types.chat import ChatCompletionChunk
 
 from . import metrics
+from .events import Event, EventStream, text_of
 from .trimming import Message, estimate_text_tokens, estimate_tokens
 from .upstreams import Upstream
 
 log = logging.getLogger(__name__)
-
-
-def has_token(chunk: ChatCompletionChunk) -> bool:
-    """Does this chunk carry output (text, a tool call or the end of a choice)?"""
-    for choice in chunk.choices:
-        delta = choice.delta
-        if delta.content or delta.tool_calls or choice.finish_reason:
-            return True
-        if (delta.model_extra or {}).get("reasoning_content"):
-            return True
-    return False
 
 
 @dataclass
@@ -54,8 +43,8 @@ class Usage:
 class Answer:
     upstream: Upstream
     model: str
-    stream: AsyncStream[ChatCompletionChunk]
-    pending: list[ChatCompletionChunk]
+    stream: EventStream
+    pending: list[tuple[Event, bytes]]
     sent_messages: list[Message]
     started: float
     idle_timeout: float
@@ -67,18 +56,25 @@ class Answer:
     _finish_seen: bool = False
     _outcome: str = "cancelled"
 
-    async def chunks(self) -> AsyncIterator[ChatCompletionChunk]:
-        """The answer's chunks (usage-only chunks withheld: see ``usage``); closes the stream."""
-        labels = (self.upstream.name, self.upstream.model_label(self.model))
+    def __post_init__(self) -> None:
+        # Bound once per answer: a labels() lookup per token costs more than the observation.
+        self._labels = (self.upstream.name, self.upstream.model_label(self.model))
+        self._ttft = metrics.TIME_TO_FIRST_TOKEN.labels(*self._labels)
+        self._itl = metrics.INTER_TOKEN_LATENCY.labels(*self._labels)
+
+    async def chunks(self) -> AsyncIterator[tuple[Event, bytes]]:
+        """The answer's chunks as ``(event, JSON bytes to send)``; usage-only chunks withheld
+        (see ``usage``). Closes the stream."""
         try:
-            for chunk in self.pending:
-                if self._observe(chunk):
-                    yield chunk
+            for event, data in self.pending:
+                out = self._observe(event, data)
+                if out is not None:
+                    yield event, out
             self.pending = []
             while not self.finished:
                 try:
                     async with asyncio.timeout(self.idle_timeout):
-                        chunk = await anext(self.stream)
+                        event, data = await anext(self.stream)
                 except StopAsyncIteration:
                     break
                 except TimeoutError:
@@ -87,15 +83,16 @@ class Answer:
                 except (openai.APIError, ValueError) as exc:
                     self._fail("stream_error" if isinstance(exc, openai.APIError) else "protocol")
                     raise UpstreamError("the model's answer broke off") from exc
-                if self._observe(chunk):
-                    yield chunk
+                out = self._observe(event, data)
+                if out is not None:
+                    yield event, out
             if not self._finish_seen:
                 self._fail("truncated")
                 raise UpstreamError("the model's answer broke off")
             self._finish()
             self._outcome = "ok"
         finally:
-            metrics.REQUESTS.labels(*labels, self._outcome).inc()
+            metrics.REQUESTS.labels(*self._labels, self._outcome).inc()
             await self.stream.close()
 
     async def collect(self) -> dict[str, Any]:
@@ -103,15 +100,17 @@ class Answer:
         first_id, created = None, int(time.time())
         texts: dict[int, list[str]] = {}
         finish: dict[int, str | None] = {}
-        async for chunk in self.chunks():
-            first_id = first_id or chunk.id
-            created = chunk.created or created
-            for choice in chunk.choices:
-                texts.setdefault(choice.index, [])
-                if choice.delta.content:
-                    texts[choice.index].append(choice.delta.content)
-                if choice.finish_reason:
-                    finish[choice.index] = choice.finish_reason
+        async for event, _ in self.chunks():
+            first_id = first_id or event.get("id")
+            created = event.get("created") or created
+            for choice in event.get("choices") or ():
+                index = choice.get("index", 0)
+                texts.setdefault(index, [])
+                content = (choice.get("delta") or {}).get("content")
+                if content:
+                    texts[index].append(content)
+                if choice.get("finish_reason"):
+                    finish[index] = choice["finish_reason"]
         choices = [
             {
                 "index": index,
@@ -138,27 +137,31 @@ class Answer:
             "usage": self.usage.to_dict(),
         }
 
-    def _observe(self, chunk: ChatCompletionChunk) -> bool:
-        """Record metrics and usage; return whether the chunk should be forwarded."""
+    def _observe(self, event: Event, data: bytes) -> bytes | None:
+        """Record metrics and usage; return the bytes to forward (None: withhold the chunk)."""
         now = time.perf_counter()
-        if chunk.usage is not None:
+        usage = event.get("usage")
+        if usage is not None:
             self._upstream_usage = {
-                "prompt_tokens": chunk.usage.prompt_tokens,
-                "completion_tokens": chunk.usage.completion_tokens,
+                "prompt_tokens": int(usage.get("prompt_tokens") or 0),
+                "completion_tokens": int(usage.get("completion_tokens") or 0),
             }
-            chunk.usage = None
-        if any(c.finish_reason for c in chunk.choices):
+            event["usage"] = None
+            data = b""  # changed: serialised again below
+        choices = event.get("choices")
+        if not choices:
+            return None
+        if any(c.get("finish_reason") for c in choices):
             self._finish_seen = True
-        text = "".join(c.delta.content or "" for c in chunk.choices)
+        text = text_of(event)
         if text:
             self._text_bytes.append(text)
-            labels = (self.upstream.name, self.upstream.model_label(self.model))
             if self._last_token_at is None:
-                metrics.TIME_TO_FIRST_TOKEN.labels(*labels).observe(now - self.started)
+                self._ttft.observe(now - self.started)
             else:
-                metrics.INTER_TOKEN_LATENCY.labels(*labels).observe(now - self._last_token_at)
+                self._itl.observe(now - self._last_token_at)
             self._last_token_at = now
-        return bool(chunk.choices)
+        return data or json.dumps(event, separators=(",", ":")).encode()
 
     def _finish(self) -> None:
         if self._upstream_usage is not None:
@@ -175,7 +178,7 @@ class Answer:
             )
         self.usage = usage
         self.finished = True
-        labels = (self.upstream.name, self.upstream.model_label(self.model))
+        labels = self._labels
         metrics.TOKENS.labels(*labels, "prompt").inc(usage.prompt_tokens)
         metrics.TOKENS.labels(*labels, "completion").inc(usage.completion_tokens)
         self.upstream.breaker.record_success()

@@ -17,7 +17,8 @@ from typing import Any, cast
 from chatbot_common.errors import ChatbotError, TooLargeError, UnavailableError
 
 from . import metrics
-from .answer import Answer, has_token
+from .answer import Answer
+from .events import EventStream, has_token
 from .failures import Failure, classify
 from .schemas import ChatCompletionRequest
 from .settings import LlmSettings
@@ -153,7 +154,8 @@ class Gateway:
         extra: dict[str, Any] = request.passthrough()
         started = time.perf_counter()
         async with asyncio.timeout(self.settings.first_token_timeout):
-            stream = await upstream.client.chat.completions.create(
+            # The raw response: its chunks are read (and forwarded) by events.EventStream.
+            raw = await upstream.client.chat.completions.with_raw_response.create(
                 model=model,
                 messages=cast(Any, sent),
                 stream=True,
@@ -161,15 +163,16 @@ class Gateway:
                 max_tokens=max_tokens,
                 extra_body=extra or None,
             )
+            stream = EventStream(raw.http_response)
             pending = []
             try:
                 while True:
                     try:
-                        chunk = await anext(stream)
+                        event = await anext(stream)
                     except StopAsyncIteration:
                         break
-                    pending.append(chunk)
-                    if has_token(chunk):
+                    pending.append(event)
+                    if has_token(event[0]):
                         break
             except BaseException:
                 await stream.close()

@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1", tags=["openai"])
 
 
-def get_gateway(request: Request) -> Gateway:
+async def get_gateway(request: Request) -> Gateway:  # async: a sync one runs in a thread
     gateway: Gateway = request.app.state.gateway
     return gateway
 
@@ -36,20 +36,19 @@ def _sse(payload: dict[str, Any] | str) -> bytes:
 
 
 async def _event_stream(answer: Answer, include_usage: bool) -> AsyncIterator[bytes]:
-    last_id, created = "", 0
+    last: dict[str, Any] = {}
     try:
-        async for chunk in answer.chunks():
-            last_id, created = chunk.id, chunk.created
-            yield _sse(chunk.model_dump_json(exclude_unset=True))
+        async for last, data in answer.chunks():  # noqa: B007 (the last one names the usage)
+            yield b"data: " + data + b"\n\n"
     except ChatbotError as exc:
         yield _sse(error_body(exc))
         return
     if include_usage and answer.usage is not None:
         yield _sse(
             {
-                "id": last_id,
+                "id": last.get("id", ""),
                 "object": "chat.completion.chunk",
-                "created": created,
+                "created": last.get("created", 0),
                 "model": answer.model,
                 "choices": [],
                 "usage": answer.usage.to_dict(),

@@ -68,6 +68,15 @@ class LlmSettings(ServiceSettings):
         1024, validation_alias="LLM_MAX_TOKENS", ge=1,
         description="completion tokens when a request names none (also the most one may ask)",
     )
+    upstream_max_connections: int = Field(
+        1000, validation_alias="LLM_UPSTREAM_MAX_CONNECTIONS", ge=1,
+        description="connections per upstream: one per answer in flight, so at least the "
+        "answers this replica streams at once (more wait up to LLM_CONNECT_TIMEOUT)",
+    )
+    upstream_max_keepalive: int = Field(
+        200, validation_alias="LLM_UPSTREAM_MAX_KEEPALIVE", ge=0,
+        description="idle connections kept open per upstream (beyond: a new connection each)",
+    )
     max_request_bytes: int = Field(8 << 20, validation_alias="LLM_MAX_REQUEST_BYTES", ge=1024)
     max_messages: int = Field(10_000, validation_alias="LLM_MAX_MESSAGES", ge=1)
 

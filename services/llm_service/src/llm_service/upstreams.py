@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from openai import AsyncOpenAI, Timeout
+import httpx2
+from openai import AsyncOpenAI, DefaultAsyncHttpxClient, Timeout
 
 from . import metrics
 from .breaker import CircuitBreaker, CircuitState
@@ -58,15 +59,25 @@ def make_upstream(
     pass_model: bool = False,
     context_tokens: int | None = None,
 ) -> Upstream:
+    timeout = Timeout(
+        connect=settings.connect_timeout,
+        read=max(settings.idle_timeout, settings.first_token_timeout),
+        write=settings.connect_timeout + 10,
+        # A stream holds its connection for the whole answer; waiting for a free one counts
+        # as connecting (and is also bounded by LLM_FIRST_TOKEN_TIMEOUT).
+        pool=settings.connect_timeout,
+    )
     client = AsyncOpenAI(
         base_url=base_url,
         api_key=api_key or _NO_KEY,
         max_retries=0,  # the gateway retries itself, only before the first token
-        timeout=Timeout(
-            connect=settings.connect_timeout,
-            read=max(settings.idle_timeout, settings.first_token_timeout),
-            write=settings.connect_timeout + 10,
-            pool=settings.connect_timeout,
+        timeout=timeout,
+        http_client=DefaultAsyncHttpxClient(
+            timeout=timeout,
+            limits=httpx2.Limits(
+                max_connections=settings.upstream_max_connections,
+                max_keepalive_connections=settings.upstream_max_keepalive,
+            ),
         ),
     )
     gauge = metrics.CIRCUIT_STATE.labels(name)
