@@ -13,6 +13,7 @@
 #
 #   tests/cluster/test-cluster.sh            # exit 0 = pass
 #   TEST_CLUSTER_KEEP=1 tests/cluster/test-cluster.sh   # leave the cluster running (debug)
+#   TEST_CLUSTER_REUSE=1 TEST_CLUSTER_KEEP=1 ...        # install on the running one (debug)
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -80,10 +81,34 @@ load_images() { "$ROOT/scripts/images/cluster/load-all.sh"; }
 # (in a copy: the packaged dependencies in the tree stay as committed).
 chart_dir() {
     [[ -d $WORK/charts ]] || {
-        cp -r "$ROOT/charts" "$WORK/charts"
+        cp -rL "$ROOT/charts" "$WORK/charts"
         "$HELM" dependency build "$WORK/charts/chatbot" >/dev/null
     }
     echo "$WORK/charts/chatbot"
+}
+
+# k8s/local-values.yaml keeps the MongoDB stand-in's data on an emptyDir (no provisioner), so a
+# deleted MongoDB pod would lose every conversation. Here: a hostPath PersistentVolume inside
+# the cluster's state dir (down.sh removes it), bound by the chart's own volumeClaimTemplate.
+PERSISTENCE=(--set mongodb.persistence.enabled=true --set mongodb.persistence.storageClass=chatbot-local
+    --set mongodb.persistence.size=1Gi)
+mongodb_volume() {
+    local dir="$K8S_LOCAL_DIR/volumes/mongodb-0"
+    mkdir -p "$dir"
+    chown 999:999 "$dir"
+    kubectl_admin apply -f - >/dev/null <<EOF
+apiVersion: v1
+kind: PersistentVolume
+metadata:
+  name: $RELEASE-mongodb-0
+spec:
+  capacity: {storage: 1Gi}
+  accessModes: [ReadWriteOnce]
+  persistentVolumeReclaimPolicy: Retain
+  storageClassName: chatbot-local
+  claimRef: {namespace: $NS, name: data-$RELEASE-mongodb-0}
+  hostPath: {path: $dir, type: Directory}
+EOF
 }
 
 ingress_ready() { [[ $(curl -s -o /dev/null -w '%{http_code}' -H "Host: $HOST" "$INGRESS_URL/readyz") == 200 ]]; }
@@ -94,8 +119,9 @@ install() {
     kubectl_admin apply -f "$ROOT/k8s/local-ingress/haproxy-ingress.yaml" >/dev/null
     kubectl_admin create namespace "$NS" >/dev/null
     kubectl_admin -n "$NS" apply -f "$ROOT/k8s/local-ingress/fake-upstream.yaml" >/dev/null
+    mongodb_volume
     KUBECONFIG="$KUBECONFIG_ADMIN" "$HELM" install "$RELEASE" "$chart" -n "$NS" \
-        -f "$ROOT/k8s/local-values.yaml" --wait --timeout 6m
+        -f "$ROOT/k8s/local-values.yaml" "${PERSISTENCE[@]}" --wait --timeout 6m
     kubectl_admin -n ingress-haproxy rollout status deploy/haproxy-ingress --timeout=120s
     kubectl_admin -n "$NS" rollout status deploy/chatbot-fake-llm --timeout=120s
     # The chaos experiments' probes call their base URL without a Host header: the same two
@@ -119,7 +145,7 @@ EOF
     wait_for "the ingress to route $HOST" 120 ingress_ready
 }
 
-helm_test() { KUBECONFIG="$KUBECONFIG_ADMIN" "$HELM" test "$RELEASE" -n "$NS" --timeout 5m --logs >&2; }
+helm_test() { KUBECONFIG="$KUBECONFIG_ADMIN" "$HELM" test "$RELEASE" -n "$NS" --timeout 5m >&2; }
 
 report_memory() {
     local daemons pods=0 stat=/sys/fs/cgroup/memory/kubepods/memory.stat
@@ -172,6 +198,7 @@ uninstall() {
     KUBECONFIG="$KUBECONFIG_ADMIN" "$HELM" uninstall "$RELEASE" -n "$NS" --wait --timeout 3m
     kubectl_admin delete namespace "$NS" --wait=true --timeout=120s
     kubectl_admin delete -f "$ROOT/k8s/local-ingress/haproxy-ingress.yaml" --wait=true --timeout=120s >/dev/null
+    kubectl_admin delete pv "$RELEASE-mongodb-0" --ignore-not-found --wait=true --timeout=60s
 }
 
 cluster_down() { "$ROOT/k8s/local/down.sh"; }
@@ -180,14 +207,16 @@ main() {
     [[ $EUID -eq 0 ]] || die "run as root"
     local t0
     t0="$(date +%s.%N)"
-    if cluster_running; then
+    if cluster_running && [[ ${TEST_CLUSTER_REUSE:-0} != 1 ]]; then
         die "a cluster is already running in $K8S_LOCAL_DIR (in use?): stop it with k8s/local/down.sh first"
     fi
     trap cleanup EXIT
     step "docker engine" docker_engine
-    step "cluster up" cluster_up
-    step "build images" build_images
-    step "load images" load_images
+    if [[ ${TEST_CLUSTER_REUSE:-0} != 1 ]]; then
+        step "cluster up" cluster_up
+        step "build images" build_images
+        step "load images" load_images
+    fi
     step "ingress + fake upstream + helm install --wait" install
     step "helm test" helm_test
     report_memory

@@ -78,7 +78,7 @@ async def connect(live: Live, token: str, timeout: float = 60) -> tuple[IngressC
         try:
             await c.connect()
             return c, time.monotonic() - start
-        except Exception as exc:  # noqa: BLE001 - any refusal: retry until the deadline
+        except Exception as exc:
             last = exc
             await c.close()
             await asyncio.sleep(0.2)
@@ -160,7 +160,8 @@ def assembled(prefix: str, next_index: int, deltas: list[dict[str, Any]]) -> str
     seen: dict[int, str] = {}
     for d in deltas:
         if d["index"] >= next_index:
-            assert seen.setdefault(d["index"], d["delta"]) == d["delta"], f"index {d['index']} twice"
+            first = seen.setdefault(d["index"], d["delta"])
+            assert first == d["delta"], f"index {d['index']} with two texts"
     indexes = sorted(seen)
     assert indexes == list(range(next_index, next_index + len(indexes))), f"gaps: {indexes}"
     return prefix + "".join(seen[i] for i in indexes)
