@@ -165,7 +165,7 @@ live_env() {
 live() { # live MODULE...: pytest on tests/cluster/live/MODULE.py (not collected by plain pytest)
     local files=()
     for m in "$@"; do files+=("tests/cluster/live/$m.py"); done
-    (cd "$ROOT" && live_env uv run --frozen pytest -p no:cacheprovider -o addopts="" \
+    (cd "$ROOT" && live_env uv run --frozen pytest -p no:cacheprovider -o addopts="" -o timeout=600 \
         --import-mode=importlib -v -s "${files[@]}")
 }
 

@@ -118,11 +118,12 @@ async def wait_replaced(
     core: client.CoreV1Api, live: Live, name: str, gone: set[str], count: int, start: float,
     timeout: float = 120,
 ) -> float:
-    """Seconds from ``start`` until ``count`` pods of ``name`` are Ready, none of ``gone``."""
+    """Seconds from ``start`` until ``count`` pods of ``name`` are Ready, none of ``gone``
+    (pod UIDs: a StatefulSet's replacement has the same name)."""
     while time.monotonic() - start < timeout:
         pods = await asyncio.to_thread(ready_pods, core, live, name)
-        names = {p.metadata.name for p in pods}
-        if len(names) >= count and not names & gone:
+        uids = {p.metadata.uid for p in pods}
+        if len(uids) >= count and not uids & gone:
             return time.monotonic() - start
         await asyncio.sleep(0.2)
     raise AssertionError(f"{name}: no {count} Ready pods without {gone} after {timeout} s")

@@ -74,7 +74,7 @@ async def test_chat_pod_deleted_mid_answer_the_answer_completes_once() -> None:
             if await metric(p.status.pod_ip, container_port(p), "chat_answers_in_flight") >= 1
         ]
         assert len(serving) == 1, f"answers in flight on {[p.metadata.name for p in serving]}"
-        victim = serving[0].metadata.name
+        victim, victim_uid = serving[0].metadata.name, serving[0].metadata.uid
         seen_before = len(c.events["message.delta"])
         start = time.monotonic()
         await asyncio.to_thread(delete_pod, core, live, victim)
@@ -124,5 +124,5 @@ async def test_chat_pod_deleted_mid_answer_the_answer_completes_once() -> None:
         assert len(ids) == 4 and len(set(ids)) == 4
     finally:
         await c2.close()
-    recovered = await wait_replaced(core, live, "chat", {victim}, 3, start)
+    recovered = await wait_replaced(core, live, "chat", {victim_uid}, 3, start)
     print(f"chat: 3 Ready replicas again {recovered:.1f} s after the delete")

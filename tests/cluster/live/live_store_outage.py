@@ -52,10 +52,10 @@ async def test_history_and_mongodb_pods_deleted_nothing_acked_lost() -> None:
         for name in ("history", "mongodb"):
             pods = await asyncio.to_thread(ready_pods, core, live, name)
             assert len(pods) == 1, f"{name}: {[p.metadata.name for p in pods]}"
-            victims[name] = pods[0].metadata.name
+            victims[name] = pods[0]
         start = time.monotonic()
         for pod in victims.values():
-            await asyncio.to_thread(delete_pod, core, live, pod)
+            await asyncio.to_thread(delete_pod, core, live, pod.metadata.name)
 
         codes: list[str] = []
         recovered_at = None
@@ -83,7 +83,7 @@ async def test_history_and_mongodb_pods_deleted_nothing_acked_lost() -> None:
         assert set(codes) == {"unavailable"}, codes
         assert recovered_at is not None, "the chat service did not recover within 180 s"
         for name, pod in victims.items():
-            took = await wait_replaced(core, live, name, {pod}, 1, start)
+            took = await wait_replaced(core, live, name, {pod.metadata.uid}, 1, start)
             print(f"{name}: replacement Ready {took:.1f} s after the delete")
 
         # The answer to the first send after the outage completes; nothing acked is lost.
