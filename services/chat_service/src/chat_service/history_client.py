@@ -6,7 +6,7 @@ import logging
 from typing import Any
 from urllib.parse import quote
 
-import httpx
+import httpx2 as httpx
 from chatbot_common.errors import ChatbotError, UnavailableError, error_from_dict
 
 log = logging.getLogger(__name__)
@@ -32,7 +32,8 @@ class HistoryClient:
     ) -> None:
         headers = {"Authorization": f"Bearer {internal_token}"} if internal_token else {}
         # httpx's default keeps only 20 idle connections: under load every request beyond
-        # paid a new TCP connection (and the pool's bookkeeping grows with each one).
+        # paid a new TCP connection. httpx2 (the fork the openai client uses) because httpx's
+        # pool does O(connections²) work per request once many are open.
         limits = httpx.Limits(
             max_connections=max_connections, max_keepalive_connections=max_keepalive_connections
         )

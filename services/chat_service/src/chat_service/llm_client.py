@@ -1,6 +1,6 @@
 """Adapter for the LLM service (OpenAI-compatible): streamed chat completions.
 
-The LLM service is ours, so this reads its Server-Sent Events directly over httpx (one
+The LLM service is ours, so this reads its Server-Sent Events directly over httpx2 (one
 ``json.loads`` per chunk) instead of through the ``openai`` client, whose per-chunk model
 construction cost more CPU than the rest of the relay (measured: stress_tests/README.md).
 Errors keep the OpenAI shape ``{"error": {"message", "type", "code"}}`` with our codes.
@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
+import httpx2 as httpx
 from chatbot_common.errors import ChatbotError, RateLimitedError, UpstreamError
 from chatbot_common.sse import sse_data
 
