@@ -69,7 +69,7 @@ def create_app(settings: Settings) -> Any:
             settings.internal_token,
             settings.history_timeout_seconds,
             max_connections=settings.history_max_connections,
-            max_keepalive_connections=settings.max_keepalive_connections,
+            max_keepalive_connections=settings.history_max_keepalive,
         )
         if settings.redis_url:
             service.live = RedisLive(
@@ -81,7 +81,7 @@ def create_app(settings: Settings) -> Any:
             settings.llm_connect_timeout_seconds,
             settings.llm_read_timeout_seconds,
             max_connections=settings.llm_max_connections,
-            max_keepalive_connections=settings.max_keepalive_connections,
+            max_keepalive_connections=settings.llm_max_keepalive,
         )
         service.answers = AnswerManager(
             service.history,

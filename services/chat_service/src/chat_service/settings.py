@@ -73,12 +73,18 @@ class Settings(IdentitySettings):
         ge=1,
         description="connections to the history service (requests beyond wait for a slot)",
     )
-    max_keepalive_connections: int = Field(
+    llm_max_keepalive: int = Field(
         200,
-        validation_alias="MAX_KEEPALIVE_CONNECTIONS",
+        validation_alias="LLM_MAX_KEEPALIVE",
         ge=0,
-        description="idle connections kept open per client (LLM and history): below the "
-        "requests in flight, each request beyond pays a new TCP connection",
+        description="idle connections to the LLM service kept for the next answers",
+    )
+    history_max_keepalive: int = Field(
+        32,
+        validation_alias="HISTORY_MAX_KEEPALIVE",
+        ge=0,
+        description="idle connections to the history service kept open; each request checks "
+        "every idle one, so more than the usual concurrency costs CPU (measured at 150 streams)",
     )
     title_chars: int = Field(60, validation_alias="AUTO_TITLE_CHARS", ge=10, le=200)
     checkpoint_seconds: float = Field(
