@@ -1,0 +1,71 @@
+"""Unit tests of the lean streaming parsers: chatbot_common.sse, chat's chunk and error
+reading, the LLM service's token test on raw chunks."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+
+import pytest
+from chat_service.llm_client import parse_chunk, status_error
+from chatbot_common.errors import RateLimitedError, UpstreamError
+from chatbot_common.sse import sse_data
+from llm_service.events import has_token, text_of
+
+
+async def _pieces(*pieces: bytes) -> AsyncIterator[bytes]:
+    for piece in pieces:
+        yield piece
+
+
+async def _collect(*pieces: bytes) -> list[bytes]:
+    return [data async for data in sse_data(_pieces(*pieces))]
+
+
+async def test_events_split_anywhere_across_reads() -> None:
+    stream = b'data: {"a":1}\n\ndata: {"b":2}\n\ndata: [DONE]\n\n'
+    whole = await _collect(stream)
+    assert whole == [b'{"a":1}', b'{"b":2}', b"[DONE]"]
+    for cut in range(1, len(stream)):
+        assert await _collect(stream[:cut], stream[cut:]) == whole
+    assert await _collect(*(stream[i : i + 1] for i in range(len(stream)))) == whole
+
+
+async def test_crlf_multiline_data_comments_and_a_last_event_without_blank_line() -> None:
+    got = await _collect(
+        b": keep-alive\r\n\r\nevent: x\r\ndata: one\r",
+        b"\ndata:two\r\n\r\nid: 3\n\ndata: tail",
+    )
+    assert got == [b"one\ntwo", b"tail"]
+
+
+def test_chunk_text_model_and_usage() -> None:
+    chunk = parse_chunk(
+        json.dumps({"model": "m", "choices": [{"index": 0, "delta": {"content": "hi"}}]}).encode()
+    )
+    assert (chunk.text, chunk.model, chunk.usage) == ("hi", "m", None)
+    usage = {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5, "extra": 1}
+    chunk = parse_chunk(json.dumps({"choices": [], "usage": usage}).encode())
+    assert (chunk.text, chunk.usage) == ("", {k: usage[k] for k in list(usage)[:3]})
+
+
+def test_error_events_and_statuses_keep_our_codes() -> None:
+    body = {"error": {"message": "slow down", "type": "rate_limit_error", "code": "rate_limited"}}
+    with pytest.raises(RateLimitedError):
+        parse_chunk(json.dumps(body).encode())
+    with pytest.raises(UpstreamError, match="malformed"):
+        parse_chunk(b"{not json")
+    assert isinstance(status_error(429, b""), RateLimitedError)
+    boom = {"error": {"message": "boom", "code": "upstream_error"}}
+    err = status_error(502, json.dumps(boom).encode())
+    assert isinstance(err, UpstreamError) and err.message == "boom"
+    assert "HTTP 503" in status_error(503, b"<html>").message
+
+
+def test_has_token_on_raw_chunks() -> None:
+    assert not has_token({"choices": [{"delta": {"role": "assistant", "content": ""}}]})
+    assert not has_token({"choices": [], "usage": {"prompt_tokens": 1}})
+    assert has_token({"choices": [{"delta": {"content": "a"}}]})
+    assert has_token({"choices": [{"delta": {}, "finish_reason": "stop"}]})
+    assert has_token({"choices": [{"delta": {"reasoning_content": "hm"}}]})
+    assert text_of({"choices": [{"delta": {"content": "a"}}, {"delta": {"content": "b"}}]}) == "ab"
