@@ -45,4 +45,5 @@ def configure_logging(service: str, level: str = "INFO") -> None:
         lg.propagate = True
     # One line per HTTP request is noise at INFO; the metrics count requests.
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    for name in ("httpx", "httpx2"):  # httpx2: the openai client's (and chat's) HTTP library
+        logging.getLogger(name).setLevel(logging.WARNING)

@@ -23,8 +23,6 @@ log = logging.getLogger(__name__)
 
 
 def create_app(settings: LlmSettings) -> FastAPI:
-    # The OpenAI client's HTTP library logs every request at INFO: the metrics count them.
-    logging.getLogger("httpx2").setLevel(logging.WARNING)
     upstreams: list[Upstream] = []
     local = LocalModel(settings) if settings.use_local_model else None
 
