@@ -31,6 +31,12 @@ INGRESS_URL="http://$K8S_NODE_IP:30080"
 WORK="$(mktemp -d /tmp/test-cluster.XXXXXX)"
 STARTED_DOCKERD=0
 STEPS=()
+FAILURES=()
+
+fail() { # record a failed check and go on (the steps after it still run); exit 1 at the end
+    log "FAILED: $*"
+    FAILURES+=("$*")
+}
 
 step() { # step NAME CMD...: run and record how long it took
     local name=$1 start
@@ -56,6 +62,7 @@ cleanup() {
     ((STARTED_DOCKERD)) && "$ROOT/scripts/images/dockerd.sh" stop >/dev/null
     rm -rf "$WORK"
     printf '%s\n' "${STEPS[@]}" >&2
+    ((${#FAILURES[@]})) && printf 'FAILED: %s\n' "${FAILURES[@]}" >&2
     ((rc == 0)) && log "PASS" || log "FAIL (rc=$rc)"
     exit "$rc"
 }
@@ -82,7 +89,7 @@ load_images() { "$ROOT/scripts/images/cluster/load-all.sh"; }
 chart_dir() {
     [[ -d $WORK/charts ]] || {
         cp -rL "$ROOT/charts" "$WORK/charts"
-        "$HELM" dependency build "$WORK/charts/chatbot" >/dev/null
+        "$HELM" dependency update "$WORK/charts/chatbot" >/dev/null
     }
     echo "$WORK/charts/chatbot"
 }
@@ -166,7 +173,22 @@ live() { # live MODULE...: pytest on tests/cluster/live/MODULE.py (not collected
     local files=()
     for m in "$@"; do files+=("tests/cluster/live/$m.py"); done
     (cd "$ROOT" && live_env uv run --frozen pytest -p no:cacheprovider -o addopts="" -o timeout=600 \
-        --import-mode=importlib -v -s "${files[@]}")
+        --import-mode=importlib -v -s "${files[@]}") || fail "live tests: $*"
+}
+
+# A journal passes when the run completed with the steady state holding before and after, and
+# the method really did something: every action's pod list is non-empty, every probe True.
+journal_check() {
+    python3 - "$1" <<'PY'
+import json, sys
+j = json.load(open(sys.argv[1]))
+bad = [] if j["status"] == "completed" and not j["deviated"] else [f"{j['status']}, deviated={j['deviated']}"]
+for r in j["run"]:
+    a, out = r["activity"], r.get("output")
+    if r["status"] != "succeeded" or (a["type"] == "action" and not out) or (a["type"] == "probe" and out is False):
+        bad.append(f"{a['name']}: {r['status']}, output {str(out)[:200]}")
+print("; ".join(bad) or "ok")
+PY
 }
 
 chaos_experiments() {
@@ -176,22 +198,20 @@ chaos_experiments() {
         log "chaos run $name"
         (cd "$ROOT" && env PYTHONPATH="$ROOT" KUBECONFIG="$KUBECONFIG_ADMIN" \
             CHATBOT_BASE_URL="$INGRESS_URL" CHATBOT_NAMESPACE="$NS" CHATBOT_RELEASE="$RELEASE" \
+            CHATBOT_READY_TIMEOUT=90 \
             uv run --frozen chaos --log-file "$WORK/chaos-$name.log" run \
             --journal-path "$WORK/journal-$name.json" "$exp") >&2 || true
-        status="$(python3 -c 'import json, sys; j = json.load(open(sys.argv[1]))
-print(j["status"], "deviated" if j["deviated"] else "steady")' "$WORK/journal-$name.json" 2>&1)"
+        status="$(journal_check "$WORK/journal-$name.json" 2>&1)"
         log "chaos $name: $status"
-        [[ $status == "completed steady" ]] || {
-            tail -40 "$WORK/chaos-$name.log" >&2
-            die "chaos experiment $name: $status"
-        }
+        [[ $status == ok ]] || fail "chaos experiment $name: $status"
     done
 }
 
 chaos_k8s() {
     (cd "$ROOT" && uv run --frozen python -m stress_tests.chaos_test --mode k8s \
         --kubeconfig "$KUBECONFIG_ADMIN" --base-url "$INGRESS_URL" --namespace "$NS" \
-        --release "$RELEASE" --quick --name cluster) >&2
+        --release "$RELEASE" --quick --name chaos_k8s_cluster) >&2 ||
+        fail "stress_tests/chaos_test.py --mode k8s against the cluster"
 }
 
 uninstall() {
@@ -231,6 +251,10 @@ main() {
     step "helm uninstall" uninstall
     step "cluster down" cluster_down
     step "nothing left behind" "$HERE/check_clean.sh"
+    if ((${#FAILURES[@]})); then
+        printf 'FAILED: %s\n' "${FAILURES[@]}" >&2
+        exit 1
+    fi
     log "total $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s"
 }
 

@@ -55,7 +55,7 @@ async def test_chat_pod_deleted_mid_answer_the_answer_completes_once() -> None:
     live = Live()
     core = core_api(live)
     pods = await asyncio.to_thread(ready_pods, core, live, "chat")
-    assert len(pods) == 3, [p.metadata.name for p in pods]
+    assert len(pods) >= 3, [p.metadata.name for p in pods]  # the HPA keeps 3-6
     token = await guest_token(live)
     c, _ = await connect(live, token)
     acked: list[str] = []
@@ -124,5 +124,5 @@ async def test_chat_pod_deleted_mid_answer_the_answer_completes_once() -> None:
         assert len(ids) == 4 and len(set(ids)) == 4
     finally:
         await c2.close()
-    recovered = await wait_replaced(core, live, "chat", {victim_uid}, 3, start)
-    print(f"chat: 3 Ready replicas again {recovered:.1f} s after the delete")
+    recovered = await wait_replaced(core, live, "chat", {victim_uid}, len(pods), start)
+    print(f"chat: {len(pods)} Ready replicas again {recovered:.1f} s after the delete")

@@ -33,7 +33,7 @@ async def test_helm_upgrade_rolls_the_chat_pods_without_cutting_an_answer() -> N
     live = Live()
     core = core_api(live)
     old = {p.metadata.name for p in await asyncio.to_thread(ready_pods, core, live, "chat")}
-    assert len(old) == 3, old
+    assert len(old) >= 3, old  # the HPA keeps 3-6
     token = await guest_token(live)
     c, _ = await connect(live, token)
     clients: list[ChatClient] = [c]
@@ -96,4 +96,4 @@ async def test_helm_upgrade_rolls_the_chat_pods_without_cutting_an_answer() -> N
         for cl in clients:
             await cl.close()
     new = {p.metadata.name for p in await asyncio.to_thread(ready_pods, core, live, "chat")}
-    assert len(new) == 3 and not new & old, (old, new)
+    assert len(new) >= 3 and not new & old, (old, new)
