@@ -20,7 +20,7 @@ import pytest
 
 from tests.support.chat_client import ChatClient
 from tests.support.processes import Proc, free_port
-from tests.test_chat_replicas import Cluster, expected_answer, start_redis
+from tests.test_chat_replicas import Cluster, expected_answer, rest_after, start_redis
 from tests.test_chat_service import assert_contiguous, conversation, send, start_system
 
 OUTAGE_SECONDS = 1.5
@@ -84,10 +84,12 @@ async def outage(cluster: Cluster, how: str) -> None:
 
 
 async def wait_redis_up(replica: Proc, timeout: float = 20) -> None:
+    """The Socket.IO manager publishes again and the answers' records are restored."""
     deadline = asyncio.get_running_loop().time() + timeout
-    while await metric(replica, "chat_redis_up") != 1:
-        assert asyncio.get_running_loop().time() < deadline, "chat_redis_up stayed 0"
-        await asyncio.sleep(0.2)
+    for gauge in ("chat_redis_up", "chat_live_redis_up"):
+        while await metric(replica, gauge) != 1:
+            assert asyncio.get_running_loop().time() < deadline, f"{gauge} stayed 0"
+            await asyncio.sleep(0.1)
 
 
 @pytest.mark.parametrize("how", ["kill", "stop"])
@@ -111,13 +113,11 @@ async def test_local_client_gets_the_whole_answer_while_redis_is_away(
     assert seen is not None
     assert_contiguous(seen.deltas)  # every index once, none missing, none twice
     assert seen.text == done["content"]
-    if how == "kill":
-        # Not held back until Redis returned: the outage streamed live (20 ms a token), the
-        # publishes for the other replica failed fast and were counted.
-        assert during >= 15, f"only {during} deltas during {OUTAGE_SECONDS} s without Redis"
-        assert await metric(cluster.a, "chat_redis_publish_failures_total") > failures_before
-    # A frozen Redis (SIGSTOP) holds each delta in the answer's own Redis append
-    # (live.py, 5 s socket timeout) before it reaches the emit: the deltas come after SIGCONT.
+    # Not held back until Redis returned, killed or frozen: the outage streamed live (20 ms a
+    # token; the first delta waits at most REDIS_OP_TIMEOUT_MS on the answer's Redis append),
+    # the publishes for the other replica failed fast and were counted.
+    assert during >= 15, f"only {during} deltas during {OUTAGE_SECONDS} s without Redis"
+    assert await metric(cluster.a, "chat_redis_publish_failures_total") > failures_before
     await wait_redis_up(cluster.a)
     print(f"redis {how}: {during} deltas reached the local client during the outage")
 
@@ -183,3 +183,44 @@ async def test_no_duplicates_on_the_answering_replica_or_the_other(
         assert done_b == done
     finally:
         await on_b.close()
+
+
+async def test_frozen_redis_streams_live_and_another_replica_resumes_after(
+    cluster: Cluster, on_a: ChatClient, user_id: str
+) -> None:
+    """Redis frozen 2 s (SIGSTOP) mid-answer: the local client keeps getting deltas; after
+    SIGCONT the answer's Redis record (deltas, lease, owner) is restored, so a client that
+    reconnects to the other replica mid-answer gets the text so far and ``next_index``, and
+    the deltas from there complete it without a gap."""
+    question = "[tokens:600] frozen redis"
+    cid = await conversation(on_a)
+    await send(on_a, cid, question)
+    await on_a.wait_for(lambda: len(on_a.events["message.delta"]) >= 3)
+    before = len(on_a.events["message.delta"])
+    os.kill(cluster.redis.pid, signal.SIGSTOP)
+    try:
+        await asyncio.sleep(2.0)
+        during = len(on_a.events["message.delta"]) - before
+    finally:
+        os.kill(cluster.redis.pid, signal.SIGCONT)
+    assert during >= 20, f"only {during} deltas reached the local client during a 2 s freeze"
+    assert await metric(cluster.a, "chat_live_redis_skipped_total") > 0
+    await wait_redis_up(cluster.a)
+    b = await cluster.client(cluster.b, user_id)
+    try:
+        live = (await b.ok("conversation.get", {"conversation_id": cid}))["messages"][-1]
+        assert live["status"] == "streaming", "the answer ended before B reconnected"
+        assert live["next_index"] > before + during  # the deltas streamed while frozen
+        [done] = await b.wait_done(cid, timeout=30)
+        rest = rest_after(b, live)
+        assert_contiguous(rest, start=live["next_index"])
+        assert live["content"] + "".join(d["delta"] for d in rest) == done["content"]
+    finally:
+        await b.close()
+    assert done["status"] == "complete"
+    assert done["content"] == expected_answer(question, 600)
+    seen = on_a.answer(cid, done["id"])
+    assert seen is not None
+    assert_contiguous(seen.deltas)
+    assert seen.text == done["content"]
+    print(f"redis frozen 2 s: {during} deltas live; B resumed at index {live['next_index']}")

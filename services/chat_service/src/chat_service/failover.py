@@ -34,24 +34,37 @@ async def _every(
             delay = min(max(delay, 0.5) * 2, MAX_BACKOFF)
 
 
+async def resync(answers: AnswerManager, live: RedisLive, *, renew_first: bool) -> None:
+    """Renew our leases (``renew_first``); rewrite the record of each answer whose lease Redis
+    forgot (restart) or, with ``renew_first`` False, of every one (back after an outage: the
+    deltas streamed meanwhile from memory)."""
+    for answer in answers.local():
+        cid = answer.conversation_id
+        if not answers.owns(answer) or (renew_first and await live.renew(cid)):
+            continue  # finished, handed over or let go meanwhile; or renewed
+        mid = answer.message["id"] if answer.message else None
+        if await live.resync(cid, mid, answer.user_id, list(answer.parts)):
+            if not answers.owns(answer):  # it ended while the lease came back
+                await live.release(cid, mid)
+                continue
+            log.info("answer's record restored", extra={"conversation_id": cid,
+                                                        "next_index": answer.next_index})
+        else:  # another replica continues it (we were presumed dead): let it go
+            log.warning("lease taken by another replica", extra={"conversation_id": cid})
+            answer.abandon()
+
+
 async def heartbeat(answers: AnswerManager, live: RedisLive, period: float) -> None:
-    """Renew our leases; take a lease back if Redis forgot it (restart)."""
+    """Renew our leases; restore the records Redis lost or missed (restart, outage)."""
 
     async def beat() -> None:
-        for answer in answers.local():
-            cid = answer.conversation_id
-            if await live.renew(cid) or not answers.owns(answer):
-                continue  # renewed; or finished, handed over or let go meanwhile
-            mid = answer.message["id"] if answer.message else None
-            if await live.restore(cid, mid, answer.user_id, list(answer.parts)):
-                if not answers.owns(answer):  # it ended while the lease came back
-                    await live.release(cid, mid)
-                    continue
-                log.info("lease restored", extra={"conversation_id": cid})
-            else:  # another replica continues it (we were presumed dead): let it go
-                log.warning("lease taken by another replica", extra={"conversation_id": cid})
-                answer.abandon()
+        if live.up:  # while down the gate's probe waits for Redis, then the full resync
+            await resync(answers, live, renew_first=True)
 
+    async def full() -> None:
+        await resync(answers, live, renew_first=False)
+
+    live.gate.on_up(full)
     await _every(period, beat, "heartbeat")
 
 
@@ -59,7 +72,7 @@ async def take_over(answers: AnswerManager, live: RedisLive, period: float) -> N
     """Take over answers whose replica stopped renewing its lease."""
 
     async def scan() -> None:
-        if answers.draining:
+        if answers.draining or not live.up:
             return
         for cid in await live.orphans():
             await claim(answers, live, cid)

@@ -9,6 +9,10 @@ A lease that expires (owner killed), or that its owner hands over (SIGTERM after
 period), lets another replica claim the answer with ``SET NX`` and continue (or finalise) it;
 deltas are appended only at the index the list expects, and the history's ``expect_status``
 makes the finalisation happen once.
+
+Every call is bounded (``redis_gate``): while Redis is down or frozen the owner streams on
+from memory, and when Redis is back ``resync`` (from ``failover``) rewrites each of its
+answers' lease, hash and deltas; releases missed meanwhile are replayed first.
 """
 
 from __future__ import annotations
@@ -23,7 +27,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
+
+from .redis_gate import RedisGate, gated
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +73,41 @@ redis.call('del', KEYS[1])
 return 1
 """
 
+# Make Redis's record of answer ARGV[3] in KEYS (lease, live, deltas) this replica's (ARGV[1],
+# lease ARGV[2] ms), with ARGV[5..] its deltas so far (the list only ever grows here: a longer
+# one already holds a delta appended meanwhile). 0 if another replica holds the lease.
+_RESYNC = """
+local owner = redis.call('get', KEYS[1])
+if owner and owner ~= ARGV[1] then
+  return 0
+end
+redis.call('set', KEYS[1], ARGV[1], 'PX', ARGV[2])
+redis.call('hset', KEYS[2], 'message_id', ARGV[3], 'user_id', ARGV[4], 'owner', ARGV[1])
+if ARGV[3] ~= '' and redis.call('llen', KEYS[3]) < #ARGV - 4 then
+  redis.call('del', KEYS[3])
+  for i = 5, #ARGV do
+    redis.call('rpush', KEYS[3], ARGV[i])
+  end
+end
+return 1
+"""
+
+# A release missed while Redis was down: drop the record of answer ARGV[2] only if it is still
+# this replica's (ARGV[1]); the deltas expire in ARGV[3] s.
+_LATE_RELEASE = """
+if redis.call('hget', KEYS[1], 'owner') == ARGV[1]
+    and redis.call('hget', KEYS[1], 'message_id') == ARGV[2] then
+  redis.call('del', KEYS[1])
+end
+if redis.call('get', KEYS[2]) == ARGV[1] then
+  redis.call('del', KEYS[2])
+end
+if ARGV[2] ~= '' then
+  redis.call('expire', KEYS[3], ARGV[3])
+end
+return 1
+"""
+
 
 @dataclass(frozen=True)
 class LiveAnswer:
@@ -92,27 +135,49 @@ def _deltas(mid: str) -> str:
 
 
 class RedisLive:
-    def __init__(self, url: str, replica_id: str, lease_seconds: float) -> None:
+    def __init__(
+        self,
+        url: str,
+        replica_id: str,
+        lease_seconds: float,
+        *,
+        op_timeout: float = 0.5,
+        backoff_base: float = 0.2,
+        backoff_cap: float = 2.0,
+    ) -> None:
+        # One attempt per call (the gate bounds it and backs off), never redis-py's retries.
         self.redis = aioredis.Redis.from_url(
-            url, decode_responses=True, socket_connect_timeout=2, socket_timeout=5,
-            health_check_interval=10,
+            url, decode_responses=True, socket_connect_timeout=max(op_timeout, 0.1),
+            socket_timeout=5, health_check_interval=10, retry=Retry(NoBackoff(), 0),
         )
+        self.gate = RedisGate(self.redis.ping, op_timeout, backoff_base, backoff_cap)
         self.replica_id = replica_id
         self.lease_ms = int(lease_seconds * 1000)
         self._renew = self.redis.register_script(_RENEW)
         self._append = self.redis.register_script(_APPEND)
         self._let_go = self.redis.register_script(_LET_GO)
+        self._resync = self.redis.register_script(_RESYNC)
+        self._late_release = self.redis.register_script(_LATE_RELEASE)
+        self._missed: dict[str, str] = {}  # releases missed while down: cid -> message id
+        self.gate.on_up(self._replay_releases)
+
+    @property
+    def up(self) -> bool:
+        return self.gate.up
 
     async def aclose(self) -> None:
+        await self.gate.aclose()
         await self.redis.aclose()
 
     async def ping(self) -> bool:
         try:
-            return bool(await self.redis.ping())
-        except RedisError:
+            async with asyncio.timeout(self.gate.timeout):
+                return bool(await self.redis.ping())
+        except (RedisError, OSError, TimeoutError):
             return False
 
     # ---- the owner's side ----------------------------------------------------------------
+    @gated
     async def claim(self, cid: str, user_id: str) -> bool:
         """Become the replica answering ``cid``; False if another live answer holds it."""
         if not await self.redis.set(_lease(cid), self.replica_id, nx=True, px=self.lease_ms):
@@ -122,9 +187,11 @@ class RedisLive:
         )
         return True
 
+    @gated
     async def attach(self, cid: str, mid: str) -> None:
         await self.redis.hset(_live(cid), "message_id", mid)
 
+    @gated
     async def append(self, mid: str, text: str, index: int, parts: list[str]) -> bool:
         """Store delta ``index`` if the list holds exactly the deltas before it; if Redis lost
         deltas, rewrite the list from ``parts`` (every delta before this one), so positions
@@ -140,6 +207,7 @@ class RedisLive:
                 await pipe.execute()
         return True
 
+    @gated
     async def hand_over(self, cid: str, mid: str, parts: list[str]) -> bool:
         """SIGTERM: leave the answer to another replica at once (the list made exactly
         ``parts``, the lease dropped, a hand-over published). False if not ours any more."""
@@ -149,34 +217,53 @@ class RedisLive:
         await self.redis.publish(CONTROL_CHANNEL, json.dumps({"handover": cid}))
         return True
 
+    @gated
     async def drop_lease(self, cid: str) -> None:
         """Give back a lease just claimed (the answer could not be taken over now)."""
         await self._let_go(keys=[_lease(cid), _deltas("")], args=[self.replica_id, "0"])
 
-    async def restore(self, cid: str, mid: str | None, user_id: str, parts: list[str]) -> bool:
-        """Take the lease back after Redis lost it (restart); False if another replica has it."""
-        if not await self.claim(cid, user_id):
-            return False
-        if mid:
-            await self.attach(cid, mid)
-            if parts:
-                async with self.redis.pipeline(transaction=True) as pipe:
-                    pipe.delete(_deltas(mid))
-                    pipe.rpush(_deltas(mid), *parts)
-                    await pipe.execute()
-        return True
+    @gated
+    async def resync(self, cid: str, mid: str | None, user_id: str, parts: list[str]) -> bool:
+        """Make Redis's record of our answer in ``cid`` (lease, hash, deltas ``parts``) whole
+        again after Redis lost or missed some of it; False if another replica has the lease."""
+        return bool(await self._resync(
+            keys=[_lease(cid), _live(cid), _deltas(mid or "")],
+            args=[self.replica_id, self.lease_ms, mid or "", user_id, *parts],
+        ))
 
+    @gated
     async def renew(self, cid: str) -> bool:
         return bool(await self._renew(keys=[_lease(cid)], args=[self.replica_id, self.lease_ms]))
 
     async def release(self, cid: str, mid: str | None) -> None:
+        """Drop the answer's record; while Redis is down, remember to when it is back."""
+        try:
+            await self._release(cid, mid)
+        except RedisError:
+            self._missed[cid] = mid or ""
+            raise
+
+    @gated
+    async def _release(self, cid: str, mid: str | None) -> None:
+        self._missed.pop(cid, None)
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.delete(_live(cid), _lease(cid))
             if mid:
                 pipe.expire(_deltas(mid), DELTAS_TTL_SECONDS)
             await pipe.execute()
 
+    async def _replay_releases(self) -> None:
+        """Redis is back: the releases it missed, before the answers still here are resynced."""
+        while self._missed:
+            cid, mid = next(iter(self._missed.items()))
+            await self.gate.call("release", self._late_release,
+                                 keys=[_live(cid), _lease(cid), _deltas(mid)],
+                                 args=[self.replica_id, mid, DELTAS_TTL_SECONDS])
+            if self._missed.get(cid) == mid:
+                del self._missed[cid]
+
     # ---- any replica ---------------------------------------------------------------------
+    @gated
     async def snapshot(self, cid: str) -> LiveAnswer | None:
         """The answer streaming in ``cid`` with its text so far, if its owner is alive."""
         async with self.redis.pipeline(transaction=False) as pipe:
@@ -187,13 +274,16 @@ class RedisLive:
             return None
         return await self._answer(cid, live, str(live.get("owner", "")))
 
+    @gated
     async def busy(self, cid: str) -> bool:
         return bool(await self.redis.exists(_lease(cid)))
 
+    @gated
     async def holds(self, cid: str, mid: str) -> bool:
         """Is ``mid`` the answer Redis tracks in ``cid`` (owned, or waiting to be taken)?"""
         return bool(mid) and await self.redis.hget(_live(cid), "message_id") == mid
 
+    @gated
     async def request_stop(self, cid: str, status: str) -> None:
         await self.redis.publish(CONTROL_CHANNEL, json.dumps({"stop": cid, "status": status}))
 
@@ -201,18 +291,23 @@ class RedisLive:
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(seconds):
                 # The owner is another process: poll its key (no local event to wait on).
-                while await self.redis.exists(_live(cid)):  # noqa: ASYNC110
+                while await self.gate.call("wait", self.redis.exists, _live(cid)):  # noqa: ASYNC110
                     await asyncio.sleep(0.05)
 
     async def orphans(self) -> list[str]:
         """Conversations whose answer has lost its owner (the lease expired)."""
         found = []
-        async for key in self.redis.scan_iter(match="chat:live:*", count=200):
+        keys = await self.gate.call("orphans", self._live_keys)
+        for key in keys:
             cid = key.removeprefix("chat:live:")
-            if not await self.redis.exists(_lease(cid)):
+            if not await self.gate.call("orphans", self.redis.exists, _lease(cid)):
                 found.append(cid)
         return found
 
+    async def _live_keys(self) -> list[str]:
+        return [key async for key in self.redis.scan_iter(match="chat:live:*", count=1000)]
+
+    @gated
     async def take_over(self, cid: str) -> LiveAnswer | None:
         """Claim an orphaned answer (once, across replicas); its last state."""
         if not await self.redis.set(_lease(cid), self.replica_id, nx=True, px=self.lease_ms):

@@ -73,7 +73,11 @@ def create_app(settings: Settings) -> Any:
         )
         if settings.redis_url:
             service.live = RedisLive(
-                settings.redis_url, uuid.uuid4().hex, settings.answer_lease_seconds
+                settings.redis_url,
+                uuid.uuid4().hex,
+                settings.answer_lease_seconds,
+                op_timeout=settings.redis_op_timeout_ms / 1000,
+                backoff_cap=settings.redis_reconnect_max_ms / 1000,
             )
         service.llm = LlmClient(
             settings.llm_service_url,

@@ -23,6 +23,20 @@ class Settings(IdentitySettings):
         "http://127.0.0.1:8083", validation_alias="HISTORY_SERVICE_URL"
     )
     redis_url: str | None = Field(None, validation_alias="REDIS_URL")
+    redis_op_timeout_ms: float = Field(
+        500.0,
+        validation_alias="REDIS_OP_TIMEOUT_MS",
+        gt=0,
+        description="with REDIS_URL: longest wait on one call to the store of answers in "
+        "flight; after a failure Redis counts as down and answers stream on without it",
+    )
+    redis_reconnect_max_ms: float = Field(
+        2000.0,
+        validation_alias="REDIS_RECONNECT_MAX_MS",
+        gt=0,
+        description="with REDIS_URL: longest pause between two checks that Redis is back "
+        "(jittered back-off from 200 ms); the answers' records are restored when it is",
+    )
     allowed_origins: str = Field(
         ",".join(DEFAULT_ORIGINS),
         validation_alias="ALLOWED_ORIGINS",

@@ -19,6 +19,7 @@ from .coalescer import Coalescer
 from .history_client import HistoryClient, Json
 from .live import RedisLive
 from .llm_client import LlmClient
+from .redis_gate import RedisDown
 
 log = logging.getLogger(__name__)
 
@@ -88,11 +89,16 @@ class AnswerStreamer:
         self.checkpoint_interval = checkpoint_interval
 
     async def _shared(self, op: Awaitable[Any] | None) -> Any:
-        """Best effort on Redis: a failure is logged, the answer goes on on this replica."""
+        """Best effort on Redis: a failure is logged, the answer goes on on this replica.
+        Bounded: ``op`` waits at most the gate's timeout, and not at all while Redis is down
+        (the gate has logged the outage once; the records are resynced when it is back)."""
         if op is None:
             return None
         try:
             return await op
+        except RedisDown as exc:
+            log.debug("redis down", extra={"error": str(exc)})
+            return None
         except RedisError as exc:
             log.warning("redis unavailable", extra={"error": str(exc)})
             return None
