@@ -204,6 +204,22 @@ def test_kind_values_lint_and_route_the_ingress(charts: Path) -> None:
     assert mongodb["spec"]["replicas"] == 1
 
 
+def test_local_cluster_values_still_fit_the_charts(charts: Path) -> None:
+    """k8s/local-values.yaml (the live-cluster tests') passes the schemas and keeps its upstream."""
+    values = REPO / "k8s/local-values.yaml"
+    for helm_bin in ("HELM3", "HELM4"):
+        result = subprocess.run(
+            [tools()[helm_bin], "lint", "--strict", str(charts / "chatbot"), "-f", str(values)],
+            capture_output=True, text=True, check=False,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+    objects = render(charts, "chatbot", values)
+    llm = next(o for o in objects if o["kind"] == "ConfigMap"
+               and o["metadata"]["name"] == "chatbot-llm")["data"]
+    assert llm["LLM_BASE_URL"] == "http://chatbot-fake-llm:8090/v1"
+    assert llm["LLM_FIRST_TOKEN_TIMEOUT"] == "60"  # the newer settings at their defaults
+
+
 def test_service_monitor_jobs_match_the_alerts_for_any_release(charts: Path) -> None:
     alerts = (REPO / "monitoring/alerts.yml").read_text()
     for release in ("chatbot", "prod-eu"):

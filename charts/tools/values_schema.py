@@ -29,8 +29,24 @@ OVERRIDES: dict[str, dict[str, Any]] = {
     "podDisruptionBudget.minAvailable": {"type": ["integer", "string"]},
     "podDisruptionBudget.maxUnavailable": {"type": ["integer", "string"]},
     "replicaSet.members": {"type": "integer", "minimum": 1},
+    "takeoverMode": {"enum": ["continue", "interrupt"]},
+    "mongodb.writeConcern": {"type": ["string", "integer"]},
+    "mongodb.readConcern": {"enum": ["local", "majority", "available", "linearizable"]},
+    "localModel.name": {"enum": ["qwen2.5-0.5b", "qwen2.5-coder-1.5b"]},
+    "fallbacks": {
+        "type": "array",
+        "items": {
+            "type": "object",
+            "required": ["baseUrl", "model"],
+            "properties": {
+                key: {"type": "string"}
+                for key in ("name", "baseUrl", "model", "existingSecret", "apiKeyKey")
+            },
+            "additionalProperties": False,
+        },
+    },
 }
-# Subchart sections of the umbrella and free-form values: not closed.
+# Objects that take keys beyond their documented ones (their documented ones still typed).
 OPEN = {"global"}
 
 
@@ -48,11 +64,11 @@ def infer(value: Any, path: str, closed: bool = True) -> dict[str, Any]:
     if isinstance(value, list):
         return {"type": "array"}
     if isinstance(value, dict):
-        if not value or path in OPEN:
+        if not value:
             return {"type": "object"}
         props = {k: infer(v, f"{path}.{k}" if path else k, closed) for k, v in value.items()}
         schema: dict[str, Any] = {"type": "object", "properties": props}
-        if closed:
+        if closed and path not in OPEN:
             schema["additionalProperties"] = False
         return schema
     return {}

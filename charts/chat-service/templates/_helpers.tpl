@@ -8,6 +8,32 @@
 LLM_SERVICE_URL: {{ tpl .Values.llmServiceUrl . | quote }}
 HISTORY_SERVICE_URL: {{ tpl .Values.historyServiceUrl . | quote }}
 ALLOWED_ORIGINS: {{ tpl .Values.allowedOrigins . | quote }}
+{{- include "chatbot-lib.authConfig" . }}
+{{- include "chatbot-lib.configEntries" (list
+  (list "TAKEOVER_MODE" .Values.takeoverMode)
+  (list "ANSWER_LEASE_SECONDS" .Values.answerLeaseSeconds)
+  (list "CHECKPOINT_SECONDS" .Values.checkpointSeconds)
+  (list "DELTA_INTERVAL_MS" .Values.deltaIntervalMs)
+  (list "DEFAULT_MODEL" .Values.defaultModel)
+  (list "CONTEXT_MESSAGES" .Values.contextMessages)
+  (list "RATE_EVENTS_PER_SECOND" .Values.rateLimits.eventsPerSecond)
+  (list "RATE_MESSAGES_PER_MINUTE" .Values.rateLimits.messagesPerMinute)
+  (list "RATE_MESSAGES_WINDOW_SECONDS" .Values.rateLimits.messagesWindowSeconds)
+  (list "RATE_TOKENS_PER_DAY" .Values.rateLimits.tokensPerDay)
+  (list "RATE_TOKENS_WINDOW_SECONDS" .Values.rateLimits.tokensWindowSeconds)
+  (list "MAX_CONNECTIONS_PER_USER" .Values.rateLimits.connectionsPerUser)
+  (list "MAX_CONTENT_CHARS" .Values.limits.maxContentChars)
+  (list "MAX_TITLE_CHARS" .Values.limits.maxTitleChars)
+  (list "MAX_SYSTEM_PROMPT_CHARS" .Values.limits.maxSystemPromptChars)
+  (list "MAX_PAYLOAD_BYTES" .Values.limits.maxPayloadBytes)
+  (list "LLM_CONNECT_TIMEOUT_SECONDS" .Values.llmClient.connectTimeoutSeconds)
+  (list "LLM_READ_TIMEOUT_SECONDS" .Values.llmClient.readTimeoutSeconds)
+  (list "LLM_MAX_CONNECTIONS" .Values.llmClient.maxConnections)
+  (list "LLM_MAX_KEEPALIVE" .Values.llmClient.maxKeepalive)
+  (list "HISTORY_TIMEOUT_SECONDS" .Values.historyClient.timeoutSeconds)
+  (list "HISTORY_MAX_CONNECTIONS" .Values.historyClient.maxConnections)
+  (list "HISTORY_MAX_KEEPALIVE" .Values.historyClient.maxKeepalive)
+) }}
 {{- end }}
 
 {{- define "chat-service.generatedSecretKeys" -}}

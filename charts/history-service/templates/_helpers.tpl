@@ -5,6 +5,25 @@
 {{- define "history-service.selectorLabels" -}}{{ include "chatbot-lib.selectorLabels" . }}{{- end }}
 
 {{- define "history-service.config" -}}
+{{- with .Values.mongodb }}
+{{- include "chatbot-lib.configEntries" (list
+  (list "MONGODB_DATABASE" .database)
+  (list "MONGODB_WRITE_CONCERN" .writeConcern)
+  (list "MONGODB_JOURNAL" .journal)
+  (list "MONGODB_READ_CONCERN" .readConcern)
+  (list "MONGODB_RETRY_WRITES" .retryWrites)
+  (list "MONGODB_MAX_POOL_SIZE" .maxPoolSize)
+  (list "MONGODB_MIN_POOL_SIZE" .minPoolSize)
+  (list "MONGODB_SERVER_SELECTION_TIMEOUT_MS" .serverSelectionTimeoutMs)
+  (list "MONGODB_CONNECT_TIMEOUT_MS" .connectTimeoutMs)
+  (list "MONGODB_SOCKET_TIMEOUT_MS" .socketTimeoutMs)
+) }}
+{{- end }}
+{{- include "chatbot-lib.configEntries" (list
+  (list "STORE_RETRY_ATTEMPTS" .Values.storeRetry.attempts)
+  (list "STORE_RETRY_BASE_DELAY" .Values.storeRetry.baseDelaySeconds)
+  (list "STORE_RETRY_MAX_DELAY" .Values.storeRetry.maxDelaySeconds)
+) }}
 {{- end }}
 
 {{- define "history-service.generatedSecretKeys" -}}

@@ -8,6 +8,11 @@
 {{- define "ui-service.config" -}}
 CHAT_PUBLIC_URL: {{ tpl .Values.chatPublicUrl . | quote }}
 LLM_SERVICE_URL: {{ tpl .Values.llmServiceUrl . | quote }}
+{{- include "chatbot-lib.authConfig" . }}
+{{- include "chatbot-lib.configEntries" (list
+  (list "TOKEN_TTL_SECONDS" .Values.tokens.ttlSeconds)
+  (list "TOKEN_RENEW_WINDOW_SECONDS" .Values.tokens.renewWindowSeconds)
+) }}
 {{- end }}
 
 {{- define "ui-service.generatedSecretKeys" -}}
