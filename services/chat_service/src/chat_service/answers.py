@@ -283,15 +283,19 @@ class AnswerManager(AnswerStreamer):
             body["model"] = answer.model
         final = await self.finalise(answer.user_id, answer.message, body)
         await self._release(answer)
-        if answer.usage and self.on_usage is not None:
-            try:
-                await self.on_usage(answer.user_id, answer.usage)
-            except Exception:
-                log.warning("could not count the answer's tokens", exc_info=True)
         metrics.ANSWERS.labels(status).inc()
+        try:
+            if final is not None:  # else the conversation was deleted meanwhile
+                await self._announce(answer, final)
+        finally:  # after the emits: the limiter's store (Redis) may be slow to answer
+            if answer.usage and self.on_usage is not None:
+                try:
+                    await self.on_usage(answer.user_id, answer.usage)
+                except Exception:
+                    log.warning("could not count the answer's tokens", exc_info=True)
+
+    async def _announce(self, answer: Answer, final: Json) -> None:
         room = room_of(answer.conversation_id)
-        if final is None:  # the conversation was deleted meanwhile
-            return
         if answer.error is not None:
             await self.emit(
                 "message.error",

@@ -158,7 +158,7 @@ class RedisLive:
         self._let_go = self.redis.register_script(_LET_GO)
         self._resync = self.redis.register_script(_RESYNC)
         self._late_release = self.redis.register_script(_LATE_RELEASE)
-        self._missed: dict[str, str] = {}  # releases missed while down: cid -> message id
+        self._missed: list[tuple[str, str]] = []  # releases missed while down: (cid, mid)
         self.gate.on_up(self._replay_releases)
 
     @property
@@ -240,12 +240,11 @@ class RedisLive:
         try:
             await self._release(cid, mid)
         except RedisError:
-            self._missed[cid] = mid or ""
+            self._missed.append((cid, mid or ""))
             raise
 
     @gated
     async def _release(self, cid: str, mid: str | None) -> None:
-        self._missed.pop(cid, None)
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.delete(_live(cid), _lease(cid))
             if mid:
@@ -255,12 +254,12 @@ class RedisLive:
     async def _replay_releases(self) -> None:
         """Redis is back: the releases it missed, before the answers still here are resynced."""
         while self._missed:
-            cid, mid = next(iter(self._missed.items()))
+            cid, mid = self._missed[0]
             await self.gate.call("release", self._late_release,
                                  keys=[_live(cid), _lease(cid), _deltas(mid)],
                                  args=[self.replica_id, mid, DELTAS_TTL_SECONDS])
-            if self._missed.get(cid) == mid:
-                del self._missed[cid]
+            with contextlib.suppress(ValueError):
+                self._missed.remove((cid, mid))
 
     # ---- any replica ---------------------------------------------------------------------
     @gated
