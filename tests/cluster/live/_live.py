@@ -115,7 +115,12 @@ def delete_pod(core: client.CoreV1Api, live: Live, pod: str) -> None:
 
 
 async def wait_replaced(
-    core: client.CoreV1Api, live: Live, name: str, gone: set[str], count: int, start: float,
+    core: client.CoreV1Api,
+    live: Live,
+    name: str,
+    gone: set[str],
+    count: int,
+    start: float,
     timeout: float = 120,
 ) -> float:
     """Seconds from ``start`` until ``count`` pods of ``name`` are Ready, none of ``gone``
@@ -166,3 +171,16 @@ def assembled(prefix: str, next_index: int, deltas: list[dict[str, Any]]) -> str
     indexes = sorted(seen)
     assert indexes == list(range(next_index, next_index + len(indexes))), f"gaps: {indexes}"
     return prefix + "".join(seen[i] for i in indexes)
+
+
+async def create_conversation(c: ChatClient, title: str, timeout: float = 120) -> str:
+    """conversation.create, retried while the store is still coming back (``unavailable``):
+    each test starts from a steady state, whatever the step before it deleted."""
+    start = time.monotonic()
+    while True:
+        ack = await c.call("conversation.create", {"title": title})
+        if ack.get("ok"):
+            return str(ack["conversation"]["id"])
+        assert ack["error"]["code"] == "unavailable", ack
+        assert time.monotonic() - start < timeout, f"store still unavailable after {timeout} s"
+        await asyncio.sleep(1)

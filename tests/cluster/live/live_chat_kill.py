@@ -19,6 +19,7 @@ from tests.cluster.live._live import (
     connect,
     container_port,
     core_api,
+    create_conversation,
     delete_pod,
     guest_token,
     history,
@@ -60,7 +61,7 @@ async def test_chat_pod_deleted_mid_answer_the_answer_completes_once() -> None:
     c, _ = await connect(live, token)
     acked: list[str] = []
     try:
-        cid = (await c.ok("conversation.create", {"title": "chat pod kill"}))["conversation"]["id"]
+        cid = await create_conversation(c, "chat pod kill")
         content = f"survive a chat pod kill [tokens:{TOKENS}]"
         sent = await c.ok(
             "message.send",
@@ -70,7 +71,8 @@ async def test_chat_pod_deleted_mid_answer_the_answer_completes_once() -> None:
         await c.wait_for(lambda: len(c.events["message.delta"]) >= 20, 30)
         mid = c.events["message.delta"][0]["message_id"]
         serving = [
-            p for p in pods
+            p
+            for p in pods
             if await metric(p.status.pod_ip, container_port(p), "chat_answers_in_flight") >= 1
         ]
         assert len(serving) == 1, f"answers in flight on {[p.metadata.name for p in serving]}"
@@ -90,9 +92,11 @@ async def test_chat_pod_deleted_mid_answer_the_answer_completes_once() -> None:
         answer = [m for m in msgs if m["role"] == "assistant"]
         assert [m["id"] for m in answer] == [mid], msgs
         now = answer[0]
-        print(f"\nkilled {victim} after {seen_before} deltas; client saw it ({how}) after "
-              f"{disconnected:.1f} s, reconnected in {reconnected:.1f} s; answer then "
-              f"{now['status']} at next_index {now.get('next_index')}")
+        print(
+            f"\nkilled {victim} after {seen_before} deltas; client saw it ({how}) after "
+            f"{disconnected:.1f} s, reconnected in {reconnected:.1f} s; answer then "
+            f"{now['status']} at next_index {now.get('next_index')}"
+        )
         expected = " ".join(answer_tokens(content, TOKENS))
         if now["status"] == "streaming":
             dones = await answer_done(c2, cid, mid, 60)

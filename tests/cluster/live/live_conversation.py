@@ -7,7 +7,15 @@ plain ``pytest``: the file name matches no test pattern).
 
 from __future__ import annotations
 
-from tests.cluster.live._live import Live, answer_done, connect, guest_token, history, new_id
+from tests.cluster.live._live import (
+    Live,
+    answer_done,
+    connect,
+    create_conversation,
+    guest_token,
+    history,
+    new_id,
+)
 from tests.support.fake_upstream import answer_tokens
 
 
@@ -17,8 +25,7 @@ async def test_conversation_streams_through_the_ingress_and_is_in_history() -> N
     c, _ = await connect(live, token)
     try:
         assert c.sio.transport() == "websocket"
-        conv = (await c.ok("conversation.create", {"title": "live cluster"}))["conversation"]
-        cid = conv["id"]
+        cid = await create_conversation(c, "live cluster")
         content = "hello from the live cluster [tokens:30]"
         sent = await c.ok(
             "message.send",

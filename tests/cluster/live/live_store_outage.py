@@ -16,6 +16,7 @@ from tests.cluster.live._live import (
     answer_done,
     connect,
     core_api,
+    create_conversation,
     delete_pod,
     guest_token,
     history,
@@ -31,8 +32,12 @@ async def _turn(c: ChatClient, cid: str, content: str) -> dict[str, Any]:
         "message.send", {"conversation_id": cid, "client_message_id": new_id(), "content": content}
     )
     await c.wait_for(
-        lambda: any(d["message"]["conversation_id"] == cid and d["message"]["seq"]
-                    > sent["message"]["seq"] for d in c.events["message.done"]), 60)
+        lambda: any(
+            d["message"]["conversation_id"] == cid and d["message"]["seq"] > sent["message"]["seq"]
+            for d in c.events["message.done"]
+        ),
+        60,
+    )
     return dict(sent["message"])
 
 
@@ -43,7 +48,7 @@ async def test_history_and_mongodb_pods_deleted_nothing_acked_lost() -> None:
     c, _ = await connect(live, token)
     acked: list[str] = []
     try:
-        cid = (await c.ok("conversation.create", {"title": "store outage"}))["conversation"]["id"]
+        cid = await create_conversation(c, "store outage")
         acked.append((await _turn(c, cid, "before the outage [tokens:8]"))["id"])
         before = await history(c, cid)
         assert [m["status"] for m in before] == ["complete", "complete"]
@@ -62,8 +67,11 @@ async def test_history_and_mongodb_pods_deleted_nothing_acked_lost() -> None:
         while time.monotonic() - start < 180:
             ack = await c.call(
                 "message.send",
-                {"conversation_id": cid, "client_message_id": new_id(),
-                 "content": f"during the outage {len(codes)} [tokens:4]"},
+                {
+                    "conversation_id": cid,
+                    "client_message_id": new_id(),
+                    "content": f"during the outage {len(codes)} [tokens:4]",
+                },
                 timeout=30,
             )
             if ack.get("ok"):
@@ -77,8 +85,10 @@ async def test_history_and_mongodb_pods_deleted_nothing_acked_lost() -> None:
                 continue
             codes.append(ack["error"]["code"])
             await asyncio.sleep(0.5)
-        print(f"\nsends during the outage answered {codes}; first acked send again "
-              f"{recovered_at} s after the deletes")
+        print(
+            f"\nsends during the outage answered {codes}; first acked send again "
+            f"{recovered_at} s after the deletes"
+        )
         assert codes, "no send was refused: the outage was not observed"
         assert set(codes) == {"unavailable"}, codes
         assert recovered_at is not None, "the chat service did not recover within 180 s"

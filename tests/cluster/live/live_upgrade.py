@@ -18,6 +18,7 @@ from tests.cluster.live._live import (
     assembled,
     connect,
     core_api,
+    create_conversation,
     guest_token,
     history,
     new_id,
@@ -39,7 +40,7 @@ async def test_helm_upgrade_rolls_the_chat_pods_without_cutting_an_answer() -> N
     clients: list[ChatClient] = [c]
     content = f"stream through a rolling upgrade [tokens:{TOKENS}]"
     try:
-        cid = (await c.ok("conversation.create", {"title": "upgrade"}))["conversation"]["id"]
+        cid = await create_conversation(c, "upgrade")
         sent = await c.ok(
             "message.send",
             {"conversation_id": cid, "client_message_id": new_id(), "content": content},
@@ -48,9 +49,20 @@ async def test_helm_upgrade_rolls_the_chat_pods_without_cutting_an_answer() -> N
         mid = c.events["message.delta"][0]["message_id"]
         start = time.monotonic()
         helm = await asyncio.create_subprocess_exec(
-            live.helm, "upgrade", live.release, live.chart, "-n", live.namespace,
-            "--kubeconfig", live.kubeconfig, "--reuse-values",
-            "--set", "chat-service.logLevel=WARNING", "--wait", "--timeout", "5m",
+            live.helm,
+            "upgrade",
+            live.release,
+            live.chart,
+            "-n",
+            live.namespace,
+            "--kubeconfig",
+            live.kubeconfig,
+            "--reuse-values",
+            "--set",
+            "chat-service.logLevel=WARNING",
+            "--wait",
+            "--timeout",
+            "5m",
         )
         helm_wait = asyncio.create_task(helm.wait())
         final = None
@@ -64,11 +76,14 @@ async def test_helm_upgrade_rolls_the_chat_pods_without_cutting_an_answer() -> N
                 assert len(dones) == 1, f"{len(dones)} message.done for {mid}"
                 final = dones[0]
                 if cur is not c:
-                    text = assembled(snap["content"], snap["next_index"],
-                                     cur.events["message.delta"])
+                    text = assembled(
+                        snap["content"], snap["next_index"], cur.events["message.delta"]
+                    )
                 else:
-                    text = "".join(d["delta"] for d in sorted(
-                        cur.events["message.delta"], key=lambda d: d["index"]))
+                    text = "".join(
+                        d["delta"]
+                        for d in sorted(cur.events["message.delta"], key=lambda d: d["index"])
+                    )
                 assert text == final["content"]
                 break
             if not cur.sio.connected:
@@ -85,13 +100,17 @@ async def test_helm_upgrade_rolls_the_chat_pods_without_cutting_an_answer() -> N
             await asyncio.sleep(0.2)
         rc = await helm_wait
         assert rc == 0, f"helm upgrade exited {rc}"
-        print(f"\nanswer ended {final['status']} after {reconnects} reconnect(s); "
-              f"upgrade rolled out in {time.monotonic() - start:.1f} s")
+        print(
+            f"\nanswer ended {final['status']} after {reconnects} reconnect(s); "
+            f"upgrade rolled out in {time.monotonic() - start:.1f} s"
+        )
         assert final["status"] == "complete", final
         assert final["content"] == " ".join(answer_tokens(content, TOKENS))
         msgs = await history(clients[-1], cid)
         assert [(m["id"], m["status"]) for m in msgs] == [
-            (sent["message"]["id"], "complete"), (mid, "complete")]
+            (sent["message"]["id"], "complete"),
+            (mid, "complete"),
+        ]
     finally:
         for cl in clients:
             await cl.close()
