@@ -247,7 +247,10 @@ main() {
     step "chaos_test.py --mode k8s" chaos_k8s
     step "helm upgrade mid-answer" live live_upgrade
     report_memory
-    [[ ${TEST_CLUSTER_KEEP:-0} == 1 ]] && return
+    if [[ ${TEST_CLUSTER_KEEP:-0} == 1 ]]; then
+        ((${#FAILURES[@]} == 0)) || exit 1
+        return
+    fi
     step "helm uninstall" uninstall
     step "cluster down" cluster_down
     step "nothing left behind" "$HERE/check_clean.sh"

@@ -61,6 +61,11 @@ async def test_history_and_mongodb_pods_deleted_nothing_acked_lost() -> None:
         start = time.monotonic()
         for pod in victims.values():
             await asyncio.to_thread(delete_pod, core, live, pod.metadata.name)
+        # Each replacement's time to Ready, measured while the sends below go on.
+        replaced = {
+            name: asyncio.create_task(wait_replaced(core, live, name, {pod.metadata.uid}, 1, start))
+            for name, pod in victims.items()
+        }
 
         codes: list[str] = []
         recovered_at = None
@@ -92,9 +97,8 @@ async def test_history_and_mongodb_pods_deleted_nothing_acked_lost() -> None:
         assert codes, "no send was refused: the outage was not observed"
         assert set(codes) == {"unavailable"}, codes
         assert recovered_at is not None, "the chat service did not recover within 180 s"
-        for name, pod in victims.items():
-            took = await wait_replaced(core, live, name, {pod.metadata.uid}, 1, start)
-            print(f"{name}: replacement Ready {took:.1f} s after the delete")
+        for name, task in replaced.items():
+            print(f"{name}: replacement Ready {await task:.1f} s after the delete")
 
         # The answer to the first send after the outage completes; nothing acked is lost.
         last = next(m for m in (await history(c, cid)) if m["id"] == acked[-1])

@@ -106,7 +106,10 @@ async def test_helm_upgrade_rolls_the_chat_pods_without_cutting_an_answer() -> N
         )
         assert final["status"] == "complete", final
         assert final["content"] == " ".join(answer_tokens(content, TOKENS))
-        msgs = await history(clients[-1], cid)
+        # After the rollout every replica is new: read the history on a fresh connection.
+        after, _ = await connect(live, token)
+        clients.append(after)
+        msgs = await history(after, cid)
         assert [(m["id"], m["status"]) for m in msgs] == [
             (sent["message"]["id"], "complete"),
             (mid, "complete"),
