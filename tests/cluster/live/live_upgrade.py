@@ -1,9 +1,10 @@
 """Issue 12, step 6: ``helm upgrade`` with a changed config rolls the chat pods, no answer cut.
 
-The upgrade changes the chat chart's LOG_LEVEL (its ConfigMap, so checksum/config rolls every
-chat pod) while a long answer streams. Each old pod gets preStop + SIGTERM and drains: the
-answer completes (one ``message.done``, status ``complete``, the uninterrupted text), reading
-the answer so far after a reconnect when the client's replica goes away.
+The upgrade flips the chat chart's LOG_LEVEL (INFO <-> WARNING: its ConfigMap, so
+checksum/config rolls every chat pod) while a long answer streams. Each old pod gets preStop +
+SIGTERM and drains: the answer completes (one ``message.done``, status ``complete``, the
+uninterrupted text), reading the answer so far after a reconnect when the client's replica
+goes away.
 """
 
 from __future__ import annotations
@@ -35,6 +36,10 @@ async def test_helm_upgrade_rolls_the_chat_pods_without_cutting_an_answer() -> N
     core = core_api(live)
     old = {p.metadata.name for p in await asyncio.to_thread(ready_pods, core, live, "chat")}
     assert len(old) >= 3, old  # the HPA keeps 3-6
+    cm = await asyncio.to_thread(
+        core.read_namespaced_config_map, f"{live.release}-chat", live.namespace
+    )
+    level = "INFO" if cm.data["LOG_LEVEL"] == "WARNING" else "WARNING"  # a real change
     token = await guest_token(live)
     c, _ = await connect(live, token)
     clients: list[ChatClient] = [c]
@@ -59,7 +64,7 @@ async def test_helm_upgrade_rolls_the_chat_pods_without_cutting_an_answer() -> N
             live.kubeconfig,
             "--reuse-values",
             "--set",
-            "chat-service.logLevel=WARNING",
+            f"chat-service.logLevel={level}",
             "--wait",
             "--timeout",
             "5m",
