@@ -28,7 +28,7 @@ NS="${CHATBOT_NAMESPACE:-chatbot}"
 RELEASE="${CHATBOT_RELEASE:-chatbot}"
 HOST="$(awk '/^ingress:/ { s = 1 } s && $1 == "host:" { print $2; exit }' "$ROOT/k8s/local-values.yaml")"
 INGRESS_URL="http://$K8S_NODE_IP:30080"
-WORK="$(mktemp -d /tmp/test-cluster.XXXXXX)"
+WORK="" # made once the trap is set
 STARTED_DOCKERD=0
 STEPS=()
 FAILURES=()
@@ -60,7 +60,7 @@ cleanup() {
         "$ROOT/k8s/local/down.sh"
     fi
     ((STARTED_DOCKERD)) && "$ROOT/scripts/images/dockerd.sh" stop >/dev/null
-    rm -rf "$WORK"
+    [[ -z $WORK ]] || rm -rf "$WORK"
     printf '%s\n' "${STEPS[@]}" >&2
     ((${#FAILURES[@]})) && printf 'FAILED: %s\n' "${FAILURES[@]}" >&2
     ((rc == 0)) && log "PASS" || log "FAIL (rc=$rc)"
@@ -231,6 +231,7 @@ main() {
         die "a cluster is already running in $K8S_LOCAL_DIR (in use?): stop it with k8s/local/down.sh first"
     fi
     trap cleanup EXIT
+    WORK="$(mktemp -d /tmp/test-cluster.XXXXXX)"
     step "docker engine" docker_engine
     if [[ ${TEST_CLUSTER_REUSE:-0} != 1 ]]; then
         step "cluster up" cluster_up
