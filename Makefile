@@ -6,7 +6,7 @@ UV ?= uv
 TEST_DEB := redis-server chromium prometheus nginx-light
 
 .PHONY: help setup run test lint clean monitor test-images kind-up deploy undeploy dev \
-	cluster-up cluster-down bench
+	cluster-up cluster-down test-cluster bench
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -42,6 +42,9 @@ cluster-up: ## a real single-node Kubernetes cluster on this Linux machine (root
 
 cluster-down: ## stop it and leave nothing behind
 	@k8s/local/down.sh
+
+test-cluster: setup ## live acceptance on the local cluster (root): install, kill pods, chaos, upgrade, nothing left
+	@tests/cluster/test-cluster.sh
 
 kind-up: ## kind cluster + Traefik (MONITORING=1: + kube-prometheus-stack); needs Docker and kind
 	@k8s/kind-up.sh

@@ -32,8 +32,8 @@ from stress_tests._harness import guest_token, summary
 from stress_tests._replicas import Replicas, start_replicas
 from stress_tests.chaos_test import one_turn, verify
 
-NAMES = {"chat": "chatbot-chat", "llm": "chatbot-llm", "history": "chatbot-history",
-         "mongodb": "mongodb"}
+# app.kubernetes.io/name of each workload as the umbrella chart labels it (its nameOverride).
+NAMES = {"chat": "chat", "llm": "llm", "history": "history", "mongodb": "mongodb"}
 
 
 def selector(target: str, release: str) -> str:

@@ -42,11 +42,22 @@ async def _conversation(base_url: str, timeout: float) -> bool:
 
 
 def conversation_completes(base_url: str, timeout: float = 60) -> bool:
-    """A guest creates a conversation, sends a message and gets a complete, stored answer."""
-    try:
-        return asyncio.run(_conversation(base_url, float(timeout)))
-    except Exception:
-        return False
+    """A guest creates a conversation, sends a message and gets a complete, stored answer.
+
+    While a killed pod comes back the system may answer ``unavailable`` for a while: the probe
+    tries again (bounded by ``timeout``) and holds once one whole conversation succeeds.
+    """
+    deadline = time.monotonic() + float(timeout)
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return False
+        try:
+            if asyncio.run(_conversation(base_url, remaining)):
+                return True
+        except Exception:
+            pass
+        time.sleep(1.0)
 
 
 def pods_ready(label_selector: str, ns: str = "default", timeout: float = 120,
