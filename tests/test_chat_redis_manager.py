@@ -19,9 +19,9 @@ import httpx
 import pytest
 
 from tests.support.chat_client import ChatClient
-from tests.support.processes import Proc, free_port
-from tests.test_chat_replicas import Cluster, expected_answer, rest_after, start_redis
-from tests.test_chat_service import assert_contiguous, conversation, send, start_system
+from tests.support.processes import Proc
+from tests.test_chat_replicas import Cluster, expected_answer, rest_after, run_cluster, start_redis
+from tests.test_chat_service import assert_contiguous, conversation, send
 
 OUTAGE_SECONDS = 1.5
 
@@ -29,24 +29,7 @@ OUTAGE_SECONDS = 1.5
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     """Two replicas on one Redis; the default answer lease (6 s) outlasts every outage here."""
-    redis = start_redis(free_port())
-    env = {"REDIS_URL": f"redis://127.0.0.1:{redis.port}/0", "DELTA_INTERVAL_MS": "20"}
-    try:
-        system = start_system(
-            tmp_path_factory.mktemp("redis-manager"),
-            {"FAKE_TTFT_MS": "30", "FAKE_TOKEN_MS": "20", "FAKE_TOKENS": "60"},
-            env,
-        )
-    except BaseException:
-        redis.stop()
-        raise
-    cluster = Cluster(system, redis, system.chat, system.start_chat())
-    try:
-        yield cluster
-    finally:
-        cluster.b.stop()
-        system.stop()
-        cluster.redis.stop()  # the one running now (tests restart it)
+    yield from run_cluster(tmp_path_factory.mktemp("redis-manager"))
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ import signal
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -36,8 +37,17 @@ LEASE = "2"
 def start_redis(port: int) -> Proc:
     proc = start_process(
         "redis",
-        [REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-         "--appendonly", "no"],
+        [
+            REDIS_SERVER,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],
         port=port,
         health_path=None,
     )
@@ -56,16 +66,13 @@ class Cluster:
         return await self.system.client(user_id, replica)
 
 
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+def run_cluster(state: Path, **chat_env: str) -> Iterator[Cluster]:
+    """Two chat replicas on one real Redis, with history, LLM and a fake upstream."""
     redis = start_redis(free_port())
-    env = {"REDIS_URL": f"redis://127.0.0.1:{redis.port}/0", "ANSWER_LEASE_SECONDS": LEASE,
-           "DELTA_INTERVAL_MS": "20"}
+    env = {"REDIS_URL": f"redis://127.0.0.1:{redis.port}/0", "DELTA_INTERVAL_MS": "20", **chat_env}
     try:
         system = start_system(
-            tmp_path_factory.mktemp("replicas"),
-            {"FAKE_TTFT_MS": "30", "FAKE_TOKEN_MS": "20", "FAKE_TOKENS": "60"},
-            env,
+            state, {"FAKE_TTFT_MS": "30", "FAKE_TOKEN_MS": "20", "FAKE_TOKENS": "60"}, env
         )
     except BaseException:
         redis.stop()
@@ -76,7 +83,12 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     finally:
         cluster.b.stop()
         system.stop()
-        cluster.redis.stop()  # the one running now (a test restarts it)
+        cluster.redis.stop()  # the one running now (tests restart it)
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    yield from run_cluster(tmp_path_factory.mktemp("replicas"), ANSWER_LEASE_SECONDS=LEASE)
 
 
 @pytest.fixture
@@ -99,8 +111,11 @@ async def on_b(cluster: Cluster, user_id: str) -> AsyncIterator[ChatClient]:
 
 
 def rest_after(c: ChatClient, live: dict[str, Any]) -> list[dict[str, Any]]:
-    return [d for d in c.events["message.delta"]
-            if d["message_id"] == live["id"] and d["index"] >= live["next_index"]]
+    return [
+        d
+        for d in c.events["message.delta"]
+        if d["message_id"] == live["id"] and d["index"] >= live["next_index"]
+    ]
 
 
 async def test_another_replica_sees_the_answer_live(on_a: ChatClient, on_b: ChatClient) -> None:
@@ -175,7 +190,10 @@ async def assert_finalised_once(c: ChatClient, cid: str, mid: str, content: str)
     stored = await messages(c, cid)
     assert [m["role"] for m in stored] == ["user", "assistant"]
     assert (stored[1]["id"], stored[1]["status"], stored[1]["content"]) == (
-        mid, "complete", content)
+        mid,
+        "complete",
+        content,
+    )
 
 
 async def test_a_killed_replicas_answer_is_continued_by_another(
@@ -220,8 +238,10 @@ async def test_a_killed_replicas_answer_is_continued_by_another(
     [prefill] = await prefills(cluster, question)
     assert prefill == live["content"] or live["content"].startswith(prefill)
     await assert_finalised_once(on_b, cid, done["id"], done["content"])
-    print(f"take-over after SIGKILL: first new delta {took_over:.2f} s after the kill "
-          f"(lease {LEASE} s)")
+    print(
+        f"take-over after SIGKILL: first new delta {took_over:.2f} s after the kill "
+        f"(lease {LEASE} s)"
+    )
 
 
 async def test_sigterm_hands_the_answer_over(
