@@ -86,6 +86,11 @@ stop() {
         kill -0 "$pid" 2>/dev/null && kill -KILL "$pid"
     fi
     remove_rules
+    # dockerd leaves its network namespace bind-mounts behind in its exec root.
+    local mnt
+    for mnt in $(awk -v d="$RUN_DIR/exec/" 'index($2, d) == 1 {print $2}' /proc/mounts); do
+        umount "$mnt" 2>/dev/null || umount -l "$mnt" 2>/dev/null || true
+    done
     local link
     for link in $(ip -o link show | awk -F': ' '{print $2}' | cut -d@ -f1 | grep -E "^($BRIDGE|$NET_PREFIX[0-9a-z]*)$" || true); do
         ip link del "$link" 2>/dev/null || true
