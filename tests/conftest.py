@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.mongo_server import MongoServer
 from tests.support.stack import Stack, start_stack
 
 
@@ -18,3 +19,10 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         yield s
     finally:
         s.stop()
+
+
+@pytest.fixture
+def mongo(tmp_path: Path) -> Iterator[MongoServer]:
+    """A MongoDB-wire server (FerretDB) of the test's own, restartable on the same port."""
+    with MongoServer(data_dir=tmp_path / "ferretdb") as server:
+        yield server

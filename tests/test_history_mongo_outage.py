@@ -23,12 +23,6 @@ pytestmark = pytest.mark.mongo
 
 
 @pytest.fixture
-def mongo(tmp_path: Path) -> Iterator[MongoServer]:
-    with MongoServer(data_dir=tmp_path / "ferretdb") as server:
-        yield server
-
-
-@pytest.fixture
 def history(mongo: MongoServer, tmp_path: Path) -> Iterator[Proc]:
     proc = start_service(
         "history_service",

@@ -21,12 +21,6 @@ pytestmark = pytest.mark.mongo
 
 
 @pytest.fixture
-def mongo(tmp_path: Path) -> Iterator[MongoServer]:
-    with MongoServer(data_dir=tmp_path / "ferretdb") as server:
-        yield server
-
-
-@pytest.fixture
 def mongo_stack(tmp_path: Path, mongo: MongoServer) -> Iterator[Stack]:
     s = start_stack(
         tmp_path / "stack",
