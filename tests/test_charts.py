@@ -227,12 +227,18 @@ def test_network_policies_admit_only_their_clients(
         assert policies[open_to_ingress]["spec"]["ingress"][0].get("from") is None
 
 
+def test_ingress_class_defaults_to_the_clusters_default(charts: Path) -> None:
+    objects = render(charts, "chatbot", extra=("--set", "ingress.enabled=true"))
+    ingress = next(o for o in objects if o["kind"] == "Ingress")
+    assert "ingressClassName" not in ingress["spec"]
+
+
 def test_ingress_and_httproute_route_one_host(rendered: dict[str, list[dict[str, Any]]]) -> None:
     ingress = next(o for o in rendered["chatbot:ingress-values"] if o["kind"] == "Ingress")
     paths = {p["path"]: p["backend"]["service"]["name"]
              for p in ingress["spec"]["rules"][0]["http"]["paths"]}
     assert paths == {"/": "chatbot-ui", "/socket.io/": "chatbot-chat"}
-    assert ingress["spec"]["ingressClassName"] == "traefik"
+    assert ingress["spec"]["ingressClassName"] == "traefik"  # set by ci/ingress-values.yaml
     route = next(o for o in rendered["chatbot:gateway-values"] if o["kind"] == "HTTPRoute")
     assert route["apiVersion"] == "gateway.networking.k8s.io/v1"
     backends = {r["matches"][0]["path"]["value"]: r["backendRefs"][0]["name"]
@@ -287,6 +293,51 @@ def test_values_schemas_are_current() -> None:
     result = subprocess.run([sys.executable, str(CHARTS / "tools/values_schema.py"), "--check"],
                             capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout
+
+
+def test_chart_readmes_are_current() -> None:
+    result = subprocess.run([sys.executable, str(CHARTS / "tools/chart_docs.py"), "--check"],
+                            capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+
+
+def test_schemas_describe_every_documented_value() -> None:
+    schema = json.loads((CHARTS / "chat-service/values.schema.json").read_text())
+    assert schema["properties"]["image"]["properties"]["digest"]["description"].startswith(
+        "Image digest")
+    assert "CHAT_PUBLIC_URL" not in json.dumps(schema)
+    ui = json.loads((CHARTS / "ui-service/values.schema.json").read_text())
+    assert ui["properties"]["chatPublicUrl"]["description"].startswith("CHAT_PUBLIC_URL")
+
+
+def test_packaged_dependencies_are_not_committed() -> None:
+    tracked = subprocess.run(["git", "ls-files", "charts"], cwd=REPO, capture_output=True,
+                             text=True, check=True).stdout.split()
+    assert not [p for p in tracked if p.endswith((".tgz", "Chart.lock"))]
+    for chart in ALL_CHARTS:
+        meta = yaml.safe_load((CHARTS / chart / "Chart.yaml").read_text())
+        assert meta["home"] and meta["sources"] and meta["maintainers"], chart
+
+
+def test_images_come_from_the_release_registry(charts: Path) -> None:
+    def images(*extra: str) -> set[str]:
+        return {c["image"] for o in render(charts, "chatbot", extra=extra)
+                if o["kind"] in ("Deployment", "StatefulSet")
+                for c in pod_spec(o)["containers"]}
+
+    default = images()
+    assert "ghcr.io/chatbot-platform/chatbot/ui-service:0.1.0" in default
+    assert "docker.io/library/mongo:8.0.17" in default
+    assert "docker.io/library/redis:8.2.3" in default
+    digest = "sha256:" + "ab" * 32
+    moved = images("--set", "global.imageRegistry=127.0.0.1:5000",
+                   "--set", f"chat-service.image.digest={digest}")
+    assert "127.0.0.1:5000/chatbot/ui-service:0.1.0" in moved
+    assert f"127.0.0.1:5000/chatbot/chat-service:0.1.0@{digest}" in moved
+    assert "docker.io/library/mongo:8.0.17" in moved  # MongoDB keeps its own registry
+    bad = helm(tools()["HELM3"], "template", "r", str(charts / "chatbot"),
+               "--set", "chat-service.image.digest=sha256:nothex")
+    assert bad.returncode != 0
 
 
 def test_every_value_is_documented() -> None:
