@@ -23,6 +23,23 @@ SERVICES = [  # (module, port variable, default port); started in order, stopped
     ("chat_service", "CHAT_PORT", 8081),
     ("ui_service", "UI_PORT", 8080),
 ]
+# One internal token per caller (as in the charts), each service given only those it needs:
+# the chat service's is accepted by the history and LLM services, the UI's by the LLM
+# service's model list only.
+TOKENS = {
+    "history_service": ("CHAT_INTERNAL_TOKEN",),
+    "llm_service": ("CHAT_INTERNAL_TOKEN", "UI_INTERNAL_TOKEN"),
+    "chat_service": ("CHAT_INTERNAL_TOKEN",),
+    "ui_service": ("UI_INTERNAL_TOKEN",),
+}
+
+
+def internal_tokens(state_dir: Path) -> dict[str, str]:
+    """Each caller's token: from the environment, else generated once into ``state_dir``."""
+    names = {name for needed in TOKENS.values() for name in needed}
+    return {
+        name: os.environ.get(name) or local_secret(state_dir, name.lower()) for name in names
+    }
 
 
 def port_busy(port: int) -> bool:
@@ -38,12 +55,11 @@ def main() -> int:
     if busy:
         print(f"ports already in use: {', '.join(busy)} (is `make run` already running?)")
         return 1
+    # The history and LLM services answer only their callers, even on loopback: random tokens,
+    # kept with the rest of the local state (mode 0600).
+    tokens = internal_tokens(state_dir)
     env = {
-        **os.environ,
-        # The history and LLM services answer only the chat service (and the UI's model list),
-        # even on loopback: a random internal token, kept with the rest of the local state.
-        "INTERNAL_TOKEN": os.environ.get("INTERNAL_TOKEN")
-        or local_secret(state_dir, "internal_token"),
+        **{k: v for k, v in os.environ.items() if k not in tokens},
         "STATE_DIR": str(state_dir),
         "PYTHONUNBUFFERED": "1",
         "HISTORY_SERVICE_URL": f"http://127.0.0.1:{ports['history_service']}",
@@ -79,7 +95,10 @@ def main() -> int:
         procs.append(
             (
                 module,
-                subprocess.Popen([sys.executable, "-m", module], env={**env, "PORT": str(port)}),
+                subprocess.Popen(
+                    [sys.executable, "-m", module],
+                    env={**env, "PORT": str(port), **{t: tokens[t] for t in TOKENS[module]}},
+                ),
             )
         )
     print(

@@ -66,7 +66,7 @@ def create_app(settings: Settings) -> Any:
         started = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
         service.history = HistoryClient(
             settings.history_service_url,
-            settings.internal_token,
+            settings.chat_token,
             settings.history_timeout_seconds,
             max_connections=settings.history_max_connections,
             max_keepalive_connections=settings.history_max_keepalive,
@@ -81,7 +81,7 @@ def create_app(settings: Settings) -> Any:
             )
         service.llm = LlmClient(
             settings.llm_service_url,
-            settings.internal_token,
+            settings.chat_token,
             settings.llm_connect_timeout_seconds,
             settings.llm_read_timeout_seconds,
             max_connections=settings.llm_max_connections,

@@ -23,15 +23,42 @@ class ServiceSettings(BaseSettings):
         validation_alias="STATE_DIR",
         description="where local runs keep their state (embedded store, generated secret)",
     )
+    # One internal token per calling service (clusters): the chat service's is accepted by the
+    # LLM and history services, the UI's by the LLM service's model list only. A service reads
+    # its own as the caller and its callers' as the callee. INTERNAL_TOKEN, when set, stands in
+    # for any of them that is unset (one token for every caller: simple single-host runs).
     internal_token: str | None = Field(
         None,
         validation_alias="INTERNAL_TOKEN",
-        description="shared secret the chat service presents to the history and LLM services",
+        description="fallback token for every internal caller (CHAT_/UI_INTERNAL_TOKEN unset)",
         repr=False,  # never in a logged repr of the settings
+    )
+    chat_internal_token: str | None = Field(
+        None,
+        validation_alias="CHAT_INTERNAL_TOKEN",
+        description="the chat service's key to the LLM and history services",
+        repr=False,
+    )
+    ui_internal_token: str | None = Field(
+        None,
+        validation_alias="UI_INTERNAL_TOKEN",
+        description="the UI service's key to the LLM service's model list",
+        repr=False,
     )
     shutdown_grace_seconds: float = Field(
         10.0, validation_alias="SHUTDOWN_GRACE_SECONDS", ge=0
     )
+
+
+    @property
+    def chat_token(self) -> str | None:
+        """The token the chat service presents (and the internal services accept from it)."""
+        return self.chat_internal_token or self.internal_token
+
+    @property
+    def ui_token(self) -> str | None:
+        """The token the UI presents to the LLM service's model list."""
+        return self.ui_internal_token or self.internal_token
 
 
 def local_secret(state_dir: Path, name: str = "auth_secret") -> str:

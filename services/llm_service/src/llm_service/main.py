@@ -8,8 +8,8 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from chatbot_common.http import add_common_middleware, internal_auth, probes_router
-from fastapi import Depends, FastAPI
+from chatbot_common.http import add_common_middleware, probes_router
+from fastapi import FastAPI
 
 from .errors import install_error_handlers
 from .gateway import Gateway
@@ -79,6 +79,6 @@ def create_app(settings: LlmSettings) -> FastAPI:
     add_common_middleware(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
     app.include_router(probes_router(lambda: [upstream_ready]))
-    auth = internal_auth(lambda: settings.internal_token)
-    app.include_router(router, dependencies=[Depends(auth)])
+    app.state.settings = settings  # the callers' tokens (callers.py)
+    app.include_router(router)
     return app

@@ -42,8 +42,8 @@ async def models(settings: SettingsDep, http: HttpDep) -> ModelList:
     if not settings.llm_service_url:
         return ModelList(models=[])
     headers = {}
-    if settings.internal_token:
-        headers["Authorization"] = f"Bearer {settings.internal_token}"
+    if settings.ui_token:
+        headers["Authorization"] = f"Bearer {settings.ui_token}"
     try:
         r = await http.get(settings.llm_service_url.rstrip("/") + "/models", headers=headers)
         r.raise_for_status()
