@@ -15,6 +15,7 @@ from . import metrics
 from .history_client import HistoryClient, Json
 from .live import RedisLive
 from .llm_client import LlmClient
+from .pace import LoopLag
 from .streaming import Answer, AnswerStreamer, Emit, room_of
 
 __all__ = ["Answer", "AnswerManager", "Emit", "context_of", "room_of"]
@@ -48,8 +49,11 @@ class AnswerManager(AnswerStreamer):
         on_usage: Callable[[str, dict[str, int]], Awaitable[None]] | None = None,
         live: RedisLive | None = None,
         takeover_mode: str = "interrupt",
+        delta_interval_max: float = 0.0,
+        loop_lag: LoopLag | None = None,
     ) -> None:
-        super().__init__(history, llm, emit, live, delta_interval, checkpoint_interval)
+        super().__init__(history, llm, emit, live, delta_interval, checkpoint_interval,
+                         delta_interval_max, loop_lag)
         # "continue": another replica's orphaned answer is continued here (assistant prefill);
         # "interrupt": it is finalised ``interrupted`` with its text so far.
         self.takeover_mode = takeover_mode

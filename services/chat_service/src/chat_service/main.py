@@ -107,7 +107,10 @@ def create_app(settings: Settings) -> Any:
             on_usage=service.limiter.record_usage,
             live=service.live,
             takeover_mode=settings.takeover_mode,
+            delta_interval_max=settings.delta_interval_max_ms / 1000,
+            loop_lag=service.loop_lag,
         )
+        service.loop_lag.start()
         _watch_sigterm(service)
         service.spawn(recovery.sweep(service.answers, started), "recovery-sweep")
         if service.live is not None:
@@ -125,6 +128,7 @@ def create_app(settings: Settings) -> Any:
             await service.answers.drain(begun + settings.shutdown_grace_seconds)
             for task in list(service.background):
                 task.cancel()
+            await service.loop_lag.stop()
             await service.llm.aclose()
             await service.history.aclose()
             if service.live is not None:

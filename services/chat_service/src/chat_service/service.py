@@ -13,6 +13,7 @@ from .history_client import HistoryClient
 from .live import RedisLive
 from .llm_client import LlmClient
 from .models_allowed import AllowedModels
+from .pace import LoopLag
 from .ratelimit import NoRateLimit, RateLimiter
 from .settings import Settings
 
@@ -34,6 +35,7 @@ class ChatService:
     draining: bool = False
     term_at: float | None = None
     background: set[asyncio.Task[None]] = field(default_factory=set)
+    loop_lag: LoopLag = field(default_factory=LoopLag)
 
     def spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
         """Run a small side job (title, sweep) holding a reference until it ends."""

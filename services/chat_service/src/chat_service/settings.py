@@ -93,7 +93,35 @@ class Settings(IdentitySettings):
         30.0,
         validation_alias="DELTA_INTERVAL_MS",
         ge=0,
-        description="tokens arriving within this interval are sent as one message.delta",
+        description="tokens arriving within this interval are sent as one message.delta "
+        "(the first delta of an answer goes at once); it grows while the event loop lags",
+    )
+    delta_interval_max_ms: float = Field(
+        250.0,
+        validation_alias="DELTA_INTERVAL_MAX_MS",
+        ge=0,
+        description="bound of the coalescing interval while the event loop lags (fewer, "
+        "larger deltas cost less CPU per token when CPU is short)",
+    )
+    max_active_answers: int = Field(
+        150,
+        validation_alias="MAX_ACTIVE_ANSWERS",
+        ge=1,
+        description="answers this replica streams at once; beyond, a message is stored and "
+        "acked but its answer refused (message.error unavailable with retry_after)",
+    )
+    admission_max_lag_ms: float = Field(
+        100.0,
+        validation_alias="ADMISSION_MAX_LAG_MS",
+        gt=0,
+        description="event-loop lag (smoothed) beyond which new answers are refused, so "
+        "admitted answers keep pace",
+    )
+    answer_retry_after_seconds: float = Field(
+        2.0,
+        validation_alias="ANSWER_RETRY_AFTER_SECONDS",
+        gt=0,
+        description="retry_after sent with a refused answer",
     )
     history_timeout_seconds: float = Field(10.0, validation_alias="HISTORY_TIMEOUT_SECONDS", gt=0)
     llm_connect_timeout_seconds: float = Field(

@@ -38,9 +38,9 @@ def _sse(payload: dict[str, Any] | str) -> bytes:
 
 async def _event_stream(answer: Answer, include_usage: bool) -> AsyncIterator[bytes]:
     last: dict[str, Any] = {}
-    try:
-        async for last, data in answer.chunks():  # noqa: B007 (the last one names the usage)
-            yield b"data: " + data + b"\n\n"
+    try:  # one block per upstream read: the chunks' own bytes
+        async for last, block in answer.sse_blocks():  # noqa: B007 (the last names the usage)
+            yield block
     except ChatbotError as exc:
         yield _sse(error_body(exc))
         return
