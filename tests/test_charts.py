@@ -319,6 +319,10 @@ def test_monitoring_objects(rendered: dict[str, list[dict[str, Any]]]) -> None:
     dashboard = next(o for o in objects if o["kind"] == "ConfigMap"
                      and o["metadata"]["labels"].get("grafana_dashboard") == "1")
     assert json.loads(dashboard["data"]["chatbot.json"])["panels"]
+    kube_prometheus = yaml.safe_load(
+        (REPO / "k8s/monitoring/kube-prometheus-stack-values.yaml").read_text())
+    folder_annotation = kube_prometheus["grafana"]["sidecar"]["dashboards"]["folderAnnotation"]
+    assert dashboard["metadata"]["annotations"] == {folder_annotation: "Chatbot"}
     assert all(o["kind"] not in CRD_KINDS for o in rendered["chatbot:default"])
 
 

@@ -6,6 +6,7 @@ import contextlib
 import os
 import secrets
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -19,6 +20,11 @@ class ServiceSettings(BaseSettings):
     host: str = Field("127.0.0.1", validation_alias="HOST", description="listening address")
     port: int = Field(8080, validation_alias="PORT", ge=0, le=65535)
     log_level: str = Field("INFO", validation_alias="LOG_LEVEL")
+    log_format: Literal["json", "console"] = Field(
+        "json",
+        validation_alias="LOG_FORMAT",
+        description="json: one JSON object a line (containers); console: readable coloured lines",
+    )
     state_dir: Path = Field(
         Path(".data"),
         validation_alias="STATE_DIR",
