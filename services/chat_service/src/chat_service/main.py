@@ -23,7 +23,7 @@ from .live import RedisLive
 from .llm_client import LlmClient
 from .models_allowed import AllowedModels
 from .namespace import ChatNamespace
-from .protocol_guard import ProtocolGuard
+from .protocol_guard import ProtocolGuard, RefuseBinaryFrames
 from .ratelimit import ChatLimiter
 from .redis_manager import ChatRedisManager
 from .service import ChatService
@@ -145,7 +145,7 @@ def create_app(settings: Settings) -> Any:
     )
     add_common_middleware(api, settings.max_request_bytes)
     api.include_router(probes_router(lambda: (service.ready,)))
-    return socketio.ASGIApp(sio, other_asgi_app=api)
+    return RefuseBinaryFrames(socketio.ASGIApp(sio, other_asgi_app=api))
 
 
 def _watch_sigterm(service: ChatService) -> None:
