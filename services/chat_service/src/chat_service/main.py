@@ -17,7 +17,9 @@ from chatbot_common.http import add_common_middleware, probes_router
 from fastapi import FastAPI
 
 from . import failover, recovery
+from .admission import Admission
 from .answers import AnswerManager
+from .emitter import DirectEmit, OrjsonCompat
 from .history_client import HistoryClient, Json
 from .live import RedisLive
 from .llm_client import LlmClient
@@ -34,6 +36,12 @@ log = logging.getLogger(__name__)
 
 def create_app(settings: Settings) -> Any:
     service = ChatService(settings=settings, secret=settings.secret())
+    service.admission = Admission(
+        settings.max_active_answers,
+        settings.admission_max_lag_ms / 1000,
+        settings.answer_retry_after_seconds,
+        service.loop_lag,
+    )
     service.limiter = ChatLimiter(
         events_per_second=settings.events_per_second,
         messages_per_minute=settings.messages_per_minute,
@@ -47,10 +55,10 @@ def create_app(settings: Settings) -> Any:
     )
     # With Redis, every replica's rooms get every emit: delivered here directly, published for
     # the other replicas with a bounded, self-healing Redis connection (redis_manager.py).
-    manager = (
+    manager: socketio.AsyncManager = (
         ChatRedisManager(settings.redis_url, channel="chat-socketio")
         if settings.redis_url
-        else None
+        else DirectEmit()  # one encode per emit, no task per recipient (emitter.py)
     )
     origins = settings.origins
     if not origins:
@@ -63,6 +71,7 @@ def create_app(settings: Settings) -> Any:
         max_http_buffer_size=settings.max_payload_bytes,
         logger=False,
         engineio_logger=False,
+        json=OrjsonCompat,
     )
     sio.register_namespace(ChatNamespace(service))
     guard = ProtocolGuard(sio, "/", settings.namespace_connect_timeout_seconds)
@@ -134,7 +143,7 @@ def create_app(settings: Settings) -> Any:
             if service.live is not None:
                 await service.live.aclose()
             await service.limiter.aclose()
-            if manager is not None:
+            if isinstance(manager, ChatRedisManager):
                 await manager.aclose()
 
     api = FastAPI(

@@ -8,6 +8,7 @@ from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
+from .admission import Admission, Refused
 from .answers import AnswerManager
 from .history_client import HistoryClient
 from .live import RedisLive
@@ -36,12 +37,21 @@ class ChatService:
     term_at: float | None = None
     background: set[asyncio.Task[None]] = field(default_factory=set)
     loop_lag: LoopLag = field(default_factory=LoopLag)
+    admission: Admission | None = None
 
     def spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
         """Run a small side job (title, sweep) holding a reference until it ends."""
         task = asyncio.create_task(coro, name=name)
         self.background.add(task)
         task.add_done_callback(self.background.discard)
+
+    def refusal(self, conversation_id: str) -> Refused | None:
+        """Admission control for a new answer in ``conversation_id`` (None: admitted); an
+        answer it replaces there does not count."""
+        if self.admission is None or self.answers is None:
+            return None
+        active = self.answers.count() - (self.answers.in_flight(conversation_id) is not None)
+        return self.admission.refusal(active)
 
     def clients(self) -> tuple[HistoryClient, LlmClient, AnswerManager]:
         if self.history is None or self.llm is None or self.answers is None:

@@ -213,11 +213,8 @@ class AnswerStreamer:
     async def _save_text(self, answer: Answer, text: str) -> None:
         assert answer.message is not None
         try:
-            await self.history.update_message(
-                answer.user_id,
-                answer.conversation_id,
-                answer.message["id"],
-                {"content": text, "expect_status": "streaming"},
+            await self.history.save_text(
+                answer.user_id, answer.conversation_id, answer.message["id"], text
             )
         except ChatbotError as exc:  # finalised meanwhile, or history busy: next time
             log.debug("checkpoint skipped", extra={"error": exc.message})
