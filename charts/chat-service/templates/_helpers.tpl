@@ -41,13 +41,13 @@ ALLOWED_ORIGINS: {{ tpl .Values.allowedOrigins . | quote }}
 {{- end }}
 
 {{- define "chat-service.generatedSecretKeys" -}}
-[AUTH_SECRET, INTERNAL_TOKEN]
+[AUTH_SECRET, CHAT_INTERNAL_TOKEN]
 {{- end }}
 
 {{- define "chat-service.secretEnv" -}}
 {{- $secret := include "chatbot-lib.secretName" . }}
 {{ include "chatbot-lib.secretEnvVar" (dict "name" "AUTH_SECRET" "secret" $secret "key" "AUTH_SECRET") }}
-{{ include "chatbot-lib.secretEnvVar" (dict "name" "INTERNAL_TOKEN" "secret" $secret "key" "INTERNAL_TOKEN") }}
+{{ include "chatbot-lib.secretEnvVar" (dict "name" "CHAT_INTERNAL_TOKEN" "secret" $secret "key" "CHAT_INTERNAL_TOKEN") }}
 {{- if .Values.redis.existingSecret }}
 {{ include "chatbot-lib.secretEnvVar" (dict "name" "REDIS_URL" "secret" (tpl .Values.redis.existingSecret .) "key" .Values.redis.urlKey) }}
 {{- else if or (gt (int .Values.replicaCount) 1) .Values.autoscaling.enabled }}

@@ -16,7 +16,12 @@ from typing import Any
 
 import httpx2 as httpx
 import orjson
-from chatbot_common.errors import ChatbotError, RateLimitedError, UpstreamError
+from chatbot_common.errors import (
+    ChatbotError,
+    RateLimitedError,
+    UnavailableError,
+    UpstreamError,
+)
 from chatbot_common.sse import sse_batches
 
 log = logging.getLogger(__name__)
@@ -70,6 +75,16 @@ class LlmClient:
         except httpx.HTTPError:
             return False
         return r.is_success
+
+    async def models(self) -> list[str]:
+        """The model ids the LLM service offers (its allow-list, ``/v1/models``)."""
+        try:
+            r = await self._http.get("/models")
+            r.raise_for_status()
+            data = r.json().get("data")
+        except (httpx.HTTPError, ValueError, AttributeError) as exc:
+            raise UnavailableError("the model list is not available; try again") from exc
+        return [m["id"] for m in data or [] if isinstance(m, dict) and isinstance(m.get("id"), str)]
 
     async def stream(
         self, messages: list[dict[str, str]], model: str | None

@@ -23,7 +23,9 @@ from .emitter import DirectEmit, OrjsonCompat
 from .history_client import HistoryClient, Json
 from .live import RedisLive
 from .llm_client import LlmClient
+from .models_allowed import AllowedModels
 from .namespace import ChatNamespace
+from .protocol_guard import ProtocolGuard, RefuseBinaryFrames
 from .ratelimit import ChatLimiter
 from .redis_manager import ChatRedisManager
 from .service import ChatService
@@ -48,6 +50,8 @@ def create_app(settings: Settings) -> Any:
         messages_window=settings.messages_window_seconds,
         tokens_window=settings.tokens_window_seconds,
         redis_url=settings.redis_url,
+        guest_messages_per_day=settings.guest_messages_per_day,
+        guest_tokens_per_day=settings.guest_tokens_per_day,
     )
     # With Redis, every replica's rooms get every emit: delivered here directly, published for
     # the other replicas with a bounded, self-healing Redis connection (redis_manager.py).
@@ -56,16 +60,21 @@ def create_app(settings: Settings) -> Any:
         if settings.redis_url
         else DirectEmit()  # one encode per emit, no task per recipient (emitter.py)
     )
+    origins = settings.origins
+    if not origins:
+        log.warning("no browser origin may connect: set PUBLIC_URL or ALLOWED_ORIGINS")
     sio = socketio.AsyncServer(
         async_mode="asgi",
         client_manager=manager,
-        cors_allowed_origins=settings.origins,
+        # A callable: engine.io reads an empty list as "any origin".
+        cors_allowed_origins="*" if origins == "*" else origins.__contains__,
         max_http_buffer_size=settings.max_payload_bytes,
         logger=False,
         engineio_logger=False,
         json=OrjsonCompat,
     )
     sio.register_namespace(ChatNamespace(service))
+    guard = ProtocolGuard(sio, "/", settings.namespace_connect_timeout_seconds)
 
     async def emit(event: str, data: Json, room: str) -> None:
         await sio.emit(event, data, room=room)
@@ -75,7 +84,7 @@ def create_app(settings: Settings) -> Any:
         started = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
         service.history = HistoryClient(
             settings.history_service_url,
-            settings.internal_token,
+            settings.chat_token,
             settings.history_timeout_seconds,
             max_connections=settings.history_max_connections,
             max_keepalive_connections=settings.history_max_keepalive,
@@ -90,12 +99,13 @@ def create_app(settings: Settings) -> Any:
             )
         service.llm = LlmClient(
             settings.llm_service_url,
-            settings.internal_token,
+            settings.chat_token,
             settings.llm_connect_timeout_seconds,
             settings.llm_read_timeout_seconds,
             max_connections=settings.llm_max_connections,
             max_keepalive_connections=settings.llm_max_keepalive,
         )
+        service.models = AllowedModels(service.llm.models, settings.models_cache_seconds)
         service.answers = AnswerManager(
             service.history,
             service.llm,
@@ -122,6 +132,7 @@ def create_app(settings: Settings) -> Any:
             yield
         finally:
             service.draining = True
+            guard.cancel()
             begun = service.term_at or time.monotonic()
             await service.answers.drain(begun + settings.shutdown_grace_seconds)
             for task in list(service.background):
@@ -135,10 +146,15 @@ def create_app(settings: Settings) -> Any:
             if isinstance(manager, ChatRedisManager):
                 await manager.aclose()
 
-    api = FastAPI(title="chat service", lifespan=lifespan)
-    add_common_middleware(api)
+    api = FastAPI(
+        title="chat service", lifespan=lifespan,
+        docs_url=settings.docs_url,
+        redoc_url=None,
+        openapi_url=settings.openapi_url,
+    )
+    add_common_middleware(api, settings.max_request_bytes)
     api.include_router(probes_router(lambda: (service.ready,)))
-    return socketio.ASGIApp(sio, other_asgi_app=api)
+    return RefuseBinaryFrames(socketio.ASGIApp(sio, other_asgi_app=api))
 
 
 def _watch_sigterm(service: ChatService) -> None:

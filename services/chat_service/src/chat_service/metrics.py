@@ -29,6 +29,11 @@ INTER_TOKEN = Histogram(
 )
 MESSAGES_STORED = Counter("chat_messages_stored_total", "User messages newly stored.")
 DELTAS = Counter("chat_deltas_emitted_total", "message.delta events emitted.")
+PROTOCOL_REFUSALS = Counter(
+    "chat_protocol_refusals_total",
+    "Connections closed by the protocol guard, by reason (binary, no_namespace).",
+    ["reason"],
+)
 LOOP_LAG = Gauge(
     "chat_event_loop_lag_seconds", "How late this replica's event loop runs (smoothed)."
 )

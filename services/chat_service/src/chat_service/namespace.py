@@ -20,7 +20,7 @@ from chatbot_common.errors import (
 from chatbot_common.oidc import TokenVerifier
 
 from . import metrics
-from .acks import Ack, error_ack, ok
+from .acks import Ack, error_ack, ok, within_budget
 from .admission import Refused
 from .answers import room_of
 from .schemas import (
@@ -129,6 +129,7 @@ class ChatNamespace(socketio.AsyncNamespace):
         limits = self.service.settings
         check_text("title", p.title, limits.max_title_chars)
         check_text("system_prompt", p.system_prompt, limits.max_system_prompt_chars)
+        await self.service.check_model(p.model)
         history, _, _ = self.service.clients()
         conversation = await history.create_conversation(user_id, p.model_dump(exclude_none=True))
         await self.enter_room(sid, room_of(conversation["id"]))
@@ -137,14 +138,16 @@ class ChatNamespace(socketio.AsyncNamespace):
     async def on_conversation_list(self, sid: str, user_id: str, data: Any) -> Ack:
         p = parse(ConversationList, data)
         history, _, _ = self.service.clients()
-        return ok(conversations=await history.list_conversations(user_id, p.limit, p.before))
+        found = await history.list_conversations(user_id, p.limit, p.before)
+        return ok(conversations=within_budget(found, self.service.settings.max_ack_bytes))
 
     async def on_conversation_search(self, sid: str, user_id: str, data: Any) -> Ack:
         p = parse(ConversationSearch, data)
         if not p.query.strip():
             raise InvalidError("query must not be empty")
         history, _, _ = self.service.clients()
-        return ok(conversations=await history.search_conversations(user_id, p.query, p.limit))
+        found = await history.search_conversations(user_id, p.query, p.limit)
+        return ok(conversations=within_budget(found, self.service.settings.max_ack_bytes))
 
     async def on_conversation_get(self, sid: str, user_id: str, data: Any) -> Ack:
         p = parse(ConversationGet, data)
@@ -167,7 +170,8 @@ class ChatNamespace(socketio.AsyncNamespace):
             final = await interrupt_orphan(answers, user_id, result[i])
             if final is not None:
                 result[i] = final
-        return ok(conversation=conversation, messages=result)
+        budget = self.service.settings.max_ack_bytes
+        return ok(conversation=conversation, messages=within_budget(result, budget, conversation))
 
     async def on_conversation_rename(self, sid: str, user_id: str, data: Any) -> Ack:
         p = parse(ConversationRename, data)

@@ -14,6 +14,7 @@ from .answers import AnswerManager
 from .history_client import HistoryClient
 from .live import RedisLive
 from .llm_client import LlmClient
+from .models_allowed import AllowedModels
 from .pace import LoopLag
 from .ratelimit import NoRateLimit, RateLimiter
 from .settings import Settings
@@ -32,6 +33,7 @@ class ChatService:
     llm: LlmClient | None = None
     answers: AnswerManager | None = None
     live: RedisLive | None = None
+    models: AllowedModels | None = None
     draining: bool = False
     term_at: float | None = None
     background: set[asyncio.Task[None]] = field(default_factory=set)
@@ -70,6 +72,13 @@ class ChatService:
         if self.history is None or self.llm is None or self.answers is None:
             raise RuntimeError("the chat service is not started")
         return self.history, self.llm, self.answers
+
+    async def check_model(self, model: str | None) -> None:
+        """Raise ``InvalidError`` unless ``model`` (when named) is one the LLM service offers."""
+        if model is not None:
+            if self.models is None:
+                raise RuntimeError("the chat service is not started")
+            await self.models.check(model)
 
     async def ready(self) -> bool:
         if self.draining or self.history is None:

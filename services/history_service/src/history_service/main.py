@@ -30,7 +30,12 @@ def create_app(settings: HistorySettings | None = None) -> FastAPI:
         finally:
             await repo.close()
 
-    app = FastAPI(title="history_service", lifespan=lifespan)
+    app = FastAPI(
+        title="history_service", lifespan=lifespan,
+        docs_url=settings.docs_url,
+        redoc_url=None,
+        openapi_url=settings.openapi_url,
+    )
     app.state.settings = settings
 
     async def store() -> bool:
@@ -48,6 +53,6 @@ def create_app(settings: HistorySettings | None = None) -> FastAPI:
     app.include_router(messages.router)
     app.include_router(streaming.router)
     app.include_router(turns.router)
-    add_common_middleware(app)
+    add_common_middleware(app, settings.max_request_bytes)
     install_error_handlers(app)
     return app

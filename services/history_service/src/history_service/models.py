@@ -7,6 +7,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Literal
 
+from chatbot_common.text import Text
 from pydantic import BaseModel, ConfigDict, Field
 
 Role = Literal["user", "assistant"]
@@ -44,9 +45,9 @@ class Usage(_Input):
 
 class ConversationBase(_Input):
     # Lengths are checked against the configurable limits (413 too_large), see api/limits.py.
-    title: str | None = None
-    system_prompt: str | None = None
-    model: str | None = None
+    title: Text | None = None
+    system_prompt: Text | None = None
+    model: Text | None = None
 
 
 class ConversationCreate(ConversationBase):
@@ -73,18 +74,18 @@ class ConversationsPublic(BaseModel):
 
 class MessageCreate(_Input):
     role: Role
-    content: str
+    content: Text
     status: Status = "complete"
     client_message_id: str | None = Field(None, pattern=CLIENT_ID_PATTERN)
-    model: str | None = None
+    model: Text | None = None
     usage: Usage | None = None
 
 
 class MessageUpdate(_Input):
-    content: str | None = None
+    content: Text | None = None
     status: Status | None = None
     usage: Usage | None = None
-    model: str | None = None
+    model: Text | None = None
     expect_status: Status | None = None
 
 

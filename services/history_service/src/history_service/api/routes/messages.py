@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from chatbot_common.errors import ConflictError
+from chatbot_common.text import MAX_SEQ
 from fastapi import APIRouter, Query, Response, status
 from fastapi.responses import JSONResponse
 
@@ -31,7 +32,7 @@ async def list_messages(
     conversation_id: ConversationId,
     user_id: UserId,
     repo: HistoryDep,
-    after_seq: Annotated[int | None, Query(ge=0)] = None,
+    after_seq: Annotated[int | None, Query(ge=0, le=MAX_SEQ)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> MessagesPublic:
     messages = await repo.list_messages(user_id, conversation_id, after_seq, limit)
