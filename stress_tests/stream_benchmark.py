@@ -68,7 +68,7 @@ async def _one(url: str, token: str, compression: str | None, start: asyncio.Eve
     await start.wait()
     try:
         res = await stream_answer(sio, conv["id"], "Tell me something long.", uuid.uuid4().hex,
-                                  timeout=180)
+                                  timeout=300)
     except Exception as exc:  # a failed stream is a result
         res = {"exception": repr(exc)[:200], "done": None, "error": None}
     res["conversation_id"] = conv["id"]
@@ -179,7 +179,9 @@ def targets(args: argparse.Namespace, token_ms: float) -> Iterator[tuple[list[Ta
             from pathlib import Path
 
             state = Path(es.enter_context(tempfile.TemporaryDirectory(prefix="bench-")))
-            stack = start_stack(state / "state", upstream_env=up_env,
+            # `make run` logs one console line per event (LOG_FORMAT), at INFO
+            stack = start_stack(state / "state", env={"LOG_FORMAT": "console"},
+                                upstream_env=up_env,
                                 chat_env=dict(kv.split("=", 1) for kv in args.chat_env))
             es.callback(stack.stop)
         out: list[Target] = []
@@ -235,7 +237,7 @@ def ratios(levels: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--concurrency", default="50,200,500")
+    p.add_argument("--concurrency", default="50,100,200,500")
     p.add_argument("--ttft-ms", type=float, default=200)
     p.add_argument("--token-ms", default="20,5", help="comma-separated: one run per value")
     p.add_argument("--tokens", type=int, default=256)

@@ -203,9 +203,12 @@ class ChatNamespace(socketio.AsyncNamespace):
             required=True,
             too_long=TooLargeError,
         )
+        with self.service.admitting(p.conversation_id) as refused:
+            return await self._send(sid, user_id, p, refused)
+
+    async def _send(self, sid: str, user_id: str, p: MessageSend, refused: Refused | None) -> Ack:
         history, _, answers = self.service.clients()
         settings = self.service.settings
-        refused = self.service.refusal(p.conversation_id)
         # One round trip: the message stored, and when new (and admitted), the context read
         # and the answer's placeholder created.
         turn = await history.start_turn(user_id, p.conversation_id, {

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,6 +39,7 @@ class ChatService:
     background: set[asyncio.Task[None]] = field(default_factory=set)
     loop_lag: LoopLag = field(default_factory=LoopLag)
     admission: Admission | None = None
+    admitting_now: int = 0  # answers admitted whose start has not happened yet
 
     def spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
         """Run a small side job (title, sweep) holding a reference until it ends."""
@@ -51,7 +53,20 @@ class ChatService:
         if self.admission is None or self.answers is None:
             return None
         active = self.answers.count() - (self.answers.in_flight(conversation_id) is not None)
-        return self.admission.refusal(active)
+        return self.admission.refusal(active + self.admitting_now)
+
+    @contextlib.contextmanager
+    def admitting(self, conversation_id: str) -> Iterator[Refused | None]:
+        """Admission for the duration of a send: an admitted answer holds its slot from the
+        check on, so a burst of sends cannot all pass before the first of them starts."""
+        refused = self.refusal(conversation_id)
+        if refused is None:
+            self.admitting_now += 1
+        try:
+            yield refused
+        finally:
+            if refused is None:
+                self.admitting_now -= 1
 
     def clients(self) -> tuple[HistoryClient, LlmClient, AnswerManager]:
         if self.history is None or self.llm is None or self.answers is None:
