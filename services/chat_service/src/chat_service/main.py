@@ -25,11 +25,12 @@ from .live import RedisLive
 from .llm_client import LlmClient
 from .models_allowed import AllowedModels
 from .namespace import ChatNamespace
-from .protocol_guard import ProtocolGuard, RefuseBinaryFrames
+from .protocol_guard import ProtocolGuard
 from .ratelimit import ChatLimiter
 from .redis_manager import ChatRedisManager
 from .service import ChatService
 from .settings import Settings
+from .websocket_guard import WebSocketGuard
 
 log = logging.getLogger(__name__)
 
@@ -154,7 +155,9 @@ def create_app(settings: Settings) -> Any:
     )
     add_common_middleware(api, settings.max_request_bytes)
     api.include_router(probes_router(lambda: (service.ready,)))
-    return RefuseBinaryFrames(socketio.ASGIApp(sio, other_asgi_app=api))
+    return WebSocketGuard(
+        socketio.ASGIApp(sio, other_asgi_app=api), settings.namespace_connect_timeout_seconds
+    )
 
 
 def _watch_sigterm(service: ChatService) -> None:
