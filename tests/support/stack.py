@@ -71,6 +71,10 @@ def start_stack(
         "STATE_DIR": str(state_dir),
         "AUTH_SECRET": auth_secret,
         "LOG_LEVEL": "INFO",
+        # Test stacks are development: the OpenAPI documents are served (schemathesis reads
+        # them), and one address (127.0.0.1) mints every test's guests.
+        "API_DOCS": "true",
+        "GUEST_MINTS_PER_MINUTE": "1000000",
         **(env or {}),
     }
     started: list[Proc] = []

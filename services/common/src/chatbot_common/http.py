@@ -84,7 +84,13 @@ def install_error_handlers(app: FastAPI, body: ErrorBody = default_error_body) -
         return error_response(InvalidError(message), body)
 
 
-def add_common_middleware(app: FastAPI) -> None:
+def add_common_middleware(
+    app: FastAPI, max_request_bytes: int, body: ErrorBody = default_error_body
+) -> None:
+    """Request metrics, and the body size limit (``MAX_REQUEST_BYTES``) of every service."""
+    from .body_limit import BodySizeLimit  # it answers with this module's error_response
+
+    app.add_middleware(BodySizeLimit, max_bytes=max_request_bytes, body=body)
     app.add_middleware(HttpMetricsMiddleware)
 
 

@@ -14,6 +14,8 @@ from .errors import UnauthorizedError
 ISSUER = "chatbot-ui"
 AUDIENCE = "chatbot-chat"
 ALGORITHM = "HS256"
+#: Every guest's user id starts so (OIDC users are ``oidc-<sub>``): see :func:`is_guest`.
+GUEST_PREFIX = "guest-"
 
 
 @dataclass(frozen=True)
@@ -24,7 +26,7 @@ class User:
 
 def issue_guest_token(secret: str, ttl_seconds: int, user_id: str | None = None) -> tuple[str, str]:
     """Return ``(token, user_id)`` for a new (or renewed) guest."""
-    uid = user_id or f"guest-{uuid.uuid4().hex}"
+    uid = user_id or f"{GUEST_PREFIX}{uuid.uuid4().hex}"
     now = int(time.time())
     claims = {
         "sub": uid,
@@ -35,6 +37,11 @@ def issue_guest_token(secret: str, ttl_seconds: int, user_id: str | None = None)
         "guest": True,
     }
     return jwt.encode(claims, secret, algorithm=ALGORITHM), uid
+
+
+def is_guest(user_id: str) -> bool:
+    """Whether a (verified) user id is a guest's: only the UI mints ids with this prefix."""
+    return user_id.startswith(GUEST_PREFIX)
 
 
 def verify_token(token: object, secret: str, leeway_seconds: int = 5) -> User:

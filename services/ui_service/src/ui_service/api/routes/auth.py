@@ -9,7 +9,7 @@ from chatbot_common.tokens import issue_guest_token, verify_token
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from ..deps import AuthSecretDep, SettingsDep
+from ..deps import AuthSecretDep, ClientHostDep, GuestMintsDep, SettingsDep
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +28,11 @@ class GuestToken(BaseModel):
 
 @router.post("/guest")
 async def guest(
-    settings: SettingsDep, secret: AuthSecretDep, body: GuestRequest | None = None
+    settings: SettingsDep,
+    secret: AuthSecretDep,
+    mints: GuestMintsDep,
+    client_host: ClientHostDep,
+    body: GuestRequest | None = None,
 ) -> GuestToken:
     """A new guest, or the same user id again when ``token`` is ours (even recently expired)."""
     if not settings.guest_access:
@@ -43,5 +47,7 @@ async def guest(
             user_id = user.id
         except UnauthorizedError as exc:
             log.info("guest token not renewable, issuing a new guest", extra={"why": exc.message})
+    if user_id is None:
+        await mints.admit(client_host)  # a new guest (renewals mint no one)
     token, uid = issue_guest_token(secret, settings.token_ttl_seconds, user_id)
     return GuestToken(token=token, user_id=uid, expires_in=settings.token_ttl_seconds)

@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 from chatbot_common.errors import UnavailableError
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from pydantic import BaseModel
 
 from ...origins import chat_url
@@ -32,8 +32,8 @@ class ModelList(BaseModel):
 
 
 @router.get("/config.json")
-async def config(request: Request, settings: SettingsDep) -> PageConfig:
-    return PageConfig(chat_url=chat_url(request, settings), socket_path=settings.socket_path)
+async def config(settings: SettingsDep) -> PageConfig:
+    return PageConfig(chat_url=chat_url(settings), socket_path=settings.socket_path)
 
 
 @router.get("/models.json")

@@ -1,10 +1,15 @@
-"""Refuse request bodies over ``LLM_MAX_REQUEST_BYTES`` before they are read into memory."""
+"""Refuse request bodies over a byte limit (``MAX_REQUEST_BYTES``) before they are read.
+
+One middleware for every HTTP service: a declared ``Content-Length`` over the limit is answered
+413 (``too_large``) at once; a chunked body is counted as it arrives and cut off at the limit.
+"""
 
 from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .errors import error_response, too_large
+from .errors import TooLargeError
+from .http import ErrorBody, default_error_body, error_response
 
 
 class _TooLarge(Exception):
@@ -12,9 +17,16 @@ class _TooLarge(Exception):
 
 
 class BodySizeLimit:
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, max_bytes: int, body: ErrorBody = default_error_body
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.body = body
+
+    def _refusal(self) -> ASGIApp:
+        error = TooLargeError(f"the request is larger than {self.max_bytes} bytes")
+        return error_response(error, self.body)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -22,7 +34,7 @@ class BodySizeLimit:
             return
         declared = dict(scope.get("headers") or ()).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await error_response(too_large(self.max_bytes))(scope, receive, send)
+            await self._refusal()(scope, receive, send)
             return
         received = 0
         started = False
@@ -45,4 +57,4 @@ class BodySizeLimit:
             await self.app(scope, limited_receive, tracking_send)
         except _TooLarge:
             if not started:
-                await error_response(too_large(self.max_bytes))(scope, receive, send)
+                await self._refusal()(scope, receive, send)
