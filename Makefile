@@ -2,8 +2,8 @@
 SHELL := /bin/bash
 export PATH := $(HOME)/.local/bin:$(PATH)
 UV ?= uv
-# Debian packages the test suite needs (servers and the browser it drives).
-TEST_DEB := redis-server chromium prometheus nginx-light
+# Debian packages the test suite needs (servers, the browser it drives, Keycloak's Maven + Java).
+TEST_DEB := redis-server chromium prometheus nginx-light maven openjdk-17-jre-headless
 
 .PHONY: help setup run test lint clean monitor test-images kind-up deploy undeploy dev \
 	cluster-up cluster-down test-cluster bench
@@ -24,6 +24,7 @@ lint: setup ## ruff and mypy
 
 test: setup ## install what the tests need and run the whole suite
 	@scripts/setup.sh system $(TEST_DEB)
+	@scripts/keycloak.sh ensure >/dev/null  # the test identity provider, cached by version
 	@$(MAKE) --no-print-directory lint
 	$(UV) run --frozen --no-sync pytest $(PYTEST_ARGS)
 

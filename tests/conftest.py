@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.keycloak import Keycloak, start_keycloak
 from tests.support.mongo_server import MongoServer
 from tests.support.stack import Stack, start_stack
 
@@ -26,3 +27,13 @@ def mongo(tmp_path: Path) -> Iterator[MongoServer]:
     """A MongoDB-wire server (FerretDB) of the test's own, restartable on the same port."""
     with MongoServer(data_dir=tmp_path / "ferretdb") as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def keycloak() -> Iterator[Keycloak]:
+    """A real OpenID Connect provider (Keycloak, realm ``chatbot``), once per session."""
+    kc = start_keycloak()
+    try:
+        yield kc
+    finally:
+        kc.stop()
