@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import httpx
+from chatbot_common.oidc import TokenVerifier
 from fastapi import Depends, Request
 
 from ..settings import UiSettings
@@ -25,6 +26,12 @@ def _http(request: Request) -> httpx.AsyncClient:
     return client
 
 
+def _verifier(request: Request) -> TokenVerifier | None:
+    verifier: TokenVerifier | None = request.app.state.verifier
+    return verifier
+
+
 SettingsDep = Annotated[UiSettings, Depends(_settings)]
 AuthSecretDep = Annotated[str, Depends(_auth_secret)]
 HttpDep = Annotated[httpx.AsyncClient, Depends(_http)]
+VerifierDep = Annotated[TokenVerifier | None, Depends(_verifier)]
