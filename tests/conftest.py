@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.support.keycloak import Keycloak, start_keycloak
+from tests.support.keycloak import Keycloak, attach_keycloak, start_keycloak
 from tests.support.mongo_server import MongoServer
 from tests.support.stack import Stack, start_stack
 
@@ -31,7 +32,13 @@ def mongo(tmp_path: Path) -> Iterator[MongoServer]:
 
 @pytest.fixture(scope="session")
 def keycloak() -> Iterator[Keycloak]:
-    """A real OpenID Connect provider (Keycloak, realm ``chatbot``), once per session."""
+    """A real OpenID Connect provider (Keycloak, realm ``chatbot``), once per session.
+
+    ``KEYCLOAK_TEST_PORT`` names one already running (``python -m tests.support.keycloak``,
+    for a quicker edit-test loop); it is left running."""
+    if os.environ.get("KEYCLOAK_TEST_PORT"):
+        yield attach_keycloak(int(os.environ["KEYCLOAK_TEST_PORT"]))
+        return
     kc = start_keycloak()
     try:
         yield kc

@@ -38,7 +38,9 @@ PASSWORDS = {
     "dave": "dave-password",
 }
 NAMES = {"alice": "Alice Admin", "bob": "Bob User", "carol": "Carol User", "dave": "Dave User"}
-START_TIMEOUT = 240.0  # 21-28 s idle, 45-75 s on a loaded machine; the first build adds ~50 s
+START_TIMEOUT = 360.0  # 21-28 s idle, 45-75 s loaded, 140+ s at load 14; a first build adds ~50 s
+#: pytest-timeout for tests that may be the first to ask for the session's Keycloak.
+TEST_TIMEOUT = int(START_TIMEOUT) + 240
 
 
 def keycloak_home() -> Path:
@@ -151,6 +153,13 @@ def start_keycloak(port: int | None = None) -> Keycloak:
     return kc
 
 
+def attach_keycloak(port: int) -> Keycloak:
+    """One started by ``python -m tests.support.keycloak PORT`` (not ours to stop)."""
+    popen = subprocess.Popen(["true"])
+    popen.wait()
+    return Keycloak(popen, port, LOG_DIR / f"keycloak-{port}.log")
+
+
 def _wait_ready(kc: Keycloak) -> None:
     discovery = kc.issuer + "/.well-known/openid-configuration"
     deadline = time.monotonic() + START_TIMEOUT
@@ -162,3 +171,14 @@ def _wait_ready(kc: Keycloak) -> None:
                 return
         time.sleep(0.5)
     raise TimeoutError(f"keycloak not ready after {START_TIMEOUT}s:\n{kc.log()[-4000:]}")
+
+
+if __name__ == "__main__":  # a Keycloak for a quicker edit-test loop: KEYCLOAK_TEST_PORT=PORT
+    import sys
+
+    kc = start_keycloak(int(sys.argv[1]) if len(sys.argv) > 1 else None)
+    sys.stdout.write(f"KEYCLOAK_TEST_PORT={kc.port} (issuer {kc.issuer}); Ctrl-C stops it\n")
+    try:
+        kc.popen.wait()
+    except KeyboardInterrupt:
+        kc.stop()

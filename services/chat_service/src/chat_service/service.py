@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
+from .accounts import Accounts
 from .answers import AnswerManager
 from .history_client import HistoryClient
 from .live import RedisLive
@@ -29,6 +31,8 @@ class ChatService:
     llm: LlmClient | None = None
     answers: AnswerManager | None = None
     live: RedisLive | None = None
+    accounts: Accounts | None = None
+    replica_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     draining: bool = False
     term_at: float | None = None
     background: set[asyncio.Task[None]] = field(default_factory=set)
@@ -38,6 +42,10 @@ class ChatService:
         task = asyncio.create_task(coro, name=name)
         self.background.add(task)
         task.add_done_callback(self.background.discard)
+
+    def accounts_forget(self, user_id: str) -> None:
+        if self.accounts is not None:
+            self.accounts.forget(user_id)
 
     def clients(self) -> tuple[HistoryClient, LlmClient, AnswerManager]:
         if self.history is None or self.llm is None or self.answers is None:
