@@ -20,7 +20,7 @@ import pytest
 import socketio
 from chatbot_common.oidc import oidc_user_id
 from chatbot_common.tokens import issue_guest_token
-from playwright.sync_api import BrowserContext, Page
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 from tests.security_support import LoopThread
 from tests.support.chat_client import ChatClient
@@ -29,9 +29,10 @@ from tests.support.keycloak import NAMES, PASSWORDS, TEST_TIMEOUT, Keycloak
 from tests.support.stack import Stack, start_stack
 
 from .pw import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
     PageProblems,
     assistant_texts,
-    browser,
     conversation_id,
     screenshot,
     send,
@@ -41,7 +42,7 @@ from .pw import (
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(TEST_TIMEOUT)]
 
-TOKEN_MS = 40  # the fake upstream's time per token: [tokens:N] lasts N * 40 ms
+TOKEN_MS = 80  # the fake upstream's time per token: [tokens:N] lasts N * 80 ms (< LLM_MAX_TOKENS)
 
 
 @pytest.fixture(scope="module")
@@ -65,6 +66,23 @@ def loop() -> Iterator[LoopThread]:
         yield lt
     finally:
         lt.close()
+
+
+@pytest.fixture
+def chromium() -> Iterator[Browser]:
+    """One chromium; each ``new_context()`` is a browser profile of its own (cookies too)."""
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+def new_context(chromium: Browser) -> BrowserContext:
+    context = chromium.new_context(viewport={"width": 1280, "height": 800}, locale="en-US")
+    context.set_default_timeout(30_000)
+    return context
 
 
 def sign_in(page: Page, username: str) -> None:
@@ -93,7 +111,7 @@ def expected(question: str, tokens: int) -> str:
 
 
 def test_guests_off_sign_in_chat_second_browser_other_user_sign_out(
-    oidc_stack: Stack, keycloak: Keycloak, tmp_path: Path, loop: LoopThread
+    oidc_stack: Stack, keycloak: Keycloak, chromium: Browser, loop: LoopThread
 ) -> None:
     ui = oidc_stack.ui.url
     # Nothing works before sign-in: no guest token, a guest socket refused, only the screen.
@@ -102,7 +120,7 @@ def test_guests_off_sign_in_chat_second_browser_other_user_sign_out(
     with pytest.raises(socketio.exceptions.ConnectionError):
         loop.run(ChatClient(oidc_stack.chat.url, guest).connect())
     question = "Hello from the signed-in user [tokens:6]"
-    with browser(tmp_path / "a") as context:
+    with new_context(chromium) as context:
         page, problems = open_page(context, ui)
         assert page.is_visible("#signin-screen") and page.is_hidden("#app")
         assert page.get_by_role("button", name="Sign in", exact=True).is_visible()
@@ -117,7 +135,7 @@ def test_guests_off_sign_in_chat_second_browser_other_user_sign_out(
         cid = conversation_id(page)
         screenshot(page, "signed-in")
         # The same person in a second browser sees the same conversation.
-        with browser(tmp_path / "b") as second:
+        with new_context(chromium) as second:
             other, _ = open_page(second, ui)
             sign_in(other, "bob")
             other.wait_for_selector(f".conv[data-id='{cid}']")
@@ -125,7 +143,7 @@ def test_guests_off_sign_in_chat_second_browser_other_user_sign_out(
             wait_answer_done(other)
             assert assistant_texts(other) == [expected(question, 6)]
         # Another person sees none of it, not even by its link.
-        with browser(tmp_path / "c") as third:
+        with new_context(chromium) as third:
             carol, _ = open_page(third, ui + f"/c/{cid}")
             sign_in(carol, "carol")
             carol.wait_for_selector(".toast-error")
@@ -141,9 +159,9 @@ def test_guests_off_sign_in_chat_second_browser_other_user_sign_out(
 
 
 def test_renewal_keeps_the_answer_while_the_old_token_is_refused(
-    oidc_stack: Stack, keycloak: Keycloak, tmp_path: Path, loop: LoopThread
+    oidc_stack: Stack, keycloak: Keycloak, chromium: Browser, loop: LoopThread
 ) -> None:
-    with browser(tmp_path / "renew") as context:
+    with new_context(chromium) as context:
         page, problems = open_page(context, oidc_stack.ui.url)
         with page.expect_response("**/auth/oidc/token") as signed:
             sign_in(page, "dave")
@@ -200,13 +218,13 @@ def _uid(keycloak: Keycloak, token: str) -> str:
 
 
 def test_admin_page_counts_disables_and_limits(
-    oidc_stack: Stack, keycloak: Keycloak, tmp_path: Path, loop: LoopThread
+    oidc_stack: Stack, keycloak: Keycloak, chromium: Browser, loop: LoopThread
 ) -> None:
     # A fresh stack state is not needed: each user's figures are checked by its own row.
     bob_token = keycloak.id_token("bob")
     answers = _scripted(loop, oidc_stack, bob_token, ["first [tokens:5]", "second [tokens:9]"])
     bob_id = _uid(keycloak, bob_token)
-    with browser(tmp_path / "admin") as context:
+    with new_context(chromium) as context:
         page, problems = open_page(context, oidc_stack.ui.url)
         sign_in(page, "alice")
         assert page.is_visible("#user-btn")
@@ -242,7 +260,7 @@ def test_admin_page_counts_disables_and_limits(
         loop.run(asyncio.wait_for(gone.wait(), 2.0))
         closed_after = time.monotonic() - clicked
         assert closed_after < 2.0, closed_after
-        with browser(tmp_path / "carol") as other:
+        with new_context(chromium) as other:
             refused, _ = open_page(other, oidc_stack.ui.url)
             refused.get_by_role("button", name="Sign in", exact=True).click()
             refused.fill("#username", "carol")

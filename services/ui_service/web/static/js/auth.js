@@ -5,6 +5,9 @@
 
 const GUEST_KEY = "chatbot.token";
 const PKCE_KEY = "chatbot.pkce";
+// Set while the UI service holds our refresh cookie (which scripts cannot see): no refresh is
+// tried, and refused, on every visit of someone who never signed in.
+const SIGNED_IN_KEY = "chatbot.signedIn";
 
 export class AuthError extends Error {
   constructor(code, message) {
@@ -73,7 +76,7 @@ export class Auth {
         this.error = err;
       }
     }
-    if (this.canSignIn) {
+    if (this.canSignIn && localStorage.getItem(SIGNED_IN_KEY)) {
       try {
         await this.refresh();
         return;
@@ -118,7 +121,12 @@ export class Auth {
   }
 
   async refresh() {
-    this.signedIn(await post("/auth/oidc/refresh"));
+    try {
+      this.signedIn(await post("/auth/oidc/refresh"));
+    } catch (err) {
+      if (err.code === "unauthorized") localStorage.removeItem(SIGNED_IN_KEY);
+      throw err;
+    }
   }
 
   signedIn(body) {
@@ -126,6 +134,7 @@ export class Auth {
     this.setToken(body.token, body.expires_in);
     this.user = { id: body.user_id, name: body.name || body.user_id, admin: Boolean(body.admin) };
     localStorage.removeItem(GUEST_KEY);
+    localStorage.setItem(SIGNED_IN_KEY, "1");
   }
 
   async guest() {
@@ -160,6 +169,7 @@ export class Auth {
   /** Forget the session here, then end it at the provider (RP-initiated logout). */
   async signOut() {
     const hint = this.token;
+    localStorage.removeItem(SIGNED_IN_KEY);
     await post("/auth/oidc/logout").catch(() => {});
     this.kind = null;
     this.token = null;
