@@ -1,6 +1,7 @@
 """A real OpenID Connect provider for the tests: Keycloak in dev mode on loopback.
 
-``scripts/keycloak.sh ensure`` (run by ``make test``) fetches it from Maven Central into
+``scripts/keycloak.sh ensure`` (the ``keycloak`` step of ``scripts/test-prereqs.sh``, run by
+``make test``) fetches it from Maven Central into
 ``~/.cache/chatbot/keycloak/<version>``. The realm ``chatbot`` (``keycloak/chatbot-realm.json``)
 has a public PKCE client ``chatbot``, a confidential one ``chatbot-confidential``, realm roles
 ``chat-admin`` and ``chat-user`` (also in the ID token, ``realm_access.roles``), an admin user
@@ -44,14 +45,13 @@ TEST_TIMEOUT = int(START_TIMEOUT) + 240
 
 
 def keycloak_home() -> Path:
-    """The unpacked distribution (fetched once by ``scripts/keycloak.sh ensure``)."""
+    """The unpacked distribution (fetched by ``scripts/test-prereqs.sh keycloak``)."""
     out = subprocess.run(
-        [str(REPO_ROOT / "scripts" / "keycloak.sh"), "ensure"],
-        check=True,
-        capture_output=True,
-        text=True,
+        [str(REPO_ROOT / "scripts" / "keycloak.sh"), "home"], capture_output=True, text=True
     )
-    return Path(out.stdout.strip().splitlines()[-1])
+    if out.returncode != 0:
+        raise RuntimeError("Keycloak is not installed: run scripts/test-prereqs.sh keycloak")
+    return Path(out.stdout.strip())
 
 
 @dataclass

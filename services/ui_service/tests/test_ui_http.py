@@ -29,17 +29,18 @@ def client(tmp_path: Path) -> Iterator[TestClient]:
         yield c
 
 
-@pytest.mark.parametrize("host", ["localhost", "127.0.0.1"])
-def test_config_derives_chat_url_from_the_page_host(client: TestClient, host: str) -> None:
+@pytest.mark.parametrize("host", ["localhost", "127.0.0.1", "evil.example"])
+def test_config_never_reflects_the_host_header(client: TestClient, host: str) -> None:
     r = client.get("/config.json", headers={"Host": f"{host}:8080"})
     assert r.status_code == 200
-    assert r.json() == {"chat_url": f"http://{host}:8081", "socket_path": "/socket.io",
+    assert r.json() == {"chat_url": "http://localhost:8081", "socket_path": "/socket.io",
                         "auth": {"guest_access": True, "oidc": None}}
 
 
 def test_config_uses_configured_public_url_and_port(tmp_path: Path) -> None:
-    with make_client(tmp_path, CHAT_PUBLIC_PORT=9001) as c:
-        assert c.get("/config.json", headers={"Host": "box:1"}).json()["chat_url"] == "http://box:9001"
+    with make_client(tmp_path, PUBLIC_URL="https://chat.example.org", CHAT_PUBLIC_PORT=9001) as c:
+        assert c.get("/config.json", headers={"Host": "box:1"}).json()["chat_url"] == (
+            "https://chat.example.org:9001")
     with make_client(tmp_path, CHAT_PUBLIC_URL="https://chat.example.org/") as c:
         assert c.get("/config.json").json()["chat_url"] == "https://chat.example.org"
     # '' = same origin (one ingress in front of both services).

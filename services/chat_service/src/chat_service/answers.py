@@ -15,6 +15,7 @@ from . import metrics
 from .history_client import HistoryClient, Json
 from .live import RedisLive
 from .llm_client import LlmClient
+from .pace import LoopLag
 from .streaming import Answer, AnswerStreamer, Emit, room_of
 
 __all__ = ["Answer", "AnswerManager", "Emit", "context_of", "room_of"]
@@ -49,8 +50,11 @@ class AnswerManager(AnswerStreamer):
         on_finished: Callable[[Answer, str], Awaitable[None]] | None = None,
         live: RedisLive | None = None,
         takeover_mode: str = "interrupt",
+        delta_interval_max: float = 0.0,
+        loop_lag: LoopLag | None = None,
     ) -> None:
-        super().__init__(history, llm, emit, live, delta_interval, checkpoint_interval)
+        super().__init__(history, llm, emit, live, delta_interval, checkpoint_interval,
+                         delta_interval_max, loop_lag)
         # "continue": another replica's orphaned answer is continued here (assistant prefill);
         # "interrupt": it is finalised ``interrupted`` with its text so far.
         self.takeover_mode = takeover_mode
@@ -116,7 +120,15 @@ class AnswerManager(AnswerStreamer):
         return {**message, "content": snap.text, "next_index": len(snap.parts)}
 
     # ---- control -------------------------------------------------------------------------
-    async def start(self, user_id: str, conversation: Json, model: str | None) -> Answer:
+    async def start(
+        self,
+        user_id: str,
+        conversation: Json,
+        model: str | None,
+        prepared: tuple[list[Json], Json] | None = None,
+    ) -> Answer:
+        """Start answering; ``prepared`` is ``(recent messages, the answer's placeholder)``
+        when history already read the one and created the other (``start_turn``)."""
         cid = conversation["id"]
         if cid in self._answers:
             raise UnavailableError("an answer is already streaming in this conversation")
@@ -133,7 +145,7 @@ class AnswerManager(AnswerStreamer):
                 raise UnavailableError("an answer is already streaming in this conversation")
         metrics.ANSWERS_IN_FLIGHT.inc()
         answer.task = asyncio.create_task(
-            self._run(answer, conversation.get("system_prompt")), name=f"answer-{cid}"
+            self._run(answer, conversation.get("system_prompt"), prepared), name=f"answer-{cid}"
         )
         return answer
 
@@ -191,17 +203,23 @@ class AnswerManager(AnswerStreamer):
                 await asyncio.wait_for(asyncio.gather(*(a.finished.wait() for a in left)), 10)
 
     # ---- the answer task -----------------------------------------------------------------
-    async def _run(self, answer: Answer, system_prompt: str | None) -> None:
+    async def _run(
+        self, answer: Answer, system_prompt: str | None, prepared: tuple[list[Json], Json] | None
+    ) -> None:
         started = time.monotonic()
         try:
             try:
-                context = await self._context(answer, system_prompt)
-                answer.message, _ = await self.history.create_message(
-                    answer.user_id,
-                    answer.conversation_id,
-                    {"role": "assistant", "content": "", "status": "streaming",
-                     "model": answer.model},
-                )
+                if prepared is not None:
+                    context = context_of(system_prompt, prepared[0])
+                    answer.message = prepared[1]
+                else:
+                    context = await self._context(answer, system_prompt)
+                    answer.message, _ = await self.history.create_message(
+                        answer.user_id,
+                        answer.conversation_id,
+                        {"role": "assistant", "content": "", "status": "streaming",
+                         "model": answer.model},
+                    )
                 if self.live is not None:
                     await self._shared(
                         self.live.attach(answer.conversation_id, answer.message["id"])

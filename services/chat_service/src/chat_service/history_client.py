@@ -124,9 +124,24 @@ class HistoryClient:
         )
         return answer["message"], bool(answer["created"])
 
+    async def start_turn(self, user_id: str, cid: str, body: Json) -> Json:
+        """Store a user message and, when new, read the context and create the answer's
+        placeholder: ``{conversation, message, created, context, answer}`` (one round trip)."""
+        turn: Json = await self._call(
+            "POST", f"/v1/conversations/{_seg(cid)}/turns", user_id, json=body
+        )
+        return turn
+
     async def update_message(self, user_id: str, cid: str, mid: str, body: Json) -> Json:
         return await self._call(
             "PATCH", f"/v1/conversations/{_seg(cid)}/messages/{_seg(mid)}", user_id, json=body
+        )
+
+    async def save_text(self, user_id: str, cid: str, mid: str, content: str) -> None:
+        """Checkpoint a streaming answer's text (one write; ConflictError once finalised)."""
+        await self._call(
+            "PUT", f"/v1/conversations/{_seg(cid)}/messages/{_seg(mid)}/text", user_id,
+            json={"content": content},
         )
 
     async def delete_message(self, user_id: str, cid: str, mid: str) -> None:

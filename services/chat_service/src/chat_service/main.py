@@ -18,11 +18,15 @@ from fastapi import FastAPI
 
 from . import failover, recovery
 from .accounts import Accounts
+from .admission import Admission
 from .answers import AnswerManager
+from .emitter import DirectEmit, OrjsonCompat
 from .history_client import HistoryClient, Json
 from .live import RedisLive
 from .llm_client import LlmClient
+from .models_allowed import AllowedModels
 from .namespace import ChatNamespace
+from .protocol_guard import ProtocolGuard, RefuseBinaryFrames
 from .ratelimit import ChatLimiter
 from .redis_manager import ChatRedisManager
 from .service import ChatService
@@ -33,6 +37,12 @@ log = logging.getLogger(__name__)
 
 def create_app(settings: Settings) -> Any:
     service = ChatService(settings=settings, secret=settings.secret())
+    service.admission = Admission(
+        settings.max_active_answers,
+        settings.admission_max_lag_ms / 1000,
+        settings.answer_retry_after_seconds,
+        service.loop_lag,
+    )
     service.limiter = ChatLimiter(
         events_per_second=settings.events_per_second,
         messages_per_minute=settings.messages_per_minute,
@@ -41,24 +51,32 @@ def create_app(settings: Settings) -> Any:
         messages_window=settings.messages_window_seconds,
         tokens_window=settings.tokens_window_seconds,
         redis_url=settings.redis_url,
+        guest_messages_per_day=settings.guest_messages_per_day,
+        guest_tokens_per_day=settings.guest_tokens_per_day,
     )
     # With Redis, every replica's rooms get every emit: delivered here directly, published for
     # the other replicas with a bounded, self-healing Redis connection (redis_manager.py).
-    manager = (
+    manager: socketio.AsyncManager = (
         ChatRedisManager(settings.redis_url, channel="chat-socketio")
         if settings.redis_url
-        else None
+        else DirectEmit()  # one encode per emit, no task per recipient (emitter.py)
     )
+    origins = settings.origins
+    if not origins:
+        log.warning("no browser origin may connect: set PUBLIC_URL or ALLOWED_ORIGINS")
     sio = socketio.AsyncServer(
         async_mode="asgi",
         client_manager=manager,
-        cors_allowed_origins=settings.origins,
+        # A callable: engine.io reads an empty list as "any origin".
+        cors_allowed_origins="*" if origins == "*" else origins.__contains__,
         max_http_buffer_size=settings.max_payload_bytes,
         logger=False,
         engineio_logger=False,
+        json=OrjsonCompat,
     )
     namespace = ChatNamespace(service)
     sio.register_namespace(namespace)
+    guard = ProtocolGuard(sio, "/", settings.namespace_connect_timeout_seconds)
 
     async def emit(event: str, data: Json, room: str) -> None:
         await sio.emit(event, data, room=room)
@@ -68,7 +86,7 @@ def create_app(settings: Settings) -> Any:
         started = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
         service.history = HistoryClient(
             settings.history_service_url,
-            settings.internal_token,
+            settings.chat_token,
             settings.history_timeout_seconds,
             max_connections=settings.history_max_connections,
             max_keepalive_connections=settings.history_max_keepalive,
@@ -84,12 +102,13 @@ def create_app(settings: Settings) -> Any:
         service.accounts = Accounts(service.history, settings.account_cache_seconds)
         service.llm = LlmClient(
             settings.llm_service_url,
-            settings.internal_token,
+            settings.chat_token,
             settings.llm_connect_timeout_seconds,
             settings.llm_read_timeout_seconds,
             max_connections=settings.llm_max_connections,
             max_keepalive_connections=settings.llm_max_keepalive,
         )
+        service.models = AllowedModels(service.llm.models, settings.models_cache_seconds)
         service.answers = AnswerManager(
             service.history,
             service.llm,
@@ -101,7 +120,10 @@ def create_app(settings: Settings) -> Any:
             on_finished=service.accounts.record_answer,
             live=service.live,
             takeover_mode=settings.takeover_mode,
+            delta_interval_max=settings.delta_interval_max_ms / 1000,
+            loop_lag=service.loop_lag,
         )
+        service.loop_lag.start()
         _watch_sigterm(service)
         service.spawn(recovery.sweep(service.answers, started), "recovery-sweep")
         service.spawn(namespace.watch_expiry(settings.token_check_seconds), "token-expiry")
@@ -121,22 +143,29 @@ def create_app(settings: Settings) -> Any:
             yield
         finally:
             service.draining = True
+            guard.cancel()
             begun = service.term_at or time.monotonic()
             await service.answers.drain(begun + settings.shutdown_grace_seconds)
             for task in list(service.background):
                 task.cancel()
+            await service.loop_lag.stop()
             await service.llm.aclose()
             await service.history.aclose()
             if service.live is not None:
                 await service.live.aclose()
             await service.limiter.aclose()
-            if manager is not None:
+            if isinstance(manager, ChatRedisManager):
                 await manager.aclose()
 
-    api = FastAPI(title="chat service", lifespan=lifespan)
-    add_common_middleware(api)
+    api = FastAPI(
+        title="chat service", lifespan=lifespan,
+        docs_url=settings.docs_url,
+        redoc_url=None,
+        openapi_url=settings.openapi_url,
+    )
+    add_common_middleware(api, settings.max_request_bytes)
     api.include_router(probes_router(lambda: (service.ready,)))
-    return socketio.ASGIApp(sio, other_asgi_app=api)
+    return RefuseBinaryFrames(socketio.ASGIApp(sio, other_asgi_app=api))
 
 
 async def _report(namespace: ChatNamespace, live: RedisLive, interval: float) -> None:

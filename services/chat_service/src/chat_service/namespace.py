@@ -22,8 +22,9 @@ from chatbot_common.errors import (
 from chatbot_common.oidc import TokenVerifier
 
 from . import metrics
-from .acks import Ack, error_ack, ok
+from .acks import Ack, error_ack, ok, within_budget
 from .admin import AdminEvents
+from .admission import Refused
 from .answers import room_of
 from .ratelimit import ANSWERING_EVENTS
 from .schemas import (
@@ -197,6 +198,7 @@ class ChatNamespace(socketio.AsyncNamespace):
         limits = self.service.settings
         check_text("title", p.title, limits.max_title_chars)
         check_text("system_prompt", p.system_prompt, limits.max_system_prompt_chars)
+        await self.service.check_model(p.model)
         history, _, _ = self.service.clients()
         conversation = await history.create_conversation(user_id, p.model_dump(exclude_none=True))
         await self.enter_room(sid, room_of(conversation["id"]))
@@ -205,14 +207,16 @@ class ChatNamespace(socketio.AsyncNamespace):
     async def on_conversation_list(self, sid: str, user_id: str, data: Any) -> Ack:
         p = parse(ConversationList, data)
         history, _, _ = self.service.clients()
-        return ok(conversations=await history.list_conversations(user_id, p.limit, p.before))
+        found = await history.list_conversations(user_id, p.limit, p.before)
+        return ok(conversations=within_budget(found, self.service.settings.max_ack_bytes))
 
     async def on_conversation_search(self, sid: str, user_id: str, data: Any) -> Ack:
         p = parse(ConversationSearch, data)
         if not p.query.strip():
             raise InvalidError("query must not be empty")
         history, _, _ = self.service.clients()
-        return ok(conversations=await history.search_conversations(user_id, p.query, p.limit))
+        found = await history.search_conversations(user_id, p.query, p.limit)
+        return ok(conversations=within_budget(found, self.service.settings.max_ack_bytes))
 
     async def on_conversation_get(self, sid: str, user_id: str, data: Any) -> Ack:
         p = parse(ConversationGet, data)
@@ -235,7 +239,8 @@ class ChatNamespace(socketio.AsyncNamespace):
             final = await interrupt_orphan(answers, user_id, result[i])
             if final is not None:
                 result[i] = final
-        return ok(conversation=conversation, messages=result)
+        budget = self.service.settings.max_ack_bytes
+        return ok(conversation=conversation, messages=within_budget(result, budget, conversation))
 
     async def on_conversation_rename(self, sid: str, user_id: str, data: Any) -> Ack:
         p = parse(ConversationRename, data)
@@ -267,30 +272,62 @@ class ChatNamespace(socketio.AsyncNamespace):
             required=True,
             too_long=TooLargeError,
         )
+        with self.service.admitting(p.conversation_id) as refused:
+            return await self._send(sid, user_id, p, refused)
+
+    async def _send(self, sid: str, user_id: str, p: MessageSend, refused: Refused | None) -> Ack:
         history, _, answers = self.service.clients()
-        conversation = await history.get_conversation(user_id, p.conversation_id)
-        message, created = await history.create_message(
-            user_id,
-            p.conversation_id,
-            {"role": "user", "content": p.content, "status": "complete",
-             "client_message_id": p.client_message_id},
-        )
+        settings = self.service.settings
+        # One round trip: the message stored, and when new (and admitted), the context read
+        # and the answer's placeholder created.
+        turn = await history.start_turn(user_id, p.conversation_id, {
+            "content": p.content, "client_message_id": p.client_message_id,
+            "answer": refused is None, "context_messages": settings.history_messages,
+            "default_model": settings.default_model})
+        conversation, message = turn["conversation"], turn["message"]
         room = room_of(p.conversation_id)
         await self.enter_room(sid, room)
-        if created:
+        if turn["created"]:
             metrics.MESSAGES_STORED.inc()
             await self.emit("message.created", {"message": message}, room=room, skip_sid=sid)
-            # One answer per conversation: a new message stops the one still streaming.
-            await answers.stop(p.conversation_id)
             if message["seq"] == 1 and is_untitled(conversation.get("title")):
                 self.service.spawn(self._auto_title(user_id, conversation, p.content), "title")
-        elif await answers.busy(p.conversation_id) or await history.list_messages(
+            # One answer per conversation: a new message stops the one still streaming (and
+            # its text, once final, belongs to the new answer's context).
+            stopped = await answers.stop(p.conversation_id)
+            if turn["answer"] is None:
+                await self._refuse(p.conversation_id, refused)
+                return ok(message=message)
+            recent = turn["context"]
+            if stopped:
+                recent = await history.list_messages(
+                    user_id, p.conversation_id, limit=settings.history_messages)
+            placeholder = turn["answer"]
+            try:
+                await answers.start(user_id, conversation, placeholder.get("model"),
+                                    prepared=(recent, placeholder))
+            except UnavailableError:  # another send of this conversation started one just now
+                with contextlib.suppress(NotFoundError):
+                    await history.delete_message(user_id, p.conversation_id, placeholder["id"])
+            return ok(message=message)
+        if await answers.busy(p.conversation_id) or await history.list_messages(
             user_id, p.conversation_id, after_seq=message["seq"], limit=1
         ):
             return ok(message=message)  # a repeat: the answer exists or is streaming
-        if not await answers.busy(p.conversation_id):
-            await answers.start(user_id, conversation, await self._model(conversation))
+        if refused is not None:  # a repeat of a refused answer (the page retries so)
+            await self._refuse(p.conversation_id, refused)
+            return ok(message=message)
+        await answers.start(user_id, conversation, await self._model(conversation))
         return ok(message=message)
+
+    async def _refuse(self, conversation_id: str, refused: Refused | None) -> None:
+        """The message is stored and acked; its answer is refused (admission control)."""
+        error = refused or UnavailableError("busy; try again shortly")
+        if refused is not None:
+            refused.count()
+        await self.emit("message.error", {"conversation_id": conversation_id,
+                                           "error": error.to_dict()},
+                        room=room_of(conversation_id))
 
     async def on_message_stop(self, sid: str, user_id: str, data: Any) -> Ack:
         p = parse(ConversationRef, data)
@@ -303,6 +340,10 @@ class ChatNamespace(socketio.AsyncNamespace):
         p = parse(ConversationRef, data)
         history, _, answers = self.service.clients()
         conversation = await history.get_conversation(user_id, p.conversation_id)
+        refused = self.service.refusal(p.conversation_id)
+        if refused is not None:
+            refused.count()
+            raise refused
         await answers.stop(p.conversation_id, "stopped")
         recent = await history.list_messages(
             user_id, p.conversation_id, limit=self.service.settings.history_messages

@@ -16,6 +16,8 @@ AUDIENCE = "chatbot-chat"
 #: The guest's refresh credential (an HttpOnly cookie of the UI service): never a chat token.
 REFRESH_AUDIENCE = "chatbot-ui-refresh"
 ALGORITHM = "HS256"
+#: Every guest's user id starts so (OIDC users: ``oidc-<issuer tag>-<sub>``), see is_guest.
+GUEST_PREFIX = "guest-"
 
 
 @dataclass(frozen=True)
@@ -29,7 +31,7 @@ class User:
 
 def issue_guest_token(secret: str, ttl_seconds: int, user_id: str | None = None) -> tuple[str, str]:
     """Return ``(token, user_id)`` for a new (or renewed) guest."""
-    uid = user_id or f"guest-{uuid.uuid4().hex}"
+    uid = user_id or f"{GUEST_PREFIX}{uuid.uuid4().hex}"
     now = int(time.time())
     claims = {
         "sub": uid,
@@ -57,6 +59,11 @@ def verify_guest_refresh(token: str, secret: str) -> str:
         raise UnauthorizedError("no refresh credential")
     claims = decode_claims(token, secret, [ALGORITHM], REFRESH_AUDIENCE, ISSUER, 0)
     return subject(claims, 200)
+
+
+def is_guest(user_id: str) -> bool:
+    """Whether a (verified) user id is a guest's: only the UI mints ids with this prefix."""
+    return user_id.startswith(GUEST_PREFIX)
 
 
 def verify_token(token: object, secret: str, leeway_seconds: int = 5) -> User:

@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from chatbot_common.http import add_common_middleware, install_error_handlers, probes_router
 from fastapi import FastAPI
 
-from .api.routes import accounts, conversations, messages, streaming
+from .api.routes import accounts, conversations, messages, streaming, turns
 from .metrics import STORE_UP
 from .repository import HistoryRepository, create_stores
 from .settings import HistorySettings
@@ -33,7 +33,12 @@ def create_app(settings: HistorySettings | None = None) -> FastAPI:
             await accounts_store.close()
             await repo.close()
 
-    app = FastAPI(title="history_service", lifespan=lifespan)
+    app = FastAPI(
+        title="history_service", lifespan=lifespan,
+        docs_url=settings.docs_url,
+        redoc_url=None,
+        openapi_url=settings.openapi_url,
+    )
     app.state.settings = settings
 
     async def store() -> bool:
@@ -50,7 +55,8 @@ def create_app(settings: HistorySettings | None = None) -> FastAPI:
     app.include_router(conversations.router)
     app.include_router(messages.router)
     app.include_router(streaming.router)
+    app.include_router(turns.router)
     app.include_router(accounts.router)
-    add_common_middleware(app)
+    add_common_middleware(app, settings.max_request_bytes)
     install_error_handlers(app)
     return app

@@ -20,7 +20,8 @@ OIDC = ("chatbot_oidc", "/auth/oidc")
 def _secure(request: Request, settings: UiSettings) -> bool:
     if settings.cookie_secure is not None:
         return settings.cookie_secure
-    return request.url.scheme == "https"
+    # The configured public address, not the request (behind a TLS ingress it is plain http).
+    return settings.public_url.startswith("https:") or request.url.scheme == "https"
 
 
 def read(request: Request, which: tuple[str, str]) -> str | None:

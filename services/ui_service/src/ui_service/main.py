@@ -16,6 +16,7 @@ from fastapi.staticfiles import StaticFiles
 
 from . import vendor
 from .api.routes import auth, config, oidc, pages
+from .guest_mints import GuestMints
 from .security import SecurityHeadersMiddleware
 from .settings import UiSettings
 
@@ -36,8 +37,14 @@ def create_app(settings: UiSettings) -> FastAPI:
             app.state.http = http
             yield
 
-    app = FastAPI(title="ui_service", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app = FastAPI(
+        title="ui_service", lifespan=lifespan,
+        docs_url=settings.docs_url,
+        redoc_url=None,
+        openapi_url=settings.openapi_url,
+    )
     app.state.settings = settings
+    app.state.guest_mints = GuestMints(settings.guest_mints_per_minute)
     app.state.auth_secret = settings.auth_secret or local_secret(settings.state_dir)
     app.state.verifier = (
         TokenVerifier(app.state.auth_secret, settings) if settings.oidc_issuer else None
@@ -47,7 +54,7 @@ def create_app(settings: UiSettings) -> FastAPI:
         return not vendor.missing_files(settings.node_modules)
 
     install_error_handlers(app)
-    add_common_middleware(app)
+    add_common_middleware(app, settings.max_request_bytes)
     # The page's scripts are ~400 KB of text (mostly the libraries): about a quarter gzipped.
     app.add_middleware(GZipMiddleware, minimum_size=1024)
     app.add_middleware(SecurityHeadersMiddleware, settings=settings)

@@ -13,6 +13,12 @@ DEFAULT_WEB_DIR = Path(__file__).resolve().parents[2] / "web"
 
 class UiSettings(IdentitySettings):
     port: int = Field(8080, validation_alias="PORT", ge=0, le=65535)
+    max_request_bytes: int = Field(
+        64 * 1024,
+        validation_alias="MAX_REQUEST_BYTES",
+        ge=1024,
+        description="largest request body (413 too_large beyond): the UI takes only small ones",
+    )
     auth_secret: str | None = Field(
         None,
         validation_alias="AUTH_SECRET",
@@ -35,7 +41,7 @@ class UiSettings(IdentitySettings):
     cookie_secure: bool | None = Field(
         None,
         validation_alias="COOKIE_SECURE",
-        description="mark the refresh cookies Secure; unset = when the page is served over https",
+        description="mark the refresh cookies Secure; unset = when PUBLIC_URL is https",
     )
     oidc_refresh_cookie_seconds: int = Field(
         30 * 24 * 3600,
@@ -44,13 +50,27 @@ class UiSettings(IdentitySettings):
         description="longest life of the cookie holding a signed-in user's refresh token "
         "(the provider's own refresh lifetime applies when shorter)",
     )
+    public_url: str = Field(
+        "http://localhost:8080",
+        validation_alias="PUBLIC_URL",
+        pattern=r"^https?://[^/?#\s]+/?$",
+        description="the page's public address (scheme://host[:port]): the chat URL and the "
+        "CSP derive from it, never from a request's Host header",
+    )
     chat_public_url: str | None = Field(
         None,
         validation_alias="CHAT_PUBLIC_URL",
         description=(
             "where browsers reach the chat service; '' = same origin as the page (one ingress); "
-            "unset = the page's host with CHAT_PUBLIC_PORT"
+            "unset = PUBLIC_URL's host with CHAT_PUBLIC_PORT"
         ),
+    )
+    guest_mints_per_minute: int = Field(
+        10,
+        validation_alias="GUEST_MINTS_PER_MINUTE",
+        ge=1,
+        description="new guests one client address (IPv6: its /64) may mint per minute; "
+        "429 rate_limited beyond (the address behind TRUSTED_PROXIES is the client's)",
     )
     chat_public_port: int = Field(8081, validation_alias="CHAT_PUBLIC_PORT", ge=1, le=65535)
     socket_path: str = Field("/socket.io", validation_alias="CHAT_SOCKET_PATH")

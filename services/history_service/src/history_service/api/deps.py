@@ -31,9 +31,9 @@ def get_accounts(request: Request) -> AccountsRepository:
 async def require_internal(
     request: Request, authorization: Annotated[str | None, Header()] = None
 ) -> None:
-    """``Authorization: Bearer <INTERNAL_TOKEN>`` when the token is configured."""
+    """``Authorization: Bearer <CHAT_INTERNAL_TOKEN>``: the chat service is the only caller."""
     settings = get_settings(request)
-    await internal_auth(lambda: settings.internal_token)(authorization)
+    await internal_auth(lambda: settings.chat_token)(authorization)
 
 
 def get_user_id(x_user_id: Annotated[str, Header(min_length=1, max_length=200)]) -> str:

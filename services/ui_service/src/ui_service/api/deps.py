@@ -8,6 +8,7 @@ import httpx
 from chatbot_common.oidc import TokenVerifier
 from fastapi import Depends, Request
 
+from ..guest_mints import GuestMints
 from ..settings import UiSettings
 
 
@@ -31,6 +32,17 @@ def _verifier(request: Request) -> TokenVerifier | None:
     return verifier
 
 
+def _guest_mints(request: Request) -> GuestMints:
+    mints: GuestMints = request.app.state.guest_mints
+    return mints
+
+
+def _client_host(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+GuestMintsDep = Annotated[GuestMints, Depends(_guest_mints)]
+ClientHostDep = Annotated[str | None, Depends(_client_host)]
 SettingsDep = Annotated[UiSettings, Depends(_settings)]
 AuthSecretDep = Annotated[str, Depends(_auth_secret)]
 HttpDep = Annotated[httpx.AsyncClient, Depends(_http)]

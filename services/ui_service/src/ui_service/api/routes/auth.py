@@ -22,7 +22,7 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
 from ... import cookies
-from ..deps import AuthSecretDep, SettingsDep
+from ..deps import AuthSecretDep, ClientHostDep, GuestMintsDep, SettingsDep
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +60,8 @@ async def guest(
     response: Response,
     settings: SettingsDep,
     secret: AuthSecretDep,
+    mints: GuestMintsDep,
+    client_host: ClientHostDep,
     body: GuestRequest | None = None,
 ) -> GuestToken:
     """A new guest, or the same user id again (refresh cookie, or a still-valid token)."""
@@ -68,6 +70,8 @@ async def guest(
             "guest access is turned off; sign in with your identity provider"
         )
     user_id = _renewed_user(request, secret, body)
+    if user_id is None:
+        await mints.admit(client_host)  # a new guest (renewals mint no one)
     token, uid = issue_guest_token(secret, settings.token_ttl_seconds, user_id)
     window = settings.token_renew_window_seconds
     if window > 0:
