@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 export PATH="$HOME/.local/bin:$PATH"
 
 UV=${UV:-uv}
-DEBIAN_PACKAGES=(redis-server chromium prometheus nginx-light)
+DEBIAN_PACKAGES=(redis-server chromium prometheus nginx-light maven openjdk-17-jre-headless)
 LOG_DIR=.test-logs
 
 about() { printf '\033[1;34m[prereqs]\033[0m %-9s %s\n' "$CURRENT_STEP" "$*" >&3; }
@@ -38,6 +38,11 @@ step_npm() {
 step_ferretdb() {
   about "FerretDB, the MongoDB-wire test server (go build, cached by version)"
   scripts/build-ferretdb.sh
+}
+
+step_keycloak() {
+  about "Keycloak, the test identity provider (Maven Central, cached by version)"
+  scripts/keycloak.sh ensure
 }
 
 step_helm() {
