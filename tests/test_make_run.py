@@ -53,11 +53,11 @@ class LocalRun:
             port=self.ports["UI_PORT"],
             env=env,
             health_path="/healthz",
-            timeout=120,
+            timeout=300,
         )
         # The local model loads in the background: ready when the LLM service says so.
-        wait_ready(f"http://127.0.0.1:{self.ports['LLM_PORT']}/readyz", 240)
-        wait_ready(f"http://127.0.0.1:{self.ports['CHAT_PORT']}/readyz", 60)
+        wait_ready(f"http://127.0.0.1:{self.ports['LLM_PORT']}/readyz", 600)
+        wait_ready(f"http://127.0.0.1:{self.ports['CHAT_PORT']}/readyz", 300)
         return self.proc
 
     @property
@@ -121,7 +121,7 @@ async def test_make_run_answers_locally_and_keeps_conversations(local_run: Local
     assert done["status"] == "complete"
     assert "paris" in done["content"].lower()  # a real model, not a canned reply
 
-    assert local_run.ctrl_c() is not None
+    assert local_run.ctrl_c() == 0  # a clean stop, not the SIGKILL after the 40 s wait
     assert not local_run.proc or not local_run.proc.alive()
     for var in ("UI_PORT", "CHAT_PORT", "LLM_PORT", "HISTORY_PORT"):  # every service stopped
         with pytest.raises(httpx.ConnectError):
