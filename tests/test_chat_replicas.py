@@ -212,7 +212,7 @@ async def test_a_killed_replicas_answer_is_continued_by_another(
     message (assistant prefill) from the next index; it ends complete, equal to the
     uninterrupted answer, finalised once."""
     question = "[tokens:150] this replica dies"
-    doomed = cluster.system.start_chat()
+    doomed = await cluster.system.astart_chat()
     try:
         c = await cluster.client(doomed, user_id)
         cid = await conversation(c)
@@ -262,7 +262,7 @@ async def test_sigterm_hands_the_answer_over(
     another replica completes it."""
     hold = Hold.new(after=10)  # the answer is still running when the replica leaves
     question = f"[tokens:200] handed over {hold.tag}"
-    leaving = cluster.system.start_chat(SHUTDOWN_GRACE_SECONDS="1")
+    leaving = await cluster.system.astart_chat(SHUTDOWN_GRACE_SECONDS="1")
     try:
         c = await cluster.client(leaving, user_id)
         cid = await conversation(c)
@@ -296,7 +296,7 @@ async def test_redis_restart_recovers(cluster: Cluster, on_a: ChatClient, user_i
     [done] = await on_a.wait_done(cid)
     assert done["status"] == "complete"  # one replica alone still answers
 
-    cluster.redis = start_redis(cluster.redis.port)
+    cluster.redis = await asyncio.to_thread(start_redis, cluster.redis.port)
     # Both replicas reconnect by themselves (capped back-off): soon an answer streamed on A
     # reaches a connection on B again.
     deadline = asyncio.get_running_loop().time() + 60
