@@ -28,4 +28,5 @@ LLM_SERVICE_URL: {{ tpl .Values.llmServiceUrl . | quote }}
 {{- $secret := include "chatbot-lib.secretName" . }}
 {{ include "chatbot-lib.secretEnvVar" (dict "name" "AUTH_SECRET" "secret" $secret "key" "AUTH_SECRET") }}
 {{ include "chatbot-lib.secretEnvVar" (dict "name" "UI_INTERNAL_TOKEN" "secret" $secret "key" "UI_INTERNAL_TOKEN") }}
+{{- include "chatbot-lib.oidcSecretEnv" . }}
 {{- end }}
