@@ -43,6 +43,7 @@ def create_app(settings: Settings) -> Any:
         settings.admission_max_lag_ms / 1000,
         settings.answer_retry_after_seconds,
         service.loop_lag,
+        settings.admission_lag_min_answers,
     )
     service.limiter = ChatLimiter(
         events_per_second=settings.events_per_second,
