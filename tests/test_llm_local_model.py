@@ -46,8 +46,10 @@ def local_gateway() -> Iterator[Proc]:
 
 def test_local_model_answers_a_simple_question(local_gateway: Proc) -> None:
     client = OpenAI(base_url=f"{local_gateway.url}/v1", api_key="unused", timeout=120)
+    # Only the models the gateway lists may be named (an allow-list): take the one it offers.
+    model = client.models.list().data[0].id
     answer = client.chat.completions.create(
-        model="anything",
+        model=model,
         messages=[{"role": "user", "content": "What is the capital of France? One word."}],
         temperature=0,
         max_tokens=16,
@@ -58,7 +60,7 @@ def test_local_model_answers_a_simple_question(local_gateway: Proc) -> None:
 
     chunks = list(
         client.chat.completions.create(
-            model="anything",
+            model=model,
             messages=[{"role": "user", "content": "Say hello in French, one word."}],
             temperature=0,
             max_tokens=16,
