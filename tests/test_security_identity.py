@@ -72,7 +72,7 @@ async def origin_refused(url: str, token: str, origin: str) -> None:
             f"{url}/socket.io/", params={"EIO": "4", "transport": "polling"},
             headers={"Origin": origin},
         )
-    assert r.status_code == 400 and "Not an accepted origin" in r.text, (r.status_code, r.text)
+    assert r.status_code == 400 and "is not an accepted origin" in r.text, (r.status_code, r.text)
 
 
 @pytest.mark.parametrize(
