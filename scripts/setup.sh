@@ -88,8 +88,18 @@ case "${1:-}" in
     shift
     ensure_uv
     uv sync --all-packages --frozen --inexact "$@" >&2
+    # The repository root on the environment's path (a .pth file, as editable installs use):
+    # `uv run chaos run stress_tests/chaos/...` imports its probes from a fresh shell.
+    site=$(uv run --frozen --no-sync python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+    [ "$(cat "$site/chatbot_repository.pth" 2>/dev/null)" = "$PWD" ] || echo "$PWD" >"$site/chatbot_repository.pth"
     ;;
   web)
+    if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+      log "Node.js 20+ and npm are needed for the chat page's packages, and were not found."
+      log "Install them, e.g. on Debian/Ubuntu: sudo apt-get install nodejs npm"
+      log "(or from https://nodejs.org/), then run this again."
+      exit 1
+    fi
     dir=services/ui_service/web
     stamp=$dir/node_modules/.lock-sha
     want=$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)

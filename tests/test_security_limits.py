@@ -193,8 +193,8 @@ async def test_secrets_never_logged(limited: Stack, stack: Stack) -> None:
     await c.close()
     await asyncio.sleep(0.5)
     for s in (limited, stack):
-        secrets = {"AUTH_SECRET": s.auth_secret, "INTERNAL_TOKEN": s.internal_token,
-                   "LLM_API_KEY": "test-upstream-key"}
+        secrets = {"AUTH_SECRET": s.auth_secret, "CHAT_INTERNAL_TOKEN": s.internal_token,
+                   "UI_INTERNAL_TOKEN": s.ui_internal_token, "LLM_API_KEY": "test-upstream-key"}
         for proc in (s.history, s.llm, s.chat, s.ui):  # our services (not the fake upstream)
             text = proc.log()
             assert text, proc.name

@@ -5,15 +5,29 @@
 {{- define "chat-service.selectorLabels" -}}{{ include "chatbot-lib.selectorLabels" . }}{{- end }}
 
 {{- define "chat-service.config" -}}
+{{- include "chatbot-lib.httpConfig" . }}
 LLM_SERVICE_URL: {{ tpl .Values.llmServiceUrl . | quote }}
 HISTORY_SERVICE_URL: {{ tpl .Values.historyServiceUrl . | quote }}
 ALLOWED_ORIGINS: {{ tpl .Values.allowedOrigins . | quote }}
+{{- include "chatbot-lib.configEntries" (list
+  (list "PUBLIC_URL" (include "chatbot-lib.publicUrl" .))
+  (list "NAMESPACE_CONNECT_TIMEOUT_SECONDS" .Values.namespaceConnectTimeoutSeconds)
+  (list "MODELS_CACHE_SECONDS" .Values.modelsCacheSeconds)
+  (list "MAX_ACK_BYTES" .Values.limits.maxAckBytes)
+  (list "GUEST_MESSAGES_PER_DAY" .Values.rateLimits.guestMessagesPerDay)
+  (list "GUEST_TOKENS_PER_DAY" .Values.rateLimits.guestTokensPerDay)
+) }}
 {{- include "chatbot-lib.authConfig" . }}
 {{- include "chatbot-lib.configEntries" (list
   (list "TAKEOVER_MODE" .Values.takeoverMode)
   (list "ANSWER_LEASE_SECONDS" .Values.answerLeaseSeconds)
   (list "CHECKPOINT_SECONDS" .Values.checkpointSeconds)
   (list "DELTA_INTERVAL_MS" .Values.deltaIntervalMs)
+  (list "DELTA_INTERVAL_MAX_MS" .Values.deltaIntervalMaxMs)
+  (list "MAX_ACTIVE_ANSWERS" .Values.admission.maxActiveAnswers)
+  (list "ADMISSION_MAX_LAG_MS" .Values.admission.maxLagMs)
+  (list "ADMISSION_LAG_MIN_ANSWERS" .Values.admission.lagMinAnswers)
+  (list "ANSWER_RETRY_AFTER_SECONDS" .Values.admission.retryAfterSeconds)
   (list "DEFAULT_MODEL" .Values.defaultModel)
   (list "CONTEXT_MESSAGES" .Values.contextMessages)
   (list "RATE_EVENTS_PER_SECOND" .Values.rateLimits.eventsPerSecond)
@@ -37,13 +51,13 @@ ALLOWED_ORIGINS: {{ tpl .Values.allowedOrigins . | quote }}
 {{- end }}
 
 {{- define "chat-service.generatedSecretKeys" -}}
-[AUTH_SECRET, INTERNAL_TOKEN]
+[AUTH_SECRET, CHAT_INTERNAL_TOKEN]
 {{- end }}
 
 {{- define "chat-service.secretEnv" -}}
 {{- $secret := include "chatbot-lib.secretName" . }}
 {{ include "chatbot-lib.secretEnvVar" (dict "name" "AUTH_SECRET" "secret" $secret "key" "AUTH_SECRET") }}
-{{ include "chatbot-lib.secretEnvVar" (dict "name" "INTERNAL_TOKEN" "secret" $secret "key" "INTERNAL_TOKEN") }}
+{{ include "chatbot-lib.secretEnvVar" (dict "name" "CHAT_INTERNAL_TOKEN" "secret" $secret "key" "CHAT_INTERNAL_TOKEN") }}
 {{- if .Values.redis.existingSecret }}
 {{ include "chatbot-lib.secretEnvVar" (dict "name" "REDIS_URL" "secret" (tpl .Values.redis.existingSecret .) "key" .Values.redis.urlKey) }}
 {{- else if or (gt (int .Values.replicaCount) 1) .Values.autoscaling.enabled }}

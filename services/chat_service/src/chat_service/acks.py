@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -15,6 +16,22 @@ Ack = dict[str, Any]
 
 def ok(**fields: Any) -> Ack:
     return {"ok": True, **fields}
+
+
+def within_budget(items: list[Any], budget: int, *fixed: Any) -> list[Any]:
+    """The longest prefix of ``items`` whose JSON, with ``fixed`` beside it, fits in ``budget``
+    bytes (as Socket.IO encodes it: ASCII-escaped), and never fewer than one item: a client
+    asked for more pages on from the last item it got (``after_seq``, ``before``)."""
+    used = sum(_size(f) for f in fixed)
+    for n, item in enumerate(items):
+        used += _size(item) + 1
+        if used > budget and n > 0:
+            return items[:n]
+    return items
+
+
+def _size(value: Any) -> int:
+    return len(json.dumps(value, separators=(",", ":")))
 
 
 def error_ack(exc: BaseException, event: str) -> tuple[Ack, str]:

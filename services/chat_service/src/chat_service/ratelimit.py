@@ -11,14 +11,21 @@ from typing import Any, Protocol
 
 from chatbot_common.errors import RateLimitedError
 from chatbot_common.ratelimit import Limiter, MemoryWindows, window_store
+from chatbot_common.tokens import is_guest
 
 ANSWERING_EVENTS = ("message.send", "message.regenerate")
 DAY = 86_400.0
+#: The keys of the budget all guests share (GUEST_MESSAGES_PER_DAY, GUEST_TOKENS_PER_DAY).
+GUESTS_MESSAGES, GUESTS_TOKENS = "guests:msg", "guests:tok"
 
 
 class RateLimiter(Protocol):
-    async def check(self, user_id: str, event: str, sid: str | None = None) -> None:
-        """Raise ``RateLimitedError`` when ``user_id`` may not send ``event`` now."""
+    async def check(
+        self, user_id: str, event: str, sid: str | None = None,
+        tokens_per_day: int | None = None,
+    ) -> None:
+        """Raise ``RateLimitedError`` when ``user_id`` may not send ``event`` now
+        (``tokens_per_day``: this user's own limit, overriding the default)."""
 
     def connect(self, user_id: str, sid: str) -> None: ...
 
@@ -30,7 +37,10 @@ class RateLimiter(Protocol):
 
 
 class NoRateLimit:
-    async def check(self, user_id: str, event: str, sid: str | None = None) -> None:
+    async def check(
+        self, user_id: str, event: str, sid: str | None = None,
+        tokens_per_day: int | None = None,
+    ) -> None:
         return None
 
     def connect(self, user_id: str, sid: str) -> None:
@@ -57,6 +67,8 @@ class ChatLimiter:
         messages_window: float = 60.0,
         tokens_window: float = DAY,
         redis_url: str | None = None,
+        guest_messages_per_day: int | None = None,
+        guest_tokens_per_day: int | None = None,
     ) -> None:
         self.events_per_second = events_per_second
         self.messages_per_minute = messages_per_minute
@@ -64,12 +76,17 @@ class ChatLimiter:
         self.connections_per_user = connections_per_user
         self.messages_window = messages_window
         self.tokens_window = tokens_window
+        self.guest_messages_per_day = guest_messages_per_day
+        self.guest_tokens_per_day = guest_tokens_per_day
         self.local = Limiter(MemoryWindows())
         self.shared = Limiter(window_store(redis_url)) if redis_url else self.local
         self._connections: dict[str, set[str]] = {}
         self._user_of: dict[str, str] = {}
 
-    async def check(self, user_id: str, event: str, sid: str | None = None) -> None:
+    async def check(
+        self, user_id: str, event: str, sid: str | None = None,
+        tokens_per_day: int | None = None,
+    ) -> None:
         if sid is not None:
             await self.local.acquire(
                 "ev:" + sid, self.events_per_second, 1.0, what="events on this connection"
@@ -78,14 +95,26 @@ class ChatLimiter:
             # The token budget first: a refused message must not use a message slot.
             await self.shared.acquire(
                 "tok:" + user_id,
-                self.tokens_per_day,
+                tokens_per_day or self.tokens_per_day,
                 self.tokens_window,
                 record=False,
                 what="tokens",
             )
+            guest = is_guest(user_id)
+            if guest and self.guest_tokens_per_day is not None:
+                await self.shared.acquire(
+                    GUESTS_TOKENS, self.guest_tokens_per_day, DAY, record=False,
+                    what="tokens used by guests today; sign in to go on",
+                )
             await self.shared.acquire(
                 "msg:" + user_id, self.messages_per_minute, self.messages_window, what="messages"
             )
+            # After the user's own limit: one guest's flood cannot spend everyone's budget.
+            if guest and self.guest_messages_per_day is not None:
+                await self.shared.acquire(
+                    GUESTS_MESSAGES, self.guest_messages_per_day, DAY,
+                    what="messages from guests today; sign in to go on",
+                )
 
     def connect(self, user_id: str, sid: str) -> None:
         sids = self._connections.setdefault(user_id, set())
@@ -114,6 +143,8 @@ class ChatLimiter:
             if isinstance(value, int) and value > 0:
                 total += value
         await self.shared.add("tok:" + user_id, total, self.tokens_window)
+        if is_guest(user_id) and self.guest_tokens_per_day is not None:
+            await self.shared.add(GUESTS_TOKENS, total, DAY)
 
     async def aclose(self) -> None:
         await self.local.aclose()

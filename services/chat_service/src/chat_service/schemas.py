@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from chatbot_common.errors import ChatbotError, InvalidError
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
+from chatbot_common.text import Seq, Text
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
 #: Ids the history service hands out; anything else (operators, paths) is refused.
 Id = Annotated[StrictStr, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
@@ -18,25 +19,25 @@ class Payload(BaseModel):
 
 
 class ConversationCreate(Payload):
-    title: StrictStr | None = None
-    system_prompt: StrictStr | None = None
-    model: Annotated[StrictStr, Field(min_length=1, max_length=200)] | None = None
+    title: Text | None = None
+    system_prompt: Text | None = None
+    model: Annotated[Text, Field(min_length=1, max_length=200)] | None = None
 
 
 class ConversationList(Payload):
     limit: Limit | None = None
-    before: Annotated[StrictStr, Field(min_length=1, max_length=64)] | None = None
+    before: Annotated[Text, Field(min_length=1, max_length=64)] | None = None
 
 
 class ConversationGet(Payload):
     conversation_id: Id
-    after_seq: Annotated[StrictInt, Field(ge=0)] | None = None
+    after_seq: Seq | None = None
     limit: Annotated[StrictInt, Field(ge=1, le=1000)] | None = None
 
 
 class ConversationRename(Payload):
     conversation_id: Id
-    title: StrictStr
+    title: Text
 
 
 class ConversationRef(Payload):
@@ -44,7 +45,7 @@ class ConversationRef(Payload):
 
 
 class ConversationSearch(Payload):
-    query: Annotated[StrictStr, Field(min_length=1, max_length=200)]
+    query: Annotated[Text, Field(min_length=1, max_length=200)]
     limit: Limit | None = None
 
 
@@ -54,7 +55,31 @@ M = TypeVar("M", bound="Payload")
 class MessageSend(Payload):
     conversation_id: Id
     client_message_id: ClientMessageId
-    content: StrictStr
+    content: Text
+
+
+class AuthRenew(Payload):
+    token: Annotated[StrictStr, Field(min_length=1, max_length=8192)]
+
+
+IsoDate = Annotated[StrictStr, Field(min_length=10, max_length=40)]
+
+
+class AdminUsage(Payload):
+    group_by: Literal["user", "model", "day"]
+    since: IsoDate | None = None
+    until: IsoDate | None = None
+
+
+class AdminUsers(Payload):
+    limit: Limit | None = None
+    before: Annotated[StrictStr, Field(min_length=1, max_length=40)] | None = None
+
+
+class AdminUserUpdate(Payload):
+    user_id: Annotated[StrictStr, Field(min_length=1, max_length=200)]
+    disabled: StrictBool | None = None
+    tokens_per_day: Annotated[StrictInt, Field(ge=0, le=10**12)] | None = None
 
 
 def parse(model: type[M], data: Any) -> M:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Literal
+from urllib.parse import urlsplit
 
 from chatbot_common.oidc import IdentitySettings
 from chatbot_common.settings import local_secret
@@ -40,7 +41,37 @@ class Settings(IdentitySettings):
     allowed_origins: str = Field(
         ",".join(DEFAULT_ORIGINS),
         validation_alias="ALLOWED_ORIGINS",
-        description="comma-separated origins allowed to open Socket.IO; '*' allows any",
+        description="comma-separated origins allowed to open Socket.IO; '' = the origin of "
+        "PUBLIC_URL only (no browser at all without it); '*' allows any",
+    )
+    public_url: str | None = Field(
+        None,
+        validation_alias="PUBLIC_URL",
+        pattern=r"^https?://[^/?#\s]+/?$",
+        description="the page's public address; its origin is the one allowed when "
+        "ALLOWED_ORIGINS is empty",
+    )
+    namespace_connect_timeout_seconds: float = Field(
+        10.0,
+        validation_alias="NAMESPACE_CONNECT_TIMEOUT_SECONDS",
+        gt=0,
+        description="a connection that has not joined the Socket.IO namespace (signed in) "
+        "this long after it opened is closed",
+    )
+    max_ack_bytes: int = Field(
+        256 * 1024,
+        validation_alias="MAX_ACK_BYTES",
+        ge=16 * 1024,
+        description="byte budget of one ack's list (conversation.get messages, list and "
+        "search conversations): fewer items than asked come back beyond it (at least one); "
+        "clients page on from the last item",
+    )
+    models_cache_seconds: float = Field(
+        30.0,
+        validation_alias="MODELS_CACHE_SECONDS",
+        ge=0,
+        description="how long the LLM service's model list (the models a conversation may "
+        "name) is reused before it is asked again",
     )
     max_content_chars: int = Field(32_000, validation_alias="MAX_CONTENT_CHARS", ge=1)
     max_title_chars: int = Field(200, validation_alias="MAX_TITLE_CHARS", ge=1)
@@ -62,7 +93,42 @@ class Settings(IdentitySettings):
         30.0,
         validation_alias="DELTA_INTERVAL_MS",
         ge=0,
-        description="tokens arriving within this interval are sent as one message.delta",
+        description="tokens arriving within this interval are sent as one message.delta "
+        "(the first delta of an answer goes at once); it grows while the event loop lags",
+    )
+    delta_interval_max_ms: float = Field(
+        250.0,
+        validation_alias="DELTA_INTERVAL_MAX_MS",
+        ge=0,
+        description="bound of the coalescing interval while the event loop lags (fewer, "
+        "larger deltas cost less CPU per token when CPU is short)",
+    )
+    max_active_answers: int = Field(
+        150,
+        validation_alias="MAX_ACTIVE_ANSWERS",
+        ge=1,
+        description="answers this replica streams at once; beyond, a message is stored and "
+        "acked but its answer refused (message.error unavailable with retry_after)",
+    )
+    admission_max_lag_ms: float = Field(
+        100.0,
+        validation_alias="ADMISSION_MAX_LAG_MS",
+        gt=0,
+        description="event-loop lag (smoothed) beyond which new answers are refused, so "
+        "admitted answers keep pace",
+    )
+    admission_lag_min_answers: int = Field(
+        10,
+        validation_alias="ADMISSION_LAG_MIN_ANSWERS",
+        ge=0,
+        description="the lag guard refuses only while at least this many answers stream here "
+        "(below, the lag comes from elsewhere on the machine)",
+    )
+    answer_retry_after_seconds: float = Field(
+        2.0,
+        validation_alias="ANSWER_RETRY_AFTER_SECONDS",
+        gt=0,
+        description="retry_after sent with a refused answer",
     )
     history_timeout_seconds: float = Field(10.0, validation_alias="HISTORY_TIMEOUT_SECONDS", gt=0)
     llm_connect_timeout_seconds: float = Field(
@@ -120,6 +186,27 @@ class Settings(IdentitySettings):
         description="with REDIS_URL: an answer whose replica died (or handed it over on "
         "SIGTERM) is continued by another replica (assistant prefill), or ended 'interrupted'",
     )
+    token_check_seconds: float = Field(
+        1.0,
+        validation_alias="TOKEN_CHECK_SECONDS",
+        gt=0,
+        le=60,
+        description="how often connections whose token expired unrenewed are closed",
+    )
+    account_cache_seconds: float = Field(
+        30.0,
+        validation_alias="ACCOUNT_CACHE_SECONDS",
+        ge=0,
+        description="how long a user's record (disabled, own token limit) is cached; an "
+        "admin's change reaches every replica at once through Redis, this bounds the rest",
+    )
+    replica_report_seconds: float = Field(
+        5.0,
+        validation_alias="REPLICA_REPORT_SECONDS",
+        gt=0,
+        description="with REDIS_URL: how often a replica publishes its live figures "
+        "(connections, answers) for the admin view",
+    )
     # Limits (rate_limited beyond, with retry_after); generous defaults, see docs/security.md.
     events_per_second: int = Field(20, validation_alias="RATE_EVENTS_PER_SECOND", ge=1)
     messages_per_minute: int = Field(30, validation_alias="RATE_MESSAGES_PER_MINUTE", ge=1)
@@ -131,6 +218,19 @@ class Settings(IdentitySettings):
     tokens_window_seconds: float = Field(
         86_400.0, validation_alias="RATE_TOKENS_WINDOW_SECONDS", gt=0
     )
+    # All guests together (guests are free to mint: per-user limits alone do not bound them).
+    guest_messages_per_day: int = Field(
+        20_000,
+        validation_alias="GUEST_MESSAGES_PER_DAY",
+        ge=1,
+        description="messages (send, regenerate) of all guests together per day",
+    )
+    guest_tokens_per_day: int = Field(
+        5_000_000,
+        validation_alias="GUEST_TOKENS_PER_DAY",
+        ge=1,
+        description="prompt + completion tokens of all guests together per day",
+    )
 
     @field_validator("allowed_origins")
     @classmethod
@@ -138,10 +238,15 @@ class Settings(IdentitySettings):
         return value.strip()
 
     @property
-    def origins(self) -> list[str] | str:
+    def origins(self) -> frozenset[str] | str:
+        """'*', or the browser origins allowed (never empty-means-any, as engine.io reads [])."""
         if self.allowed_origins == "*":
             return "*"
-        return [o.strip() for o in self.allowed_origins.split(",") if o.strip()]
+        listed = {o.strip().rstrip("/") for o in self.allowed_origins.split(",") if o.strip()}
+        if not listed and self.public_url:
+            parts = urlsplit(self.public_url)
+            listed = {f"{parts.scheme}://{parts.netloc}"}
+        return frozenset(listed)
 
     def secret(self) -> str:
         return self.auth_secret or local_secret(self.state_dir)

@@ -7,6 +7,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Literal
 
+from chatbot_common.text import Text
 from pydantic import BaseModel, ConfigDict, Field
 
 Role = Literal["user", "assistant"]
@@ -44,9 +45,9 @@ class Usage(_Input):
 
 class ConversationBase(_Input):
     # Lengths are checked against the configurable limits (413 too_large), see api/limits.py.
-    title: str | None = None
-    system_prompt: str | None = None
-    model: str | None = None
+    title: Text | None = None
+    system_prompt: Text | None = None
+    model: Text | None = None
 
 
 class ConversationCreate(ConversationBase):
@@ -73,19 +74,25 @@ class ConversationsPublic(BaseModel):
 
 class MessageCreate(_Input):
     role: Role
-    content: str
+    content: Text
     status: Status = "complete"
     client_message_id: str | None = Field(None, pattern=CLIENT_ID_PATTERN)
-    model: str | None = None
+    model: Text | None = None
     usage: Usage | None = None
 
 
 class MessageUpdate(_Input):
-    content: str | None = None
+    content: Text | None = None
     status: Status | None = None
     usage: Usage | None = None
-    model: str | None = None
+    model: Text | None = None
     expect_status: Status | None = None
+
+
+class TextUpdate(_Input):
+    """A checkpoint: the text so far of an answer still streaming."""
+
+    content: str
 
 
 class MessagePublic(BaseModel):
@@ -118,3 +125,22 @@ class StreamingMessages(BaseModel):
 class MessageStored(BaseModel):
     message: MessagePublic
     created: bool
+
+
+class TurnCreate(_Input):
+    """A user's message, stored (idempotent on ``client_message_id``) and, when it is new and
+    ``answer`` is set, the context of its answer read and the answer's placeholder created."""
+
+    content: str
+    client_message_id: str = Field(pattern=CLIENT_ID_PATTERN)
+    answer: bool = True
+    context_messages: int = Field(50, ge=1, le=1000)
+    default_model: str | None = None
+
+
+class TurnStored(BaseModel):
+    conversation: ConversationPublic
+    message: MessagePublic
+    created: bool
+    context: list[MessagePublic]
+    answer: MessagePublic | None = None

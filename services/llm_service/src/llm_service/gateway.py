@@ -14,7 +14,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
-from chatbot_common.errors import ChatbotError, TooLargeError, UnavailableError
+from chatbot_common.errors import ChatbotError, InvalidError, TooLargeError, UnavailableError
 
 from . import metrics
 from .answer import Answer
@@ -23,7 +23,7 @@ from .failures import Failure, classify
 from .schemas import ChatCompletionRequest
 from .settings import LlmSettings
 from .trimming import Message, trim_messages
-from .upstreams import Upstream
+from .upstreams import Upstream, offered_models
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +40,16 @@ class Gateway:
         self.settings = settings
         self._chain = chain
         self._warming_up = warming_up
+        #: The allow-list: a request naming any other model is refused (``invalid``).
+        self.offered = offered_models(settings)
+
+    def requested_model(self, request: ChatCompletionRequest) -> str | None:
+        """The request's model (None or "default": the default one), if it is offered."""
+        if request.model in (None, "default"):
+            return None
+        if request.model not in self.offered:
+            raise InvalidError(f"model {request.model!r} is not offered here (see /v1/models)")
+        return request.model
 
     def backoff(self, attempt: int, retry_after: float | None) -> float | None:
         """Seconds to wait before repeat ``attempt`` (1, 2, ...); None: do not wait, move on."""
@@ -51,6 +61,7 @@ class Gateway:
 
     async def open(self, request: ChatCompletionRequest) -> Answer:
         """Return an answer whose first token has arrived, or raise a ChatbotError."""
+        requested = self.requested_model(request)
         chain = self._chain()
         reason: str | None = None
         if not chain and self._warming_up is not None:
@@ -68,7 +79,7 @@ class Gateway:
         trimmed: dict[int, list[Message]] = {}  # by budget: computed (and counted) once
         last: tuple[Upstream, str, Failure] | None = None
         for upstream in chain:
-            model = upstream.model_for(request.model)
+            model = upstream.model_for(requested)
             for attempt in range(self.settings.max_retries + 1):
                 if not upstream.breaker.allow():
                     break

@@ -8,12 +8,11 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from chatbot_common.http import add_common_middleware, internal_auth, probes_router
-from fastapi import Depends, FastAPI
+from chatbot_common.http import add_common_middleware, probes_router
+from fastapi import FastAPI
 
-from .errors import install_error_handlers
+from .errors import error_body, install_error_handlers
 from .gateway import Gateway
-from .limits import BodySizeLimit
 from .local_model import LocalModel
 from .routes import router
 from .settings import LlmSettings
@@ -72,13 +71,17 @@ def create_app(settings: LlmSettings) -> FastAPI:
         await local.wait_loaded(settings.local_wait_seconds)
         return None if local.ready else local.status()
 
-    app = FastAPI(title="llm-service", lifespan=lifespan)
+    app = FastAPI(
+        title="llm-service", lifespan=lifespan,
+        docs_url=settings.docs_url,
+        redoc_url=None,
+        openapi_url=settings.openapi_url,
+    )
     app.state.chain = lambda: list(upstreams)
     app.state.gateway = Gateway(settings, app.state.chain, wait_for_local_model)
     install_error_handlers(app)
-    add_common_middleware(app)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
+    add_common_middleware(app, settings.max_request_bytes, error_body)
     app.include_router(probes_router(lambda: [upstream_ready]))
-    auth = internal_auth(lambda: settings.internal_token)
-    app.include_router(router, dependencies=[Depends(auth)])
+    app.state.settings = settings  # the callers' tokens (callers.py)
+    app.include_router(router)
     return app

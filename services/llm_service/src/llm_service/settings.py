@@ -30,6 +30,12 @@ class LlmSettings(ServiceSettings):
         description="upstream key; with none and the default base URL the local model answers",
     )
     model: str = Field("meta/llama-3.1-8b-instruct", validation_alias="LLM_MODEL")
+    models: str = Field(
+        "",
+        validation_alias="LLM_MODELS",
+        description="comma-separated further models of the primary upstream that requests "
+        "may name (beside LLM_MODEL); any other model is refused (invalid)",
+    )
 
     # Ours.
     fallbacks: list[FallbackUpstream] = Field(
@@ -77,7 +83,12 @@ class LlmSettings(ServiceSettings):
         200, validation_alias="LLM_UPSTREAM_MAX_KEEPALIVE", ge=0,
         description="idle connections kept open per upstream (beyond: a new connection each)",
     )
-    max_request_bytes: int = Field(8 << 20, validation_alias="LLM_MAX_REQUEST_BYTES", ge=1024)
+    max_request_bytes: int = Field(
+        8 << 20,
+        validation_alias=AliasChoices("MAX_REQUEST_BYTES", "LLM_MAX_REQUEST_BYTES"),
+        ge=1024,
+        description="largest request body (413 too_large beyond, refused before it is read)",
+    )
     max_messages: int = Field(10_000, validation_alias="LLM_MAX_MESSAGES", ge=1)
 
     # The built-in local model.
@@ -107,6 +118,11 @@ class LlmSettings(ServiceSettings):
         if self.local_model not in LOCAL_MODELS:
             raise ValueError(f"LLM_LOCAL_MODEL must be one of {sorted(LOCAL_MODELS)}")
         return self
+
+    @property
+    def primary_models(self) -> list[str]:
+        listed = [m.strip() for m in self.models.split(",") if m.strip()]
+        return list(dict.fromkeys([self.model, *listed]))
 
     @property
     def use_local_model(self) -> bool:

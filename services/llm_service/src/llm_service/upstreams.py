@@ -18,19 +18,19 @@ _NO_KEY = "no-key"
 
 @dataclass
 class Upstream:
-    """One upstream. ``pass_model``: the request's model is forwarded (else ``model`` is used)."""
+    """One upstream. A requested model among ``models`` is forwarded (else ``model`` is used)."""
 
     name: str
     base_url: str
     model: str
     client: AsyncOpenAI
     breaker: CircuitBreaker
-    pass_model: bool = False
+    models: tuple[str, ...] = ()
     context_tokens: int | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
     def model_for(self, requested: str | None) -> str:
-        return requested if (self.pass_model and requested) else self.model
+        return requested if requested in self.models else self.model
 
     def model_label(self, model: str) -> str:
         """The metrics' ``model`` label: clients choose models, so only ours is named."""
@@ -56,7 +56,7 @@ def make_upstream(
     model: str,
     api_key: str | None,
     name: str,
-    pass_model: bool = False,
+    models: tuple[str, ...] = (),
     context_tokens: int | None = None,
 ) -> Upstream:
     timeout = Timeout(
@@ -87,7 +87,7 @@ def make_upstream(
         on_change=lambda state: gauge.set(int(state)),
     )
     gauge.set(int(CircuitState.CLOSED))
-    return Upstream(name, base_url, model, client, breaker, pass_model, context_tokens)
+    return Upstream(name, base_url, model, client, breaker, models, context_tokens)
 
 
 def configured_upstreams(settings: LlmSettings) -> list[Upstream]:
@@ -102,7 +102,7 @@ def configured_upstreams(settings: LlmSettings) -> list[Upstream]:
                 model=settings.model,
                 api_key=settings.api_key,
                 name=_name_of(settings.base_url, taken),
-                pass_model=True,
+                models=tuple(settings.primary_models),
             )
         )
     for fb in settings.fallbacks:
@@ -116,3 +116,15 @@ def configured_upstreams(settings: LlmSettings) -> list[Upstream]:
             )
         )
     return chain
+
+
+def offered_models(settings: LlmSettings) -> list[str]:
+    """The models a request may name (``/v1/models``), the default first: the local model or
+    the primary upstream's ``LLM_MODEL`` + ``LLM_MODELS``, then each fallback's model."""
+    from .model_weights import LOCAL_MODELS
+
+    if settings.use_local_model:
+        first = [LOCAL_MODELS[settings.local_model].model_id]
+    else:
+        first = settings.primary_models
+    return list(dict.fromkeys([*first, *(fb.model for fb in settings.fallbacks)]))

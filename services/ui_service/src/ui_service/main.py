@@ -8,13 +8,15 @@ from contextlib import asynccontextmanager
 
 import httpx
 from chatbot_common.http import add_common_middleware, install_error_handlers, probes_router
+from chatbot_common.oidc import TokenVerifier
 from chatbot_common.settings import local_secret
 from fastapi import FastAPI
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.staticfiles import StaticFiles
 
 from . import vendor
-from .api.routes import auth, config, pages
+from .api.routes import auth, config, oidc, pages
+from .guest_mints import GuestMints
 from .security import SecurityHeadersMiddleware
 from .settings import UiSettings
 
@@ -35,20 +37,30 @@ def create_app(settings: UiSettings) -> FastAPI:
             app.state.http = http
             yield
 
-    app = FastAPI(title="ui_service", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app = FastAPI(
+        title="ui_service", lifespan=lifespan,
+        docs_url=settings.docs_url,
+        redoc_url=None,
+        openapi_url=settings.openapi_url,
+    )
     app.state.settings = settings
+    app.state.guest_mints = GuestMints(settings.guest_mints_per_minute)
     app.state.auth_secret = settings.auth_secret or local_secret(settings.state_dir)
+    app.state.verifier = (
+        TokenVerifier(app.state.auth_secret, settings) if settings.oidc_issuer else None
+    )
 
     async def libraries_installed() -> bool:
         return not vendor.missing_files(settings.node_modules)
 
     install_error_handlers(app)
-    add_common_middleware(app)
+    add_common_middleware(app, settings.max_request_bytes)
     # The page's scripts are ~400 KB of text (mostly the libraries): about a quarter gzipped.
     app.add_middleware(GZipMiddleware, minimum_size=1024)
     app.add_middleware(SecurityHeadersMiddleware, settings=settings)
     app.include_router(probes_router(lambda: [libraries_installed]))
     app.include_router(auth.router)
+    app.include_router(oidc.router)
     app.include_router(config.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=settings.static_dir, check_dir=False), name="static")

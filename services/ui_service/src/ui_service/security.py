@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from starlette.datastructures import MutableHeaders
-from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .origins import connect_sources
@@ -30,13 +29,13 @@ def content_security_policy(connect_src: list[str]) -> str:
 class SecurityHeadersMiddleware:
     def __init__(self, app: ASGIApp, settings: UiSettings) -> None:
         self.app = app
-        self.settings = settings
+        self.csp = content_security_policy(connect_sources(settings))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        csp = content_security_policy(connect_sources(HTTPConnection(scope), self.settings))
+        csp = self.csp
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":

@@ -46,6 +46,8 @@ def resolve(node_modules: Path, package: str, path: str) -> Path:
     """The file for /vendor/<package>/<path>, never outside that package's directory."""
     if package not in PACKAGES:
         raise NotFoundError(f"no library {package!r} is served here")
+    if "\0" in path:  # no file name holds NUL (and the OS refuses it): simply not found
+        raise NotFoundError("no such file")
     base = (node_modules / PACKAGES[package]).resolve()
     if not base.is_dir():
         raise MissingLibrariesError(

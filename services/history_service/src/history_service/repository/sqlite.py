@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 
 import aiosqlite
 from chatbot_common.errors import ConflictError, InvalidError, NotFoundError, UnavailableError
+from chatbot_common.settings import private_file
 
 from ..models import (
     ConversationCreate,
@@ -145,7 +146,8 @@ class SqliteHistoryRepository:
         return db
 
     async def open(self) -> None:
-        await asyncio.to_thread(self.path.parent.mkdir, parents=True, exist_ok=True)
+        # 0600 (SQLite gives its -wal and -shm files the same mode).
+        await asyncio.to_thread(private_file, self.path)
         self._writer_db = await self._connect()
         await self._writer_db.execute("PRAGMA journal_mode = WAL")
         await self._writer_db.executescript(SCHEMA)
@@ -370,6 +372,19 @@ class SqliteHistoryRepository:
                 f"UPDATE messages SET {sets} WHERE id = ?", [*values.values(), message_id]
             )
             return await _get_message(db, user_id, conversation_id, message_id)
+
+        return await self._write(op)
+
+    async def save_text(
+        self, user_id: str, conversation_id: str, message_id: str, content: str
+    ) -> bool:
+        async def op(db: Db) -> bool:
+            cur = await db.execute(
+                "UPDATE messages SET content = ?, updated_at = ? WHERE id = ?"
+                " AND conversation_id = ? AND user_id = ? AND status = 'streaming'",
+                (content, now_iso(), message_id, conversation_id, user_id),
+            )
+            return bool(cur.rowcount)
 
         return await self._write(op)
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 
 import httpx
+from chatbot_common.oidc import TokenVerifier
 from fastapi import Depends, Request
 
+from ..guest_mints import GuestMints
 from ..settings import UiSettings
 
 
@@ -25,6 +27,23 @@ def _http(request: Request) -> httpx.AsyncClient:
     return client
 
 
+def _verifier(request: Request) -> TokenVerifier | None:
+    verifier: TokenVerifier | None = request.app.state.verifier
+    return verifier
+
+
+def _guest_mints(request: Request) -> GuestMints:
+    mints: GuestMints = request.app.state.guest_mints
+    return mints
+
+
+def _client_host(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+GuestMintsDep = Annotated[GuestMints, Depends(_guest_mints)]
+ClientHostDep = Annotated[str | None, Depends(_client_host)]
 SettingsDep = Annotated[UiSettings, Depends(_settings)]
 AuthSecretDep = Annotated[str, Depends(_auth_secret)]
 HttpDep = Annotated[httpx.AsyncClient, Depends(_http)]
+VerifierDep = Annotated[TokenVerifier | None, Depends(_verifier)]
