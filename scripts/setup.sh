@@ -46,9 +46,9 @@ install_debs() {
     own_policy=1
     trap 'as_root rm -f /usr/sbin/policy-rc.d' EXIT
   fi
-  as_root apt-get update -qq >&2
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-    "${missing[@]}" >&2
+  as_root apt-get -o DPkg::Lock::Timeout=600 update -qq >&2
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq \
+    --no-install-recommends "${missing[@]}" >&2
   if [ -n "$own_policy" ]; then as_root rm -f "$policy"; trap - EXIT; fi
   # shellcheck disable=SC2046
   quiesce_services $(installed | comm -13 "$before" -)

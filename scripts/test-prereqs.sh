@@ -21,7 +21,7 @@ LOG_DIR=.test-logs
 about() { printf '\033[1;34m[prereqs]\033[0m %-9s %s\n' "$CURRENT_STEP" "$*" >&3; }
 
 step_debian() {
-  about "Debian packages: ${DEBIAN_PACKAGES[*]} (their daemons stopped and disabled)"
+  about "Debian packages the tests use, their daemons stopped and disabled (scripts/setup.sh)"
   scripts/setup.sh system "${DEBIAN_PACKAGES[@]}"
 }
 

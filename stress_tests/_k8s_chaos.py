@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import random
 import signal
 import tempfile
@@ -30,6 +31,7 @@ from kubernetes import config as kube_config
 from stress_tests._conversation import ChaosConversation
 from stress_tests._harness import guest_token, summary
 from stress_tests._replicas import Replicas, start_replicas
+from stress_tests.chaos.probes import conversation_completes
 from stress_tests.chaos_test import one_turn, verify
 
 # app.kubernetes.io/name of each workload as the umbrella chart labels it (its nameOverride).
@@ -177,19 +179,29 @@ class EmulatedCluster:
 
 
 async def k8s_scenario(api: client.CoreV1Api, args: argparse.Namespace, target: str,
-                       make_conv: Callable[[int], ChaosConversation], verify_url: str
-                       ) -> dict[str, Any]:
+                       make_conv: Callable[[int], ChaosConversation], verify_url: str,
+                       steady: Callable[[], bool] | None = None) -> dict[str, Any]:
+    """Turn 1 with a pod deleted mid-stream; then, like the Chaos Toolkit experiments, wait
+    for the steady state (``steady``: a whole conversation completes through the system) before
+    turn 2 is judged. Bounds: ``--ready-timeout`` and ``--steady-timeout``."""
     convs = [make_conv(i) for i in range(args.conversations)]
     await asyncio.gather(*(c.start() for c in convs))
     loop = asyncio.get_running_loop()
+    ready_timeout = float(getattr(args, "ready_timeout", 300.0))
 
     async def fault() -> dict[str, Any]:
         return await loop.run_in_executor(None, delete_and_wait, api, args.namespace,
-                                          selector(target, args.release), 120.0)
+                                          selector(target, args.release), ready_timeout)
 
     t0 = time.monotonic()
     info = await one_turn(convs, f"{target} turn 1", fault, args.timeout)
     turn1_cut = sum(1 for c in convs if not c.done or c.done["status"] != "complete")
+    if steady is not None and "error" not in info:
+        started = time.monotonic()
+        if await loop.run_in_executor(None, steady):
+            info["steady_again_seconds"] = round(time.monotonic() - started, 2)
+        else:
+            info["error"] = "the steady state (a conversation completes) did not come back"
     await one_turn(convs, f"{target} turn 2", None, args.timeout)
     turn2_ok = sum(1 for c in convs if c.done and c.done["status"] == "complete")
     checks = await verify(verify_url, convs, 2)
@@ -227,8 +239,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             raise SystemExit("--kubeconfig needs --base-url (the UI or ingress URL)")
         kube_config.load_kube_config(args.kubeconfig)
         api = client.CoreV1Api()
-        make, chat_url = _real_conv_factory(args.base_url.rstrip("/"))
-        results = [asyncio.run(k8s_scenario(api, args, t, make, chat_url))
+        base_url = args.base_url.rstrip("/")
+        make, chat_url = _real_conv_factory(base_url)
+        steady = functools.partial(
+            conversation_completes, base_url, float(getattr(args, "steady_timeout", 300.0)))
+        results = [asyncio.run(k8s_scenario(api, args, t, make, chat_url, steady))
                    for t in args.targets.split(",")]
         return {"mode": "k8s", "api": "cluster", "scenarios": results,
                 "passed": all(r["passed"] for r in results)}

@@ -416,6 +416,7 @@ def test_latest_tag_is_refused(charts: Path) -> None:
             tools()["HELM3"], "template", "r", str(charts / chart), "--set", "image.tag=latest"
         )
         assert result.returncode != 0, chart
+        assert "at '/image/tag'" in result.stderr, (chart, result.stderr)  # refused for the tag
 
 
 def test_values_schemas_are_current() -> None:
@@ -617,12 +618,14 @@ def test_new_values_reach_the_services(
     assert (s.first_token_timeout, s.max_retries, s.max_tokens) == (90.0, 0, 2048)
 
 
-@pytest.mark.parametrize("bad", [
-    "global.auth.oidc.issuer=https://id.example",  # no client id: the services refuse
-    "chat-service.takeoverMode=resume",
-    "history-service.mongodb.readConcern=snapshot",
-    "llm-service.fallbacks[0].baseUrl=http://x/v1",  # no model
+@pytest.mark.parametrize(("bad", "why"), [
+    # no client id: the services refuse
+    ("global.auth.oidc.issuer=https://id.example", "auth.oidc.issuer needs"),
+    ("chat-service.takeoverMode=resume", "at '/takeoverMode'"),
+    ("history-service.mongodb.readConcern=snapshot", "at '/mongodb/readConcern'"),
+    ("llm-service.fallbacks[0].baseUrl=http://x/v1", "missing property 'model'"),
 ])
-def test_invalid_settings_are_refused_at_render(charts: Path, bad: str) -> None:
+def test_invalid_settings_are_refused_at_render(charts: Path, bad: str, why: str) -> None:
     result = helm(tools()["HELM3"], "template", "r", str(charts / "chatbot"), "--set", bad)
     assert result.returncode != 0, bad
+    assert why in result.stderr, (bad, result.stderr)  # refused for this reason, not another

@@ -59,7 +59,7 @@ def test_outage_refuses_writes_loses_nothing_and_recovers(
     for i in range(5):
         assert send(f"before-{i}").status_code == 201
 
-    mongo.stop()
+    mongo.kill()  # a crash (SIGKILL), not a clean shutdown
     refused = []
     for i in range(3):
         r = send(f"during-{i}")

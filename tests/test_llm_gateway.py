@@ -104,14 +104,17 @@ def stream_text(client: OpenAI, content: str, **kwargs: Any) -> tuple[str, list[
 
 
 def metric_value(gateway: Proc, name: str, **labels: str) -> float:
-    body = httpx.get(f"{gateway.url}/metrics", timeout=5).text
-    total = 0.0
+    """The sum of the metric's samples with these labels; fails when there is none (a missing
+    metric is not a zero)."""
+    body = httpx.get(f"{gateway.url}/metrics", timeout=30).text
+    samples = []
     for line in body.splitlines():
         if not line.startswith(name + "{") and not line.startswith(name + " "):
             continue
         if all(f'{k}="{v}"' in line for k, v in labels.items()):
-            total += float(line.rsplit(" ", 1)[1])
-    return total
+            samples.append(float(line.rsplit(" ", 1)[1]))
+    assert samples, f"no sample of {name} with {labels} in /metrics"
+    return sum(samples)
 
 
 def test_non_streamed_answer_with_usage(client: OpenAI, primary: Proc) -> None:

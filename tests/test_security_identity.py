@@ -45,12 +45,33 @@ def guest_claims(**over: Any) -> dict[str, Any]:
             "exp": now + 600, "guest": True, **over}
 
 
-async def refused(url: str, token: str | None, origin: str | None = None) -> None:
+async def refused(
+    url: str, token: str | None, origin: str | None = None, code: str = "unauthorized"
+) -> None:
+    """The connect is refused by Socket.IO's auth with the contract's error ``code``."""
+    c = ChatClient(url, token, origin=origin)
+    refusals: list[Any] = []
+    c.sio.on("connect_error", refusals.append)
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        await c.connect()
+    assert not c.sio.connected
+    await c.close()
+    assert [r["data"]["code"] for r in refusals if isinstance(r, dict)] == [code], refusals
+
+
+async def origin_refused(url: str, token: str, origin: str) -> None:
+    """The connect fails, and the reason is the origin: the handshake says so (HTTP 400)."""
     c = ChatClient(url, token, origin=origin)
     with pytest.raises(socketio.exceptions.ConnectionError):
         await c.connect()
     assert not c.sio.connected
     await c.close()
+    async with httpx.AsyncClient(timeout=30) as http:
+        r = await http.get(
+            f"{url}/socket.io/", params={"EIO": "4", "transport": "polling"},
+            headers={"Origin": origin},
+        )
+    assert r.status_code == 400 and "is not an accepted origin" in r.text, (r.status_code, r.text)
 
 
 @pytest.mark.parametrize(
@@ -97,7 +118,7 @@ async def test_a_good_guest_token_connects(stack: Stack) -> None:
 async def test_forged_origin_refused_at_connect(stack: Stack) -> None:
     token, _ = stack.guest_token()
     for origin in ("https://evil.example", "http://127.0.0.1:1", "null"):
-        await refused(stack.chat.url, token, origin=origin)
+        await origin_refused(stack.chat.url, token, origin)
     allowed = await ChatClient(stack.chat.url, token, origin=stack.ui.url).connect()
     assert allowed.sio.connected
     await allowed.close()

@@ -52,7 +52,7 @@ async def test_store_outage_refuses_loses_nothing_and_recovers(
             acked.append(ack["message"]["id"])
             await c.wait_done(cid, count=i + 1)
 
-        mongo.stop()
+        mongo.kill()  # a crash (SIGKILL), not a clean shutdown
         ack = await c.call("message.send", {"conversation_id": cid,
                                             "client_message_id": "during",
                                             "content": "while the store is down"},

@@ -178,7 +178,7 @@ chaos_experiments() { # the one experiment, once per target service, as the READ
         log "chaos run pod-kill.json, CHATBOT_TARGET=$target"
         (cd "$WORK" && env -u PYTHONPATH KUBECONFIG="$KUBECONFIG_ADMIN" \
             CHATBOT_BASE_URL="$INGRESS_URL" CHATBOT_NAMESPACE="$NS" CHATBOT_RELEASE="$RELEASE" \
-            CHATBOT_TARGET="$target" CHATBOT_READY_TIMEOUT=90 \
+            CHATBOT_TARGET="$target" CHATBOT_READY_TIMEOUT=300 \
             "$ROOT/.venv/bin/chaos" --log-file "$WORK/chaos-$target.log" run \
             --journal-path "$WORK/journal-$target.json" "$ROOT/stress_tests/chaos/pod-kill.json") >&2 || true
         status="$(journal_check "$WORK/journal-$target.json" 2>&1)"

@@ -64,6 +64,12 @@ class MongoServer:
             self.proc.stop()
             self.proc = None
 
+    def kill(self) -> None:
+        """A crash: SIGKILL, no chance to flush or close anything (restart with ``start()``)."""
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc = None
+
     def close(self) -> None:
         """Stop the server and remove its temporary data directory (if we made it)."""
         self.stop()
