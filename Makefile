@@ -2,8 +2,6 @@
 SHELL := /bin/bash
 export PATH := $(HOME)/.local/bin:$(PATH)
 UV ?= uv
-# Debian packages the test suite needs (servers and the browser it drives).
-TEST_DEB := redis-server chromium prometheus nginx-light
 
 .PHONY: help setup run test lint clean monitor test-images kind-up deploy undeploy dev \
 	cluster-up cluster-down test-cluster bench
@@ -22,13 +20,13 @@ lint: setup ## ruff and mypy
 	$(UV) run --frozen --no-sync ruff check .
 	$(UV) run --frozen --no-sync mypy
 
-test: setup ## install what the tests need and run the whole suite
-	@scripts/setup.sh system $(TEST_DEB)
+test: setup ## install what the tests need (scripts/test-prereqs.sh) and run the whole suite
+	@scripts/test-prereqs.sh
 	@$(MAKE) --no-print-directory lint
 	$(UV) run --frozen --no-sync pytest $(PYTEST_ARGS)
 
 bench: setup ## benchmarks against the fake upstream: results/*.json, PNG plots, a summary table
-	@scripts/setup.sh system $(TEST_DEB)
+	@scripts/test-prereqs.sh debian
 	@scripts/bench.sh $(BENCH_ARGS)
 
 monitor: ## Prometheus on http://127.0.0.1:9090 scraping make run (Ctrl-C stops it)

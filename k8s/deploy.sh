@@ -19,6 +19,7 @@ for service in "${SERVICES[@]}"; do
     sets+=(--set "${service//_/-}.image.tag=$TAG")
 done
 
+HELM="$HELM" "$REPO/charts/tools/build-deps.sh"
 "$KUBECTL" --context "$KUBECONTEXT" apply -f "$REPO/k8s/namespace.yaml"
 if [[ -n "${NVIDIA_API_KEY:-}" ]]; then
     "$KUBECTL" --context "$KUBECONTEXT" -n "$NAMESPACE" create secret generic nvidia-api-key \

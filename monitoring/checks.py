@@ -26,7 +26,8 @@ ALERTS_TEST = HERE / "alerts_test.yml"
 PROMETHEUS_CONFIG = HERE / "prometheus.yml"
 RUNBOOK = HERE / "RUNBOOK.md"
 
-GRAFANA_VARIABLES = {"__rate_interval": "1m", "__interval": "30s", "__range": "1h"}
+GRAFANA_VARIABLES = {"__rate_interval": "1m", "__interval": "30s", "__range": "1h",
+                     "namespace": ".*", "job": ".*"}
 
 _KEYWORDS = {
     "and", "or", "unless", "bool", "offset", "by", "without", "on", "ignoring",

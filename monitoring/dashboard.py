@@ -3,14 +3,22 @@
 Run ``uv run python monitoring/dashboard.py`` after editing the panels below; the tests check
 that the committed JSON matches this file. Every panel and query uses the ``datasource``
 template variable, so the JSON imports into any Grafana with a Prometheus data source (and the
-umbrella chart ships it unchanged for kube-prometheus).
+umbrella chart ships it unchanged for kube-prometheus). The ``namespace`` and ``job`` variables
+scope every query (the alerts aggregate by namespace; one Grafana may watch several releases);
+"All" matches series without those labels too (``make monitor``'s local Prometheus).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
+
+if __package__:
+    from .checks import metric_names
+else:  # run as a script: uv run python monitoring/dashboard.py
+    from checks import metric_names
 
 OUT = Path(__file__).with_name("grafana_dashboard.json")
 DS = {"type": "prometheus", "uid": "${datasource}"}
@@ -204,6 +212,29 @@ ROWS: list[tuple[str, list[Panel]]] = [
 ]
 
 
+SCOPE = 'namespace=~"$namespace", job=~"$job"'
+
+
+def scoped(expr: str) -> str:
+    """``expr`` with every selector limited to the dashboard's namespace and job variables."""
+
+    def add(match: re.Match[str]) -> str:
+        inner = (match.group(2) or "{}")[1:-1]
+        return f"{match.group(1)}{{{inner + ', ' if inner else ''}{SCOPE}}}"
+
+    for name in metric_names(expr.replace("$__rate_interval", "1m")):
+        expr = re.sub(rf'(?<![\w"])({name})\b(?!\s*\()(\{{[^}}]*\}})?', add, expr)
+    return expr
+
+
+def variable(name: str, label: str, query: str) -> dict[str, Any]:
+    return {"name": name, "label": label, "type": "query", "datasource": DS,
+            "query": {"query": query, "refId": f"{name}-values"}, "definition": query,
+            "refresh": 2, "includeAll": True, "multi": True, "allValue": ".*",
+            "current": {"selected": True, "text": ["All"], "value": ["$__all"]},
+            "sort": 1, "hide": 0, "options": [], "regex": ""}
+
+
 def layout() -> list[Panel]:
     """Place the rows' panels on Grafana's 24-column grid with stable ids."""
     panels: list[Panel] = []
@@ -222,7 +253,7 @@ def layout() -> list[Panel]:
                 x, y, row_h = 0, y + row_h, 0
             refs = iter("ABCDEFGH")
             for target in panel["targets"]:
-                target.update(datasource=DS, refId=next(refs))
+                target.update(datasource=DS, refId=next(refs), expr=scoped(target["expr"]))
             panels.append({"id": next_id, "datasource": DS,
                            "gridPos": {"h": h, "w": w, "x": x, "y": y}, **panel})
             next_id += 1
@@ -258,7 +289,11 @@ def dashboard() -> dict[str, Any]:
             "refresh": 1,
             "regex": "",
             "options": [],
-        }]},
+        },
+            variable("namespace", "Namespace", 'label_values(up{job=~"chatbot-.+"}, namespace)'),
+            variable("job", "Job",
+                     'label_values(up{job=~"chatbot-.+", namespace=~"$namespace"}, job)'),
+        ]},
         "panels": layout(),
     }
 

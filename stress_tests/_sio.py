@@ -30,10 +30,13 @@ class SioError(Exception):
 class RawSio:
     """One Socket.IO connection. ``on_event(name, data, t)`` sees every server event."""
 
-    def __init__(self, url: str, token: str, path: str = "socket.io") -> None:
+    def __init__(
+        self, url: str, token: str, path: str = "socket.io", compression: str | None = None
+    ) -> None:
         base = url.rstrip("/").replace("http://", "ws://", 1).replace("https://", "wss://", 1)
         self.ws_url = f"{base}/{path.strip('/')}/?EIO=4&transport=websocket"
         self.token = token
+        self.compression = compression  # "deflate": permessage-deflate, as browsers offer
         self.ws: ClientConnection | None = None
         self.sid: str | None = None
         self.on_event: Handler | None = None
@@ -46,7 +49,7 @@ class RawSio:
 
     async def connect(self, timeout: float = 10.0) -> RawSio:
         self.ws = await asyncio.wait_for(
-            connect(self.ws_url, max_size=2**22, compression=None, ping_interval=None,
+            connect(self.ws_url, max_size=2**22, compression=self.compression, ping_interval=None,
                     open_timeout=timeout, close_timeout=2),
             timeout,
         )
@@ -157,6 +160,7 @@ async def stream_answer(
             done_evt.set()
         elif name == "message.error":
             result["error"] = data.get("error")
+            result["t_error"] = t
             done_evt.set()
 
     prev = sio.on_event
@@ -177,4 +181,5 @@ async def stream_answer(
     result["text"] = "".join(d[2] for d in deltas)
     result["indexes"] = [d[1] for d in deltas]
     result["total"] = result.get("t_done", time.perf_counter()) - t0
+    result["error_after"] = result["t_error"] - t0 if "t_error" in result else None
     return result

@@ -24,13 +24,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from stress_tests import _harness
+from stress_tests import _harness, _stream_report
 from stress_tests._harness import print_table, write_result
 from tests.support.processes import REPO_ROOT
 
 STEPS: dict[str, tuple[list[str], list[str], float]] = {
     # name: (full args, quick args, timeout seconds)
-    "stream_benchmark": (["--concurrency", "1,50,200"], ["--quick"], 300),
+    "stream_benchmark": ([], ["--quick"], 3600),
     "websocket_test": (["--connections", "10000", "--workers", "4", "--timeout", "200"],
                        ["--quick"], 400),
     "database_test": ([], ["--quick"], 240),
@@ -100,42 +100,9 @@ def plot(stream: dict[str, Any] | None, ws: dict[str, Any] | None) -> list[str]:
     import matplotlib.pyplot as plt
 
     made: list[str] = []
-    if stream and stream.get("levels"):
-        lv = [x for x in stream["levels"] if x["completed"]]
-        n = [x["concurrency"] for x in lv]
-        fig, axes = plt.subplots(1, 3, figsize=(15, 4.5))
-        ax = axes[0]
-        ax.plot(n, [x["added_ttft_ms"]["p50"] for x in lv], "o-", label="p50")
-        ax.plot(n, [x["added_ttft_ms"]["p99"] for x in lv], "s-", label="p99")
-        ax.axhline(3, color="green", ls=":", label="target p50 3 ms")
-        ax.axhline(10, color="red", ls=":", label="target p99 10 ms")
-        ax.set(title="Added time to first token", xlabel="concurrent streams",
-               ylabel="ms (symlog)")
-        ax.set_yscale("symlog", linthresh=1)
-        ax.set_ylim(bottom=0)
-        ax.legend()
-        ax = axes[1]
-        ax.plot(n, [x["added_token_gap_ms"]["p50"] for x in lv], "o-", label="p50")
-        ax.plot(n, [x["added_token_gap_ms"]["p99"] for x in lv], "s-", label="p99")
-        ax.axhline(2, color="red", ls=":", label="target p99 2 ms")
-        ax.set(title="Added per-token delay (delta gap - upstream gap)",
-               xlabel="concurrent streams", ylabel="ms (symlog)")
-        ax.set_yscale("symlog", linthresh=1)
-        ax.legend()
-        ax = axes[2]
-        ax.bar([str(v) for v in n], [x["cpu_us_per_token"] or 0 for x in lv], color="tab:purple")
-        ax.axhline(20, color="red", ls=":", label="target 20 µs")
-        ax.set(title="CPU per relayed token (all services)", xlabel="concurrent streams",
-               ylabel="CPU µs / token")
-        ax.legend()
-        cfg = stream["config"]
-        fig.suptitle(f"Fake upstream: TTFT {cfg['ttft_ms']:.0f} ms, {cfg['token_ms']:.0f} ms/token,"
-                     f" {cfg['tokens']} tokens; DELTA_INTERVAL_MS={cfg['delta_interval_ms']}")
-        fig.tight_layout()
-        out = _harness.RESULTS_DIR / "stream_benchmark.png"
-        fig.savefig(out, dpi=100)
-        plt.close(fig)
-        made.append(str(out.relative_to(REPO_ROOT)))
+    png = _stream_report.plot(stream, _harness.RESULTS_DIR / "stream_benchmark.png")
+    if png is not None:
+        made.append(str(png.relative_to(REPO_ROOT)))
     if ws and ws.get("connected"):
         rss = ws["chat_rss_bytes"]
         fig, ax = plt.subplots(figsize=(6, 4.5))
@@ -156,10 +123,6 @@ def plot(stream: dict[str, Any] | None, ws: dict[str, Any] | None) -> list[str]:
 def summarize(steps: dict[str, Any]) -> list[list[Any]]:
     stream, ws = load("stream_benchmark"), load("websocket_test")
     db, gw = load("database"), load("llm_gateway_benchmark") or load("llm_gateway")
-    top = max((x for x in (stream or {}).get("levels", [])), key=lambda x: x["concurrency"],
-              default=None)
-    n = top["concurrency"] if top else "-"
-
     def row(metric: str, value: Any, target: str, ok: bool | None) -> list[Any]:
         verdict = "-" if ok is None or value is None else ("met" if ok else "missed")
         return [metric, value if value is not None else "n/a", target, verdict]
@@ -167,10 +130,6 @@ def summarize(steps: dict[str, Any]) -> list[list[Any]]:
     def le(v: Any, t: float) -> bool | None:
         return None if v is None else v <= t
 
-    ttft50 = top["added_ttft_ms"]["p50"] if top else None
-    ttft99 = top["added_ttft_ms"]["p99"] if top else None
-    gap99 = top["added_token_gap_ms"]["p99"] if top else None
-    cpu = top["cpu_us_per_token"] if top else None
     kib = (ws or {}).get("kib_per_idle_connection")
     conns = (ws or {}).get("connected")
     inserts = find_number(db, "inserts_per_second", "insert_per_second", "inserts_per_s",
@@ -181,10 +140,7 @@ def summarize(steps: dict[str, Any]) -> list[list[Any]]:
     ours_rps = find_number(ours.get("throughput"), "requests_per_second")
     theirs_rps = find_number(theirs.get("throughput"), "requests_per_second")
     rows = [
-        row(f"added TTFT p50 @ {n} streams (ms)", ttft50, "≤ 3", le(ttft50, 3)),
-        row(f"added TTFT p99 @ {n} streams (ms)", ttft99, "≤ 10", le(ttft99, 10)),
-        row(f"added per-token delay p99 @ {n} (ms)", gap99, "≤ 2", le(gap99, 2)),
-        row(f"CPU per relayed token @ {n} (µs)", cpu, "≤ 20", le(cpu, 20)),
+        *_stream_report.rows(stream),
         row("idle connections on one chat process", conns, "≥ 10000",
             None if conns is None else conns >= 10_000),
         row("memory per idle connection (KiB)", kib, "≤ 16", le(kib, 16)),

@@ -19,11 +19,20 @@ APP_CHARTS = (*SERVICE_CHARTS, "mongodb", "redis")
 ALL_CHARTS = (*APP_CHARTS, "chatbot")
 
 
+def run_checked(argv: list[str]) -> str:
+    """Run a tool; on failure raise with its command line and its own output (stderr first)."""
+    result = subprocess.run(argv, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise RuntimeError(
+            f"{' '.join(argv)} exited {result.returncode}:\n{result.stderr}{result.stdout}"
+        )
+    return result.stdout
+
+
 @cache
 def tools() -> dict[str, str]:
-    out = subprocess.run(
-        [str(REPO / "scripts/helm-tools.sh")], check=True, capture_output=True, text=True
-    ).stdout
+    """The helm and kubectl binaries ``scripts/test-prereqs.sh helm`` cached (never installs)."""
+    out = run_checked([str(REPO / "scripts/helm-tools.sh"), "--check"])
     return dict(line.split("=", 1) for line in out.split())
 
 
@@ -33,10 +42,7 @@ def built_charts(workdir: Path) -> Path:
     dest = workdir / "charts"
     shutil.copytree(CHARTS, dest, ignore=shutil.ignore_patterns("charts", "Chart.lock"))
     for chart in ALL_CHARTS:  # the umbrella last: it packages the built service charts
-        subprocess.run(
-            [tools()["HELM3"], "dependency", "build", str(dest / chart)],
-            check=True, capture_output=True,
-        )
+        run_checked([tools()["HELM3"], "dependency", "build", str(dest / chart)])
     return dest
 
 

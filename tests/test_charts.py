@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import importlib
 import json
 import subprocess
@@ -32,12 +33,21 @@ K8S_VERSION = "1.33.0"
 CRD_KINDS = {"ServiceMonitor", "PrometheusRule", "HTTPRoute"}
 # The contract's variables (and ours) each service chart must wire.
 CONTRACT_ENV = {
-    "ui": {"PORT", "AUTH_SECRET", "CHAT_PUBLIC_URL", "STATE_DIR", "INTERNAL_TOKEN",
+    "ui": {"PORT", "AUTH_SECRET", "CHAT_PUBLIC_URL", "STATE_DIR", "UI_INTERNAL_TOKEN",
            "LLM_SERVICE_URL"},
     "chat": {"PORT", "AUTH_SECRET", "LLM_SERVICE_URL", "HISTORY_SERVICE_URL", "REDIS_URL",
-             "INTERNAL_TOKEN", "ALLOWED_ORIGINS", "STATE_DIR", "SHUTDOWN_GRACE_SECONDS"},
-    "llm": {"PORT", "LLM_BASE_URL", "LLM_API_KEY", "LLM_MODEL", "INTERNAL_TOKEN", "STATE_DIR"},
-    "history": {"PORT", "MONGODB_URI", "INTERNAL_TOKEN", "STATE_DIR"},
+             "CHAT_INTERNAL_TOKEN", "ALLOWED_ORIGINS", "STATE_DIR", "SHUTDOWN_GRACE_SECONDS"},
+    "llm": {"PORT", "LLM_BASE_URL", "LLM_API_KEY", "LLM_MODEL", "CHAT_INTERNAL_TOKEN",
+            "UI_INTERNAL_TOKEN", "STATE_DIR"},
+    "history": {"PORT", "MONGODB_URI", "CHAT_INTERNAL_TOKEN", "STATE_DIR"},
+}
+# Internal tokens a service must NOT get (issue 16, finding 10): one token per caller, and
+# each service holds only its own and its callers'.
+FORBIDDEN_ENV = {
+    "ui": {"CHAT_INTERNAL_TOKEN", "INTERNAL_TOKEN"},
+    "chat": {"UI_INTERNAL_TOKEN", "INTERNAL_TOKEN"},
+    "llm": {"INTERNAL_TOKEN", "AUTH_SECRET"},
+    "history": {"UI_INTERNAL_TOKEN", "INTERNAL_TOKEN", "AUTH_SECRET"},
 }
 
 
@@ -140,16 +150,28 @@ def test_service_probes_hit_healthz_and_readyz(rendered: dict[str, list[dict[str
 
 
 def test_no_secret_values_in_values_files(rendered: dict[str, list[dict[str, Any]]]) -> None:
-    files = [*CHARTS.glob("*/values.yaml"), *CI_VALUES]
-    text = "\n".join(p.read_text() for p in files)
-    secrets = [o for objs in rendered.values() for o in objs if o["kind"] == "Secret"]
-    assert secrets
-    for secret in secrets:
-        for key, value in secret.get("data", {}).items():
-            assert value not in text, f"{secret['metadata']['name']}/{key} comes from values"
+    """Only the development values hold (obviously fake) secrets; no other values file does."""
+    files = [*CHARTS.glob("*/values.yaml"), *(v for v in CI_VALUES if v.stem != "dev-values")]
+    secret_keys = {"AUTH_SECRET", "INTERNAL_TOKEN", "CHAT_INTERNAL_TOKEN", "UI_INTERNAL_TOKEN",
+                   "LLM_API_KEY", "password", "appPassword", "keyfile", "apiKey"}
+
+    def keys(node: Any) -> set[str]:
+        if isinstance(node, dict):
+            return set(node) | {k for v in node.values() for k in keys(v)}
+        if isinstance(node, list):
+            return {k for v in node for k in keys(v)}
+        return set()
+
     for path in files:
-        for key in ("AUTH_SECRET:", "INTERNAL_TOKEN:", "LLM_API_KEY:", "password:", "apiKey:"):
-            assert key not in path.read_text(), f"{path}: {key}"
+        assert not keys(yaml.safe_load(path.read_text())) & secret_keys, path
+    dev = yaml.safe_load((REPO / "ci/dev-values.yaml").read_text())["secrets"]["values"]
+    for secret in dev.values():
+        for key, value in secret.items():
+            assert value.lower().startswith("dev"), key
+    # Without fixed values no Secret of ours is rendered at all: the Job makes them.
+    for where, objects in rendered.items():
+        if where != "chatbot:dev-values":
+            assert not [o for o in objects if o["kind"] == "Secret"], where
 
 
 @pytest.mark.parametrize("service", sorted(CONTRACT_ENV))
@@ -160,6 +182,7 @@ def test_contract_variables_are_wired(
     umbrella = env_names(rendered["chatbot:default"], f"chatbot-{service}")
     assert CONTRACT_ENV[service] - {"REDIS_URL", "MONGODB_URI"} <= standalone
     assert CONTRACT_ENV[service] <= umbrella, CONTRACT_ENV[service] - umbrella
+    assert not FORBIDDEN_ENV[service] & (standalone | umbrella)
 
 
 def test_umbrella_services_point_at_each_other(rendered: dict[str, list[dict[str, Any]]]) -> None:
@@ -176,7 +199,10 @@ def test_umbrella_services_point_at_each_other(rendered: dict[str, list[dict[str
         for o in workloads(objects) for c in pod_spec(o)["containers"]
         for e in c.get("env", []) if "valueFrom" in e
     }
-    secrets = {o["metadata"]["name"] for o in objects if o["kind"] == "Secret"}
+    job = next(o for o in objects if o["kind"] == "Job")
+    spec = json.loads(next(e["value"] for e in pod_spec(job)["containers"][0]["env"]
+                           if e["name"] == "SECRETS"))
+    secrets = {s["name"] for s in spec}  # created by the pre-install Job
     assert secret_refs - secrets == {"chatbot-llm-upstream"}  # optional, made by the operator
 
 
@@ -221,10 +247,42 @@ def test_network_policies_admit_only_their_clients(
 
     assert clients("chatbot-history") == {"chat"}
     assert clients("chatbot-llm") == {"chat", "ui"}  # the UI lists models
-    assert clients("chatbot-mongodb") == {"history"}
+    assert clients("chatbot-mongodb") == {"history", "mongodb"}  # replica set members
     assert clients("chatbot-redis") == {"chat"}
     for open_to_ingress in ("chatbot-ui", "chatbot-chat"):
         assert policies[open_to_ingress]["spec"]["ingress"][0].get("from") is None
+
+    def calls(name: str) -> set[tuple[str, int]]:
+        """(peer, port) each policy lets the pods open: pod names, CIDRs, "dns"."""
+        assert policies[name]["spec"]["policyTypes"] == ["Ingress", "Egress"], name
+        out = set()
+        for rule in policies[name]["spec"]["egress"]:
+            ports = [p["port"] for p in rule["ports"]]
+            if "to" not in rule:
+                assert ports == [53, 53], (name, rule)
+                out.add(("dns", 53))
+            for peer in rule.get("to", []):
+                label = peer.get("podSelector", {}).get("matchLabels", {})
+                assert "ipBlock" in peer or label["app.kubernetes.io/instance"] == "chatbot"
+                who = label.get("app.kubernetes.io/name") or peer["ipBlock"]["cidr"]
+                out |= {(who, p) for p in ports}
+        return out
+
+    assert calls("chatbot-ui") == {("dns", 53), ("llm", 8082)}
+    assert calls("chatbot-chat") == {("dns", 53), ("llm", 8082), ("history", 8083),
+                                     ("redis", 6379)}
+    assert calls("chatbot-llm") == {("dns", 53), ("0.0.0.0/0", 443)}
+    llm_block = policies["chatbot-llm"]["spec"]["egress"][1]["to"][0]["ipBlock"]
+    assert "10.0.0.0/8" in llm_block["except"]  # never the cluster's private ranges
+    assert calls("chatbot-history") == {("dns", 53), ("mongodb", 27017)}
+    assert calls("chatbot-mongodb") == {("dns", 53), ("mongodb", 27017)}
+    assert calls("chatbot-redis") == set()
+
+
+def test_ingress_class_defaults_to_the_clusters_default(charts: Path) -> None:
+    objects = render(charts, "chatbot", extra=("--set", "ingress.enabled=true"))
+    ingress = next(o for o in objects if o["kind"] == "Ingress")
+    assert "ingressClassName" not in ingress["spec"]
 
 
 def test_ingress_and_httproute_route_one_host(rendered: dict[str, list[dict[str, Any]]]) -> None:
@@ -232,7 +290,7 @@ def test_ingress_and_httproute_route_one_host(rendered: dict[str, list[dict[str,
     paths = {p["path"]: p["backend"]["service"]["name"]
              for p in ingress["spec"]["rules"][0]["http"]["paths"]}
     assert paths == {"/": "chatbot-ui", "/socket.io/": "chatbot-chat"}
-    assert ingress["spec"]["ingressClassName"] == "traefik"
+    assert ingress["spec"]["ingressClassName"] == "traefik"  # set by ci/ingress-values.yaml
     route = next(o for o in rendered["chatbot:gateway-values"] if o["kind"] == "HTTPRoute")
     assert route["apiVersion"] == "gateway.networking.k8s.io/v1"
     backends = {r["matches"][0]["path"]["value"]: r["backendRefs"][0]["name"]
@@ -261,6 +319,10 @@ def test_monitoring_objects(rendered: dict[str, list[dict[str, Any]]]) -> None:
     dashboard = next(o for o in objects if o["kind"] == "ConfigMap"
                      and o["metadata"]["labels"].get("grafana_dashboard") == "1")
     assert json.loads(dashboard["data"]["chatbot.json"])["panels"]
+    kube_prometheus = yaml.safe_load(
+        (REPO / "k8s/monitoring/kube-prometheus-stack-values.yaml").read_text())
+    folder_annotation = kube_prometheus["grafana"]["sidecar"]["dashboards"]["folderAnnotation"]
+    assert dashboard["metadata"]["annotations"] == {folder_annotation: "Chatbot"}
     assert all(o["kind"] not in CRD_KINDS for o in rendered["chatbot:default"])
 
 
@@ -273,6 +335,79 @@ def test_mongodb_replica_set_in_production_only(rendered: dict[str, list[dict[st
     env = {e["name"]: e for e in pod_spec(sts("chatbot:production-values"))["containers"][0]["env"]}
     assert env["REPLICA_SET"]["value"] == "rs0"
     assert env["MEMBERS"]["value"].count(".svc:27017") == 3
+
+
+def test_helm_template_renders_the_same_secrets_every_time(charts: Path) -> None:
+    """Issue 19: no lookup + random at render time; the dev values give fixed Secrets."""
+    def secrets(values: Path | None) -> list[dict[str, Any]]:
+        return [o for o in render(charts, "chatbot", values) if o["kind"] == "Secret"]
+
+    dev = REPO / "ci/dev-values.yaml"
+    first, second = secrets(dev), secrets(dev)
+    assert first == second
+    assert {s["metadata"]["name"] for s in first} == {
+        "chatbot-chatbot", "chatbot-mongodb", "chatbot-redis"}
+    data = {s["metadata"]["name"]: {k: base64.b64decode(v).decode()
+                                    for k, v in s["data"].items()} for s in first}
+    assert set(data["chatbot-chatbot"]) == {"AUTH_SECRET", "CHAT_INTERNAL_TOKEN",
+                                            "UI_INTERNAL_TOKEN"}
+    mongo = data["chatbot-mongodb"]
+    assert mongo["uri"] == (f"mongodb://chatbot:{mongo['appPassword']}@chatbot-mongodb-0."
+                            "chatbot-mongodb-headless.chatbot.svc:27017/chatbot?authSource=admin")
+    assert (mongo["username"], mongo["appUsername"]) == ("root", "chatbot")
+    redis_pw = data["chatbot-redis"]["password"]
+    assert data["chatbot-redis"]["url"] == f"redis://:{redis_pw}@chatbot-redis.chatbot.svc:6379/0"
+    # Without fixed values: no Secret in the render, the same hook Job every time.
+    assert secrets(None) == []
+    assert render(charts, "chatbot") == render(charts, "chatbot")
+    for chart in APP_CHARTS:  # the standalone charts too
+        assert render(charts, chart) == render(charts, chart), chart
+
+
+def test_secret_job_creates_only_missing_secrets(rendered: dict[str, list[dict[str, Any]]]) -> None:
+    objects = rendered["chatbot:default"]
+    hooks = [o for o in objects if o["kind"] in ("Job", "ServiceAccount", "Role", "RoleBinding")
+             and o["metadata"]["name"] == "chatbot-chatbot-secrets"]
+    assert sorted(o["kind"] for o in hooks) == ["Job", "Role", "RoleBinding", "ServiceAccount"]
+    for o in hooks:
+        assert o["metadata"]["annotations"]["helm.sh/hook"] == "pre-install,pre-upgrade"
+    role = next(o for o in hooks if o["kind"] == "Role")
+    assert role["rules"] == [
+        {"apiGroups": [""], "resources": ["secrets"],
+         "resourceNames": ["chatbot-chatbot", "chatbot-mongodb", "chatbot-redis"],
+         "verbs": ["get"]},
+        {"apiGroups": [""], "resources": ["secrets"], "verbs": ["create"]},
+    ]
+    job = next(o for o in hooks if o["kind"] == "Job")
+    spec = pod_spec(job)
+    assert spec["containers"][0]["image"] == "ghcr.io/chatbot-platform/chatbot/ui-service:0.1.0"
+    assert spec["securityContext"]["runAsNonRoot"] is True
+    # The Job's pods are nobody's Service endpoints and no NetworkPolicy's target.
+    names = {o["spec"]["selector"]["matchLabels"]["app.kubernetes.io/name"]
+             for o in workloads(objects)}
+    assert job["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/name"] not in names
+    # The subcharts make no Job of their own in the umbrella (it names their Secrets).
+    assert [o["metadata"]["name"] for o in objects if o["kind"] == "Job"] == [
+        "chatbot-chatbot-secrets"]
+
+
+def test_history_uses_a_readwrite_user_not_root(
+    rendered: dict[str, list[dict[str, Any]]],
+) -> None:
+    objects = rendered["chatbot:default"]
+    sts = next(o for o in objects if o["kind"] == "StatefulSet")
+    env = {e["name"]: e for e in pod_spec(sts)["containers"][0]["env"]}
+    assert env["MONGO_APP_USERNAME"]["valueFrom"]["secretKeyRef"]["key"] == "appUsername"
+    assert env["MONGO_APP_DATABASE"]["value"] == "chatbot"
+    script = next(o for o in objects if o["kind"] == "ConfigMap"
+                  and o["metadata"]["name"] == "chatbot-mongodb")["data"]["start.sh"]
+    assert 'role: "readWrite", db: process.env.MONGO_APP_DATABASE' in script
+    job = next(o for o in objects if o["kind"] == "Job")
+    spec = json.loads(next(e["value"] for e in pod_spec(job)["containers"][0]["env"]
+                           if e["name"] == "SECRETS"))
+    mongo = next(s for s in spec if s["name"] == "chatbot-mongodb")
+    (uri,) = [k["format"] for k in mongo["keys"] if k["key"] == "uri"]
+    assert uri.startswith("mongodb://{appUsername}:{appPassword}@")
 
 
 def test_latest_tag_is_refused(charts: Path) -> None:
@@ -289,14 +424,67 @@ def test_values_schemas_are_current() -> None:
     assert result.returncode == 0, result.stdout
 
 
+def test_chart_readmes_are_current() -> None:
+    result = subprocess.run([sys.executable, str(CHARTS / "tools/chart_docs.py"), "--check"],
+                            capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+
+
+def test_schemas_describe_every_documented_value() -> None:
+    schema = json.loads((CHARTS / "chat-service/values.schema.json").read_text())
+    assert schema["properties"]["image"]["properties"]["digest"]["description"].startswith(
+        "Image digest")
+    assert "CHAT_PUBLIC_URL" not in json.dumps(schema)
+    ui = json.loads((CHARTS / "ui-service/values.schema.json").read_text())
+    assert ui["properties"]["chatPublicUrl"]["description"].startswith("CHAT_PUBLIC_URL")
+
+
+def test_packaged_dependencies_are_not_committed() -> None:
+    tracked = subprocess.run(["git", "ls-files", "charts"], cwd=REPO, capture_output=True,
+                             text=True, check=True).stdout.split()
+    assert not [p for p in tracked if p.endswith((".tgz", "Chart.lock"))]
+    for chart in ALL_CHARTS:
+        meta = yaml.safe_load((CHARTS / chart / "Chart.yaml").read_text())
+        assert meta["home"] and meta["sources"] and meta["maintainers"], chart
+
+
+def test_images_come_from_the_release_registry(charts: Path) -> None:
+    def images(*extra: str) -> set[str]:
+        return {c["image"] for o in render(charts, "chatbot", extra=extra)
+                if o["kind"] in ("Deployment", "StatefulSet")
+                for c in pod_spec(o)["containers"]}
+
+    default = images()
+    assert "ghcr.io/chatbot-platform/chatbot/ui-service:0.1.0" in default
+    assert "docker.io/library/mongo:8.0.17" in default
+    assert "docker.io/library/redis:8.2.3" in default
+    digest = "sha256:" + "ab" * 32
+    moved = images("--set", "global.imageRegistry=127.0.0.1:5000",
+                   "--set", f"chat-service.image.digest={digest}")
+    assert "127.0.0.1:5000/chatbot/ui-service:0.1.0" in moved
+    assert f"127.0.0.1:5000/chatbot/chat-service:0.1.0@{digest}" in moved
+    assert "docker.io/library/mongo:8.0.17" in moved  # MongoDB keeps its own registry
+    bad = helm(tools()["HELM3"], "template", "r", str(charts / "chatbot"),
+               "--set", "chat-service.image.digest=sha256:nothex")
+    assert bad.returncode != 0
+
+
 def test_every_value_is_documented() -> None:
+    """Every leaf value has a `# --` comment, on itself or on a map above it."""
+    sys.path.insert(0, str(CHARTS / "tools"))
+    from values_docs import value_docs
+
+    def leaves(node: Any, path: str) -> list[str]:
+        if isinstance(node, dict) and node:
+            return [p for k, v in node.items() for p in leaves(v, f"{path}.{k}" if path else k)]
+        return [path]
+
     for path in CHARTS.glob("*/values.yaml"):
-        lines = path.read_text().splitlines()
-        for i, line in enumerate(lines):
-            # Top-level leaves; nested keys are documented at their leaf or by their parent.
-            if not line or line[0] in " #-" or line.rstrip().endswith(":"):
-                continue
-            assert lines[i - 1].lstrip().startswith("# --"), f"{path}:{i + 1} {line}"
+        docs = value_docs(path)
+        for leaf in leaves(yaml.safe_load(path.read_text()), ""):
+            parts = leaf.split(".")
+            assert any(".".join(parts[:n]) in docs for n in range(1, len(parts) + 1)), (
+                f"{path}: {leaf} has no # -- comment")
 
 
 # Where the services' settings live; the chart's ConfigMap must parse with them.
@@ -312,8 +500,8 @@ DEPLOYMENT_KEYS = {"HOST", "STATE_DIR", "SHUTDOWN_GRACE_SECONDS", "LLM_SERVICE_U
                    "LLM_MODEL_CACHE_DIR"}
 # Settings exposed since the contract's wiring (issue 6/9), per service.
 NEWER_ENV = {
-    "ui": {"GUEST_ACCESS", "OIDC_ALGORITHMS", "TOKEN_TTL_SECONDS", "TOKEN_RENEW_WINDOW_SECONDS"},
-    "chat": {"GUEST_ACCESS", "OIDC_ALGORITHMS", "TAKEOVER_MODE", "ANSWER_LEASE_SECONDS",
+    "ui": {"OIDC_ALGORITHMS", "TOKEN_TTL_SECONDS", "TOKEN_RENEW_WINDOW_SECONDS"},
+    "chat": {"OIDC_ALGORITHMS", "TAKEOVER_MODE", "ANSWER_LEASE_SECONDS",
              "DELTA_INTERVAL_MS", "RATE_EVENTS_PER_SECOND", "RATE_MESSAGES_PER_MINUTE",
              "RATE_MESSAGES_WINDOW_SECONDS", "RATE_TOKENS_PER_DAY", "RATE_TOKENS_WINDOW_SECONDS",
              "MAX_CONNECTIONS_PER_USER"},
@@ -364,8 +552,9 @@ def test_chart_defaults_are_the_services_defaults(
 
 OVERRIDES = """
 global:
-  auth: {guestAccess: false, oidc: {issuer: "https://id.example", audience: chatbot,
-                                    jwksUrl: "https://id.example/jwks", algorithms: ES256}}
+  auth: {guestAccess: true, oidc: {issuer: "https://id.example", clientId: chatbot,
+                                   rolesClaim: "roles", adminRole: ops, algorithms: ES256,
+                                   clientSecret: {value: s3cret}}}
 chat-service:
   takeoverMode: interrupt
   deltaIntervalMs: 50.0
@@ -390,9 +579,20 @@ def test_new_values_reach_the_services(
     for service in ("ui", "chat"):  # global.auth reaches both
         data = config_of(objects, f"chatbot-{service}")
         s = service_settings(service, data, monkeypatch)
-        assert (s.guest_access, s.oidc_issuer, s.oidc_audience, s.algorithms) == (
-            False, "https://id.example", "chatbot", ["ES256"])
-        assert s.oidc_jwks_url == "https://id.example/jwks"
+        assert (s.guests_allowed, s.oidc_issuer, s.oidc_client_id, s.algorithms) == (
+            True, "https://id.example", "chatbot", ["ES256"])
+        assert (s.oidc_roles_claim, s.oidc_admin_role) == ("roles", "ops")
+    # The client secret: a Secret of the UI chart, only the UI's pods read it.
+    secret = next(o for o in objects if o["kind"] == "Secret"
+                  and o["metadata"]["name"] == "chatbot-ui-oidc")
+    assert secret["stringData"] == {"OIDC_CLIENT_SECRET": "s3cret"}
+    for name, wanted in (("chatbot-ui", True), ("chatbot-chat", False)):
+        pod = next(o for o in workloads(objects) if o["metadata"]["name"] == name)
+        env = {e["name"]: e for e in pod_spec(pod)["containers"][0].get("env", [])}
+        assert ("OIDC_CLIENT_SECRET" in env) is wanted, name
+        if wanted:
+            assert env["OIDC_CLIENT_SECRET"]["valueFrom"]["secretKeyRef"] == {
+                "name": "chatbot-ui-oidc", "key": "OIDC_CLIENT_SECRET"}
     chat = service_settings("chat", config_of(objects, "chatbot-chat"), monkeypatch)
     assert (chat.takeover_mode, chat.delta_interval_ms, chat.events_per_second) == (
         "interrupt", 50.0, 5)
@@ -418,7 +618,7 @@ def test_new_values_reach_the_services(
 
 
 @pytest.mark.parametrize("bad", [
-    "global.auth.oidc.issuer=https://id.example",  # no audience nor JWKS: the services refuse
+    "global.auth.oidc.issuer=https://id.example",  # no client id: the services refuse
     "chat-service.takeoverMode=resume",
     "history-service.mongodb.readConcern=snapshot",
     "llm-service.fallbacks[0].baseUrl=http://x/v1",  # no model

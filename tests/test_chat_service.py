@@ -21,6 +21,7 @@ import socketio
 from chatbot_common.tokens import issue_guest_token
 
 from tests.support.chat_client import ChatClient
+from tests.support.holds import Hold
 from tests.support.processes import Proc, start_process, start_service
 
 SECRET = "chat-test-secret-of-at-least-32-bytes"
@@ -47,6 +48,10 @@ class System:
     def start_chat(self, **env: str) -> Proc:
         """Another chat service process on the same history and LLM services."""
         return start_service("chat_service", env={**self.chat.env, **env})
+
+    async def astart_chat(self, **env: str) -> Proc:
+        """``start_chat`` in a thread: connected clients keep answering pings meanwhile."""
+        return await asyncio.to_thread(self.start_chat, **env)
 
 
 def start_system(state: Path, upstream_env: dict[str, str], chat_env: dict[str, str]) -> System:
@@ -82,7 +87,7 @@ def start_system(state: Path, upstream_env: dict[str, str], chat_env: dict[str, 
 
 @pytest.fixture(scope="module")
 def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
-    """Answers of 60 tokens, 15 ms apart: long enough to stop and reconnect mid-answer."""
+    """Answers of 60 tokens, 15 ms apart; a test that acts mid-answer holds it (``Hold``)."""
     s = start_system(
         tmp_path_factory.mktemp("chat"),
         {"FAKE_TTFT_MS": "30", "FAKE_TOKEN_MS": "15", "FAKE_TOKENS": "60"},
@@ -160,10 +165,12 @@ async def test_send_is_idempotent_on_client_message_id(client: ChatClient) -> No
     assert len(await messages(client, cid)) == 2
 
 
-async def test_stop_keeps_the_text_so_far(client: ChatClient) -> None:
+async def test_stop_keeps_the_text_so_far(system: System, client: ChatClient) -> None:
+    hold = Hold.new(after=10)
     cid = await conversation(client)
-    await send(client, cid, "tell me a long story")
-    await client.wait_for(lambda: len(client.events["message.delta"]) >= 3)
+    await send(client, cid, f"tell me a long story {hold.tag}")
+    await hold.wait_held(system.upstream.url)  # paused mid-answer until stopped
+    await client.wait_for(lambda: len(client.events["message.delta"]) >= 1)
     assert await client.ok("message.stop", {"conversation_id": cid}) == {"ok": True}
     [done] = await client.wait_done(cid)
     answer = client.answer(cid, done["id"])
@@ -173,6 +180,7 @@ async def test_stop_keeps_the_text_so_far(client: ChatClient) -> None:
     assert_contiguous(answer.deltas)
     stored = (await messages(client, cid))[-1]
     assert (stored["status"], stored["content"]) == ("stopped", done["content"])
+    await hold.arelease(system.upstream.url)
 
 
 async def test_regenerate_replaces_the_answer(client: ChatClient) -> None:
@@ -194,10 +202,13 @@ async def test_regenerate_replaces_the_answer(client: ChatClient) -> None:
 
 async def test_reconnect_mid_answer_gets_text_so_far_and_the_rest(system: System) -> None:
     user_id = f"guest-{uuid.uuid4().hex}"
+    hold = Hold.new(after=10)
     first = await system.client(user_id)
     cid = await conversation(first)
-    await send(first, cid, "a long answer please")
-    await first.wait_for(lambda: len(first.events["message.delta"]) >= 3)
+    await send(first, cid, f"a long answer please {hold.tag}")
+    await hold.wait_held(system.upstream.url)
+    await first.wait_for(lambda: "".join(d["delta"] for d in first.events["message.delta"])
+                         .count(" ") >= 9)  # the ten tokens before the hold reached the client
     await first.close()
 
     second = await system.client(user_id)
@@ -205,7 +216,8 @@ async def test_reconnect_mid_answer_gets_text_so_far_and_the_rest(system: System
         ack = await second.ok("conversation.get", {"conversation_id": cid})
         live = ack["messages"][-1]
         assert live["status"] == "streaming" and live["role"] == "assistant"
-        assert live["next_index"] >= 3 and live["content"]
+        assert live["next_index"] >= 1 and live["content"].count(" ") >= 9
+        await hold.arelease(system.upstream.url)
         [done] = await second.wait_done(cid)
         rest = [d for d in second.events["message.delta"]
                 if d["message_id"] == live["id"] and d["index"] >= live["next_index"]]
@@ -349,21 +361,29 @@ async def test_upstream_failure_before_any_token_ends_in_error(client: ChatClien
 
 
 async def test_sigterm_lets_short_answers_finish_and_interrupts_long_ones(system: System) -> None:
-    chat = system.start_chat(SHUTDOWN_GRACE_SECONDS="1.5")
+    """The long answer is held (it cannot end by itself); the short one is released when the
+    signal is sent, so it must finish within the grace period."""
+    grace = 8.0
+    chat = await system.astart_chat(SHUTDOWN_GRACE_SECONDS=str(grace))
     user_id = f"guest-{uuid.uuid4().hex}"
+    endless, brief = Hold.new(after=3), Hold.new(after=3)
     try:
         c = await system.client(user_id, chat)
         short, long = await conversation(c), await conversation(c)
-        await send(c, long, "[tokens:1000] a very long answer")
-        await send(c, short, "[tokens:40] a short one")
-        await c.wait_for(lambda: len(c.events["message.delta"]) >= 4)
+        await send(c, long, f"[tokens:1000] a very long answer {endless.tag}")
+        await send(c, short, f"[tokens:10] a short one {brief.tag}")
+        await endless.wait_held(system.upstream.url)
+        await brief.wait_held(system.upstream.url)
         started = asyncio.get_running_loop().time()
+        stopping = asyncio.create_task(asyncio.to_thread(chat.stop, timeout=grace + 60))
+        await brief.arelease(system.upstream.url)
         # uvicorn re-raises the signal once it has shut down cleanly: -SIGTERM, not -SIGKILL
-        assert await asyncio.to_thread(chat.stop) == -signal.SIGTERM
-        assert asyncio.get_running_loop().time() - started < 10
+        assert await stopping == -signal.SIGTERM
+        assert asyncio.get_running_loop().time() - started < grace + 30
         await c.close()
     finally:
         chat.stop()
+        await endless.arelease(system.upstream.url)
     reader = await system.client(user_id)
     try:
         short_answer = (await messages(reader, short))[-1]
@@ -375,18 +395,36 @@ async def test_sigterm_lets_short_answers_finish_and_interrupts_long_ones(system
     assert long_answer["content"].startswith("Echo:")
 
 
+async def checkpointed(system: System, user_id: str, cid: str, timeout: float = 60) -> None:
+    """Wait until history holds some text of the conversation's streaming answer."""
+    headers = {"Authorization": f"Bearer {INTERNAL}", "X-User-Id": user_id}
+    url = f"{system.history.url}/v1/conversations/{cid}/messages"
+    deadline = asyncio.get_running_loop().time() + timeout
+    async with httpx.AsyncClient(headers=headers, timeout=30) as http:
+        while True:
+            last = (await http.get(url)).json()["messages"][-1]
+            if last["role"] == "assistant" and last["content"]:
+                return
+            assert asyncio.get_running_loop().time() < deadline, "no checkpoint in history"
+            await asyncio.sleep(0.1)
+
+
 async def test_a_crashed_replica_leaves_no_answer_streaming(system: System) -> None:
-    chat = system.start_chat()
+    chat = await system.astart_chat()
     user_id = f"guest-{uuid.uuid4().hex}"
     try:
         c = await system.client(user_id, chat)
         cid = await conversation(c)
-        user = await send(c, cid, "[tokens:1000] crash during this")
-        await c.wait_for(lambda: len(c.events["message.delta"]) >= 2)
+        hold = Hold.new(after=20)
+        user = await send(c, cid, f"[tokens:1000] crash during this {hold.tag}")
+        await hold.wait_held(system.upstream.url)
+        await c.wait_for(lambda: len(c.events["message.delta"]) >= 1)
+        await checkpointed(system, user_id, cid)
         chat.kill()
         await c.close()
     finally:
         chat.stop()
+        await hold.arelease(system.upstream.url)
     reader = await system.client(user_id)
     try:
         stored = await messages(reader, cid)
@@ -404,24 +442,28 @@ async def test_a_restarted_chat_service_interrupts_orphans_without_a_reader(
     system: System,
 ) -> None:
     """The start-up sweep finalises what a crash left ``streaming``, before anyone opens it."""
-    chat = system.start_chat()
+    chat = await system.astart_chat()
     user_id = f"guest-{uuid.uuid4().hex}"
     try:
         c = await system.client(user_id, chat)
         cid = await conversation(c)
-        await send(c, cid, "[tokens:1000] crash during this")
-        await c.wait_for(lambda: len(c.events["message.delta"]) >= 2)
+        hold = Hold.new(after=20)
+        await send(c, cid, f"[tokens:1000] crash during this {hold.tag}")
+        await hold.wait_held(system.upstream.url)
+        await c.wait_for(lambda: len(c.events["message.delta"]) >= 1)
         chat.kill()
         await c.close()
     finally:
         chat.stop()
+        await hold.arelease(system.upstream.url)
     headers = {"Authorization": f"Bearer {INTERNAL}", "X-User-Id": user_id}
     url = f"{system.history.url}/v1/conversations/{cid}/messages"
     async with httpx.AsyncClient(headers=headers) as http:
         assert (await http.get(url)).json()["messages"][-1]["status"] == "streaming"
-        restarted = system.start_chat()
+        restarted = await system.astart_chat()
         try:
-            for _ in range(100):
+            deadline = asyncio.get_running_loop().time() + 60
+            while asyncio.get_running_loop().time() < deadline:
                 last = (await http.get(url)).json()["messages"][-1]
                 if last["status"] != "streaming":
                     break
@@ -431,10 +473,14 @@ async def test_a_restarted_chat_service_interrupts_orphans_without_a_reader(
     assert last["status"] == "interrupted"
 
 
-async def test_a_new_message_stops_the_answer_still_streaming(client: ChatClient) -> None:
+async def test_a_new_message_stops_the_answer_still_streaming(
+    system: System, client: ChatClient
+) -> None:
+    hold = Hold.new(after=5)
     cid = await conversation(client)
-    await send(client, cid, "[tokens:1000] first, long")
-    await client.wait_for(lambda: len(client.events["message.delta"]) >= 2)
+    await send(client, cid, f"[tokens:1000] first, long {hold.tag}")
+    await hold.wait_held(system.upstream.url)
+    await client.wait_for(lambda: len(client.events["message.delta"]) >= 1)
     await send(client, cid, "[tokens:10] second, short")
     first, second = await client.wait_done(cid, count=2)
     assert first["status"] == "stopped" and second["status"] == "complete"
@@ -447,3 +493,4 @@ async def test_a_new_message_stops_the_answer_still_streaming(client: ChatClient
         seen = client.answer(cid, done["id"])
         assert seen is not None and seen.text == done["content"]
         assert_contiguous(seen.deltas)
+    await hold.arelease(system.upstream.url)

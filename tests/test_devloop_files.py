@@ -137,7 +137,10 @@ def test_skaffold_image_values_reach_the_deployments(
     variables = {}
     for image, tag in images.items():
         key = re.sub(r"[^A-Za-z0-9]", "_", image)
-        variables[f"IMAGE_REPO_{key}"], variables[f"IMAGE_TAG_{key}"] = image, tag
+        # Skaffold's split of a Docker Hub name: domain docker.io, the rest as written.
+        variables[f"IMAGE_DOMAIN_{key}"], variables[f"IMAGE_REPO_NO_DOMAIN_{key}"] = (
+            "docker.io", image)
+        variables[f"IMAGE_TAG_{key}"] = tag
     sets: list[str] = []
     for key, template in release["setValueTemplates"].items():
         (var,) = re.fullmatch(r"\{\{\.(\w+)\}\}", template).groups()  # type: ignore[union-attr]
@@ -149,13 +152,48 @@ def test_skaffold_image_values_reach_the_deployments(
         if o["kind"] == "Deployment"
         for c in o["spec"]["template"]["spec"]["containers"]
     }
-    assert {f"{image}:{tag}" for image, tag in images.items()} <= rendered
+    assert {f"docker.io/{image}:{tag}" for image, tag in images.items()} <= rendered
     # setValueTemplates name real values of the service charts.
     for key in release["setValueTemplates"]:
         chart, *path = key.split(".")
         node = load(REPO / "charts" / chart / "values.yaml")
         for part in path:
             node = node[part]
+
+
+def test_skaffold_syncs_what_the_tiltfile_live_updates(
+    skaffold: dict[str, Any], tiltfile: ast.Module
+) -> None:
+    """Same files, same destinations; the dev profile restarts the process on a synced edit."""
+    extra = literal(tiltfile, "EXTRA_SYNC")
+    for artifact in skaffold["build"]["artifacts"]:
+        service = artifact["docker"]["buildArgs"]["SERVICE"]
+        synced = {(r["src"].split("/**")[0], r["dest"]) for r in artifact["sync"]["manual"]}
+        tilt = {f"services/{service}/src", "services/common/src", *extra.get(service, {})}
+        assert synced == {(path, "/app") for path in tilt}, service
+        for path in tilt:  # Tilt: sync(path, '/app/' + path); Skaffold: dest + the same path
+            assert (REPO / path).is_dir()
+    dev = next(p for p in skaffold["profiles"] if p["name"] == "dev")
+    files = [patch["value"] for patch in dev["patches"]]
+    assert files == ["ci/dev-values.yaml", "k8s/values-tilt.yaml", "k8s/values-skaffold-dev.yaml"]
+    restart = load(REPO / "k8s/values-skaffold-dev.yaml")
+    for package in PACKAGES:
+        args = restart[package.replace("_", "-")]["args"]
+        assert args[0] == "watchfiles" and f"python -m {package}" in args
+    assert skaffold["deploy"]["helm"]["hooks"]["before"] == [
+        {"host": {"command": ["charts/tools/build-deps.sh"]}}]
+
+
+def test_skaffold_dev_render_runs_the_services_under_watchfiles(charts: Path) -> None:
+    objects = render(charts, "chatbot", REPO / "k8s/values-kind.yaml", extra=(
+        "-f", str(REPO / "ci/dev-values.yaml"), "-f", str(REPO / "k8s/values-tilt.yaml"),
+        "-f", str(REPO / "k8s/values-skaffold-dev.yaml")))
+    for o in objects:
+        if o["kind"] == "Deployment" and o["metadata"]["name"] != "chatbot-redis":
+            (c,) = o["spec"]["template"]["spec"]["containers"]
+            assert c["args"][0] == "watchfiles" and "command" not in c  # tini stays PID 1
+            assert c["securityContext"]["readOnlyRootFilesystem"] is False
+    assert not [o for o in objects if o["kind"] == "Job"]  # fixed dev secrets: no hook Job
 
 
 @pytest.mark.parametrize("path", K8S_YAML, ids=lambda p: str(p.relative_to(REPO)))

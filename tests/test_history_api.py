@@ -243,3 +243,59 @@ def test_user_header_and_internal_token_are_required(service: Proc) -> None:
         service.url + "/v1/streaming-messages", headers={"Authorization": "Bearer nope"}
     )
     assert wrong.status_code == 401
+
+
+def test_one_turn_stores_the_message_reads_the_context_and_creates_the_placeholder(
+    api: httpx.Client,
+) -> None:
+    conv = new_conversation(api, title="turns", model="m-1")
+    cid = conv["id"]
+    body = {"content": "hello", "client_message_id": "t-1", "context_messages": 10,
+            "default_model": "m-default"}
+    r = api.post(f"/conversations/{cid}/turns", json=body)
+    assert r.status_code == 201, r.text
+    turn = r.json()
+    assert turn["created"] is True and turn["conversation"]["id"] == cid
+    assert turn["message"]["role"] == "user" and turn["message"]["seq"] == 1
+    assert [m["content"] for m in turn["context"]] == ["hello"]
+    placeholder = turn["answer"]
+    assert (placeholder["role"], placeholder["status"], placeholder["seq"]) == (
+        "assistant", "streaming", 2)
+    assert placeholder["model"] == "m-1"  # the conversation's model over the default
+    # a repeat: the same message, nothing more created
+    again = api.post(f"/conversations/{cid}/turns", json=body)
+    assert again.status_code == 200
+    assert again.json()["message"]["id"] == turn["message"]["id"]
+    assert again.json()["answer"] is None and again.json()["context"] == []
+    stored = api.get(f"/conversations/{cid}/messages").json()["messages"]
+    assert [m["seq"] for m in stored] == [1, 2]
+    # no answer wanted (refused by the chat service): only the message is stored
+    r = api.post(f"/conversations/{cid}/turns",
+                 json={**body, "client_message_id": "t-2", "answer": False})
+    assert r.status_code == 201 and r.json()["answer"] is None
+    assert len(api.get(f"/conversations/{cid}/messages").json()["messages"]) == 3
+    # limits and ownership as on the message routes
+    big = api.post(f"/conversations/{cid}/turns",
+                   json={**body, "client_message_id": "t-3", "content": "x" * 32_001})
+    assert big.status_code == 413
+    other = api.post(f"/conversations/{cid}/turns", json=body, headers={"X-User-Id": "u-else"})
+    assert other.status_code == 404
+
+
+def test_checkpoint_sets_the_text_of_a_streaming_answer_only(api: httpx.Client) -> None:
+    cid = new_conversation(api)["id"]
+    answer = api.post(f"/conversations/{cid}/messages",
+                      json={"role": "assistant", "content": "", "status": "streaming"}).json()
+    mid = answer["message"]["id"]
+    assert api.put(f"/conversations/{cid}/messages/{mid}/text",
+                   json={"content": "so far"}).status_code == 204
+    stored = api.get(f"/conversations/{cid}/messages").json()["messages"][0]
+    assert (stored["content"], stored["status"]) == ("so far", "streaming")
+    other = api.put(f"/conversations/{cid}/messages/{mid}/text", json={"content": "x"},
+                    headers={"X-User-Id": "u-else"})
+    assert other.status_code == 409  # never another user's message
+    api.patch(f"/conversations/{cid}/messages/{mid}",
+              json={"content": "final", "status": "complete"}).raise_for_status()
+    late = api.put(f"/conversations/{cid}/messages/{mid}/text", json={"content": "late"})
+    assert late.status_code == 409 and late.json()["error"]["code"] == "conflict"
+    assert api.get(f"/conversations/{cid}/messages").json()["messages"][0]["content"] == "final"

@@ -69,3 +69,41 @@ def test_has_token_on_raw_chunks() -> None:
     assert has_token({"choices": [{"delta": {}, "finish_reason": "stop"}]})
     assert has_token({"choices": [{"delta": {"reasoning_content": "hm"}}]})
     assert text_of({"choices": [{"delta": {"content": "a"}}, {"delta": {"content": "b"}}]}) == "ab"
+
+
+async def test_batches_hold_every_complete_event_of_one_read() -> None:
+    from chatbot_common.sse import sse_batches
+
+    reads = [b'data: {"a":1}\n\ndata: {"b":2}\n\ndata: {"c"', b':3}\n\n', b": ping\n\n"]
+    got = [batch async for batch in sse_batches(_pieces(*reads))]
+    assert got == [[b'{"a":1}', b'{"b":2}'], [b'{"c":3}']]
+
+
+def test_one_read_parsed_at_once_into_one_chunk() -> None:
+    from chat_service.llm_client import parse_batch
+
+    events = [{"model": "m", "choices": [{"delta": {"content": t}}]} for t in ("a", "", "b")]
+    usage = {"prompt_tokens": 1, "completion_tokens": 2, "total_tokens": 3}
+    batch = [json.dumps(e).encode() for e in events] + [json.dumps({"choices": [],
+                                                                    "usage": usage}).encode()]
+    chunk = parse_batch(batch)
+    assert (chunk.text, chunk.model, chunk.usage) == ("ab", "m", usage)
+    with pytest.raises(RateLimitedError):
+        parse_batch([batch[0], b'{"error": {"message": "x", "code": "rate_limited"}}'])
+    with pytest.raises(UpstreamError, match="malformed"):
+        parse_batch([batch[0], b"[1]"])
+
+
+def test_forwarded_chunks_are_scanned_not_parsed() -> None:
+    from llm_service.events import must_parse, scan, unescape
+
+    text = {"choices": [{"index": 0, "delta": {"content": 'say "hi"\n'}, "finish_reason": None}],
+            "usage": None}
+    data = json.dumps(text).encode()
+    assert not must_parse(data)
+    finish, content = scan(data)
+    assert not finish and unescape(content) == 'say "hi"\n'
+    end = json.dumps({"choices": [{"delta": {}, "finish_reason": "stop"}]}).encode()
+    assert scan(end)[0]
+    assert must_parse(b'{"choices": [], "usage": {"prompt_tokens": 1}}')
+    assert must_parse(b'{"error": {"message": "x"}}') and must_parse(b"[DONE]")

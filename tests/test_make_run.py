@@ -1,13 +1,15 @@
 """`make run`'s supervisor, as a user runs it: embedded defaults, the real local model, Ctrl-C.
 
 No API key, no MongoDB, no Docker: history in SQLite under STATE_DIR, a generated AUTH_SECRET
-kept there, the built-in local model answering. After Ctrl-C (SIGINT) every service stops;
-started again on the same state, the conversation and its messages are still there and the
-same guest token still works.
+kept there, the built-in local model answering. The page's URL is printed only once every
+service is ready: a message sent the moment it appears is answered. After Ctrl-C (SIGINT) every
+service stops; started again on the same state, the conversation and its messages are still
+there and the same guest token still works.
 """
 
 from __future__ import annotations
 
+import re
 import signal
 import sys
 import time
@@ -52,13 +54,21 @@ class LocalRun:
             [sys.executable, str(REPO_ROOT / "scripts" / "run_local.py")],
             port=self.ports["UI_PORT"],
             env=env,
-            health_path="/healthz",
-            timeout=120,
+            health_path=None,  # only started: the test waits for the URL, as a user does
+            timeout=300,
         )
-        # The local model loads in the background: ready when the LLM service says so.
-        wait_ready(f"http://127.0.0.1:{self.ports['LLM_PORT']}/readyz", 240)
-        wait_ready(f"http://127.0.0.1:{self.ports['CHAT_PORT']}/readyz", 60)
+        self.wait_for_url(600)  # the local model loads first: slow on a cold, busy machine
         return self.proc
+
+    def wait_for_url(self, timeout: float) -> None:
+        """Until make run prints the page's URL (every service ready by then)."""
+        assert self.proc is not None
+        url = f"chat page: http://localhost:{self.ports['UI_PORT']}"
+        deadline = time.monotonic() + timeout
+        while url not in self.proc.log():
+            assert self.proc.alive(), self.proc.log()[-3000:]
+            assert time.monotonic() < deadline, f"no URL after {timeout}s:\n{self.proc.log()}"
+            time.sleep(0.05)
 
     @property
     def ui(self) -> str:
@@ -73,18 +83,6 @@ class LocalRun:
         return self.proc.stop(signal.SIGINT, timeout=40)
 
 
-def wait_ready(url: str, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    raise TimeoutError(f"{url} not ready after {timeout}s")
-
-
 @pytest.fixture
 def local_run(tmp_path: Path) -> Iterator[LocalRun]:
     run = LocalRun(tmp_path / "state")
@@ -97,13 +95,8 @@ def local_run(tmp_path: Path) -> Iterator[LocalRun]:
 
 async def test_make_run_answers_locally_and_keeps_conversations(local_run: LocalRun) -> None:
     local_run.start()
-    config = httpx.get(local_run.ui + "/config.json").json()
-    assert config["chat_url"].endswith(f":{local_run.ports['CHAT_PORT']}")
-    assert "<html" in httpx.get(local_run.ui + "/").text.lower()
+    # The moment the URL is printed, as a user who types at once: nothing awaited in between.
     token = httpx.post(local_run.ui + "/auth/guest").json()["token"]
-    history = f"http://127.0.0.1:{local_run.ports['HISTORY_PORT']}/v1/conversations"
-    assert httpx.get(history, headers={"X-User-Id": "x"}).status_code == 401  # internal only
-
     c = await ChatClient(local_run.chat, token).connect()
     try:
         cid = (await c.ok("conversation.create", {}))["conversation"]["id"]
@@ -120,8 +113,19 @@ async def test_make_run_answers_locally_and_keeps_conversations(local_run: Local
         await c.close()
     assert done["status"] == "complete"
     assert "paris" in done["content"].lower()  # a real model, not a canned reply
+    config = httpx.get(local_run.ui + "/config.json").json()
+    assert config["chat_url"].endswith(f":{local_run.ports['CHAT_PORT']}")
+    assert "<html" in httpx.get(local_run.ui + "/").text.lower()
+    history = f"http://127.0.0.1:{local_run.ports['HISTORY_PORT']}/v1/conversations"
+    assert httpx.get(history, headers={"X-User-Id": "x"}).status_code == 401  # internal only
+    log = local_run.proc.log() if local_run.proc else ""
+    # The console format: one readable line per event, no JSON; each caller's own token.
+    assert re.search(r"^\d\d:\d\d:\d\d\.\d{3} (ui|chat|llm|history) +INFO ", log, re.M), log[-2000:]
+    assert not re.search(r'^\{"ts"', log, re.M)
+    for name in ("chat_internal_token", "ui_internal_token", "auth_secret"):
+        assert (local_run.state_dir / name).stat().st_mode & 0o777 == 0o600, name
 
-    assert local_run.ctrl_c() is not None
+    assert local_run.ctrl_c() == 0  # a clean stop, not the SIGKILL after the 40 s wait
     assert not local_run.proc or not local_run.proc.alive()
     for var in ("UI_PORT", "CHAT_PORT", "LLM_PORT", "HISTORY_PORT"):  # every service stopped
         with pytest.raises(httpx.ConnectError):

@@ -70,10 +70,26 @@ def test_alerts_carry_severity_summary_description_and_runbook() -> None:
     for rule in alerts:
         assert rule["labels"]["severity"] in {"critical", "warning"}, rule["alert"]
         notes = rule["annotations"]
-        for key in ("summary", "description", "runbook"):
+        for key in ("summary", "description", "runbook_hint", "runbook_url"):
             assert notes.get(key, "").strip(), f"{rule['alert']} has no {key}"
-        anchor = re.search(r"RUNBOOK\.md#([\w-]+)", notes["runbook"])
+        assert "runbook" not in notes  # kube-prometheus reads runbook_url
+        anchor = re.fullmatch(
+            r"https://github\.com/chatbot-platform/chatbot/blob/main/monitoring/RUNBOOK\.md"
+            r"#([\w-]+)", notes["runbook_url"])
         assert anchor and anchor.group(1) in anchors, f"{rule['alert']}: runbook anchor missing"
+
+
+def test_every_dashboard_query_is_scoped_by_namespace_and_job() -> None:
+    board = checks.load_dashboard()
+    variables = {v["name"]: v for v in board["templating"]["list"]}
+    assert {"datasource", "namespace", "job"} <= set(variables)
+    for name in ("namespace", "job"):
+        assert variables[name]["includeAll"] and variables[name]["multi"]
+    for title, expr in checks.dashboard_queries(board):
+        for metric in checks.metric_names(checks.concrete(expr)):
+            for selector in re.findall(rf"(?<![\w\"]){metric}(\{{[^}}]*\}})?", expr):
+                assert 'namespace=~"$namespace"' in selector, (title, metric, expr)
+                assert 'job=~"$job"' in selector, (title, metric, expr)
 
 
 def test_every_promql_expression_parses() -> None:
@@ -92,7 +108,7 @@ def test_grafana_variables_become_concrete_durations() -> None:
     assert checks.concrete("rate(x[$__rate_interval])") == "rate(x[1m])"
     assert checks.concrete("rate(x[${__interval}])") == "rate(x[30s])"
     with pytest.raises(ValueError):
-        checks.concrete("x{job=$job}")
+        checks.concrete("x{job=$nope}")
 
 
 def test_metric_names_are_read_from_selectors_only() -> None:

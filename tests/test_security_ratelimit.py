@@ -143,7 +143,8 @@ async def test_chat_replicas_share_per_user_limits(
         stack.extra.append(second)
         token, _ = stack.guest_token()
         for url in (stack.chat.url, second.url):
-            clients.append(await ChatClient(url, token, origin=stack.ui.url).connect())
+            clients.append(await ChatClient(
+                url, token, origin=stack.ui.url, honour_retry_after=False).connect())
         acks = []
         for c in (*clients, *clients):
             cid = (await c.ok("conversation.create", {}))["conversation"]["id"]

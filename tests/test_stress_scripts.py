@@ -32,12 +32,15 @@ def attached(stack: Stack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> I
 def test_stream_benchmark_quick(attached: Stack, tmp_path: Path) -> None:
     data = stream_benchmark.main(["--quick"])
     assert (tmp_path / "stream_benchmark.json").exists()
+    assert {lv["system"] for lv in data["levels"]} == {"system", "relay"}  # side by side
     for level in data["levels"]:
         assert level["failed"] == 0, level["failures"]
-        assert level["completed"] == level["concurrency"]
+        assert level["completed"] == level["concurrency"] and level["refused"] == 0
         assert level["text_mismatches"] == 0
+        assert level["lost"] == (0 if level["system"] == "system" else None)
         assert level["tokens_relayed"] > 0 and level["cpu_us_per_token"] > 0
         assert level["added_ttft_ms"]["count"] == level["concurrency"]
+    assert [r["ratio"] > 0 for r in data["ratios"]] == [True, True]
 
 
 def test_websocket_test_quick(attached: Stack) -> None:

@@ -1,6 +1,7 @@
 """Write each chart's values.schema.json from its documented values.yaml.
 
-The defaults give the types; maps left empty by default (annotations, labels, resources …)
+Each value's `# --` comment becomes its `description` (editors show it). The defaults give
+the types; maps left empty by default (annotations, labels, resources …)
 and lists stay free-form; every other object is closed (additionalProperties: false), so a
 misspelt value fails `helm lint`/`install` instead of being ignored. A few fields get tighter
 rules below. `python charts/tools/values_schema.py --check` fails when a schema is stale.
@@ -14,12 +15,14 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from values_docs import value_docs, write_or_check
 
 CHARTS = Path(__file__).resolve().parents[1]
 
 # Tighter rules for some paths (dot-joined keys).
 OVERRIDES: dict[str, dict[str, Any]] = {
     "image.tag": {"type": "string", "not": {"const": "latest"}},
+    "image.digest": {"type": "string", "pattern": "^(sha256:[0-9a-f]{64})?$"},
     "image.pullPolicy": {"enum": ["Always", "IfNotPresent", "Never"]},
     "service.port": {"type": "integer", "minimum": 1, "maximum": 65535},
     "service.type": {"enum": ["ClusterIP", "NodePort", "LoadBalancer"]},
@@ -50,7 +53,14 @@ OVERRIDES: dict[str, dict[str, Any]] = {
 OPEN = {"global"}
 
 
-def infer(value: Any, path: str, closed: bool = True) -> dict[str, Any]:
+def infer(value: Any, path: str, docs: dict[str, str], closed: bool = True) -> dict[str, Any]:
+    schema = _infer(value, path, docs, closed)
+    if path in docs:
+        schema = {"description": docs[path], **schema}
+    return schema
+
+
+def _infer(value: Any, path: str, docs: dict[str, str], closed: bool) -> dict[str, Any]:
     if path in OVERRIDES:
         return dict(OVERRIDES[path])
     if isinstance(value, bool):
@@ -66,7 +76,9 @@ def infer(value: Any, path: str, closed: bool = True) -> dict[str, Any]:
     if isinstance(value, dict):
         if not value:
             return {"type": "object"}
-        props = {k: infer(v, f"{path}.{k}" if path else k, closed) for k, v in value.items()}
+        props = {
+            k: infer(v, f"{path}.{k}" if path else k, docs, closed) for k, v in value.items()
+        }
         schema: dict[str, Any] = {"type": "object", "properties": props}
         if closed and path not in OPEN:
             schema["additionalProperties"] = False
@@ -78,10 +90,14 @@ def schema_for(chart: Path) -> dict[str, Any]:
     values = yaml.safe_load((chart / "values.yaml").read_text()) or {}
     chart_yaml = yaml.safe_load((chart / "Chart.yaml").read_text())
     subcharts = {d["name"] for d in chart_yaml.get("dependencies", [])}
-    schema = infer(values, "")
+    docs = value_docs(chart / "values.yaml")
+    schema = infer(values, "", docs)
     for name in subcharts:
         # The subchart validates its own section with its own schema.
-        schema["properties"][name] = {"type": "object"}
+        schema["properties"][name] = {
+            "description": f"Values of the {name} chart (its own schema applies).",
+            "type": "object",
+        }
     schema["properties"].setdefault("global", {"type": "object"})
     # The umbrella's dependency condition (<chart>.enabled) lands in every subchart's values.
     schema["properties"].setdefault("enabled", {"type": "boolean"})
@@ -89,20 +105,9 @@ def schema_for(chart: Path) -> dict[str, Any]:
 
 
 def main(check: bool) -> int:
-    stale = []
-    for chart in sorted(p.parent for p in CHARTS.glob("*/values.yaml")):
-        text = json.dumps(schema_for(chart), indent=2) + "\n"
-        target = chart / "values.schema.json"
-        if check:
-            if not target.exists() or target.read_text() != text:
-                stale.append(str(target))
-        else:
-            target.write_text(text)
-    if stale:
-        sys.stderr.write("stale (run python charts/tools/values_schema.py):\n  ")
-        sys.stderr.write("\n  ".join(stale) + "\n")
-        return 1
-    return 0
+    charts = sorted(p.parent for p in CHARTS.glob("*/values.yaml"))
+    files = {c / "values.schema.json": json.dumps(schema_for(c), indent=2) + "\n" for c in charts}
+    return write_or_check(files, "values_schema.py", check)
 
 
 if __name__ == "__main__":

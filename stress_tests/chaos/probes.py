@@ -1,6 +1,7 @@
 """Chaos Toolkit probes of our own (``"type": "python", "module": "stress_tests.chaos.probes"``).
 
-Run the experiments from the repository root (``PYTHONPATH=.``) so this module imports.
+`make setup` puts the repository root on the environment's path, so ``uv run chaos run``
+imports this module from any shell and directory.
 """
 
 from __future__ import annotations

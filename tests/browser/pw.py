@@ -46,7 +46,7 @@ def browser(
             locale=locale,
             accept_downloads=True,
         )
-        context.set_default_timeout(15_000)
+        context.set_default_timeout(30_000)  # a busy 2-core machine
         try:
             yield context
         finally:
@@ -84,7 +84,7 @@ def send(page: Page, text: str) -> None:
     page.keyboard.press("Enter")
 
 
-def wait_answer_done(page: Page, count: int = 1, timeout: float = 20_000) -> None:
+def wait_answer_done(page: Page, count: int = 1, timeout: float = 60_000) -> None:
     """Wait until ``count`` assistant messages are shown and none is streaming."""
     page.wait_for_function(
         """n => document.querySelectorAll('.msg-assistant').length >= n

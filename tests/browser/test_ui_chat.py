@@ -18,6 +18,7 @@ from chatbot_common.tokens import ALGORITHM, AUDIENCE, ISSUER
 from playwright.sync_api import Page
 
 from tests.support.fake_upstream import answer_tokens
+from tests.support.holds import Hold
 from tests.support.stack import Stack
 
 from .pw import (
@@ -82,7 +83,8 @@ def test_send_message_streams_the_answer(stack: Stack, tmp_path: Path) -> None:
 
 
 def test_reload_mid_answer_completes_the_answer(stack: Stack, tmp_path: Path) -> None:
-    question = "A long answer for a reload [tokens:700]"
+    hold = Hold.new(after=100)  # the answer pauses there until the page has reloaded
+    question = f"A long answer for a reload [tokens:700] {hold.tag}"
     with browser(tmp_path / "profile") as context:
         page, problems = open_chat(context, stack.ui.url)
         send(page, question)
@@ -90,7 +92,8 @@ def test_reload_mid_answer_completes_the_answer(stack: Stack, tmp_path: Path) ->
         page.reload()
         wait_connected(page)
         # Resumed from conversation.get (status streaming, next_index) plus live deltas.
-        page.wait_for_selector(".msg-assistant.streaming", timeout=5000)
+        page.wait_for_selector(".msg-assistant.streaming")
+        hold.release(stack.upstream.url)
         wait_answer_done(page)
         assert assistant_texts(page) == [expected_answer(question, 700)]
         assert stored_messages(stack, page)[1]["content"] == expected_answer(question, 700)
@@ -174,7 +177,8 @@ def test_markdown_renderer_in_the_page(stack: Stack, tmp_path: Path) -> None:
 
 
 def test_stop_and_regenerate(stack: Stack, tmp_path: Path) -> None:
-    question = "Please stop me early [tokens:4000]"
+    hold = Hold.new(after=10)  # both answers pause there until stopped
+    question = f"Please stop me early [tokens:4000] {hold.tag}"
     with browser(tmp_path / "profile") as context:
         page, _ = open_chat(context, stack.ui.url)
         send(page, question)
@@ -193,6 +197,7 @@ def test_stop_and_regenerate(stack: Stack, tmp_path: Path) -> None:
         wait_answer_done(page)
         assert page.locator(".msg-assistant").count() == 1
         assert [m["role"] for m in stored_messages(stack, page)] == ["user", "assistant"]
+    hold.release(stack.upstream.url)
 
 
 def test_sidebar_search_rename_delete_undo_and_links(stack: Stack, tmp_path: Path) -> None:
@@ -381,14 +386,17 @@ def test_second_tab_follows_the_conversation(stack: Stack, tmp_path: Path) -> No
         second.goto(first.url)  # the same user (token in localStorage), the same conversation
         wait_connected(second)
         second.wait_for_selector(".msg-assistant")
-        send(first, "Seen in both tabs [tokens:300]")
+        hold = Hold.new(after=5)  # paused until the second tab has seen it streaming
+        question = f"Seen in both tabs [tokens:300] {hold.tag}"
+        send(first, question)
         # The other tab shows the new question and the streamed answer as they happen.
         second.wait_for_selector(".msg-user >> text=Seen in both tabs")
         second.wait_for_selector(".msg-assistant.streaming")
+        hold.release(stack.upstream.url)
         wait_answer_done(second, 2)
         wait_answer_done(first, 2)
         assert assistant_texts(second) == assistant_texts(first)
-        assert assistant_texts(second)[1] == expected_answer("Seen in both tabs [tokens:300]", 300)
+        assert assistant_texts(second)[1] == expected_answer(question, 300)
 
 
 def test_sidebar_groups_by_recency(stack: Stack, tmp_path: Path) -> None:

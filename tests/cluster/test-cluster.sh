@@ -6,9 +6,11 @@
 #   2. tests/cluster/live/live_conversation.py: a conversation through the ingress
 #   3. tests/cluster/live/live_chat_kill.py: the chat pod serving an answer deleted mid-answer
 #   4. tests/cluster/live/live_store_outage.py: history and MongoDB pods deleted
-#   5. `chaos run` of every stress_tests/chaos/*.json, then chaos_test.py --mode k8s
+#   5. `chaos run stress_tests/chaos/pod-kill.json` per target service, then chaos_test.py --mode k8s
 #   6. tests/cluster/live/live_upgrade.py: `helm upgrade` with a changed config mid-answer
-#   7. helm uninstall, k8s/local/down.sh, tests/cluster/check_clean.sh
+#   7. tests/cluster/release.sh: the release path (images and charts pushed to a local OCI
+#      registry, `helm install oci://...` with global.imageRegistry, upgrade keeps MongoDB)
+#   8. helm uninstall, k8s/local/down.sh, tests/cluster/check_clean.sh
 # Prints the time of each step, the cluster's memory and each pod kill's recovery time.
 #
 #   tests/cluster/test-cluster.sh            # exit 0 = pass
@@ -21,6 +23,8 @@ ROOT="$(cd "$HERE/../.." && pwd)"
 LOG_PREFIX=test-cluster
 # shellcheck source=k8s/local/lib.sh
 source "$ROOT/k8s/local/lib.sh"
+# shellcheck source=tests/cluster/release.sh
+source "$HERE/release.sh"
 eval "$("$ROOT/scripts/helm-tools.sh")"
 HELM="$HELM3"
 
@@ -59,6 +63,7 @@ cleanup() {
         export K8S_LOCAL_KEEP_LOGS
         "$ROOT/k8s/local/down.sh"
     fi
+    release_stop_registry
     ((STARTED_DOCKERD)) && "$ROOT/scripts/images/dockerd.sh" stop >/dev/null
     [[ -z $WORK ]] || rm -rf "$WORK"
     printf '%s\n' "${STEPS[@]}" >&2
@@ -85,37 +90,13 @@ build_images() { "$ROOT/scripts/images/cluster/build-all.sh" >&2; }
 load_images() { "$ROOT/scripts/images/cluster/load-all.sh"; }
 
 # The umbrella chart with its dependencies packaged from the chart sources as they are now
-# (in a copy: the packaged dependencies in the tree stay as committed).
+# (in a copy, so the checkout's charts/ is left as it is).
 chart_dir() {
     [[ -d $WORK/charts ]] || {
         cp -rL "$ROOT/charts" "$WORK/charts"
-        "$HELM" dependency update "$WORK/charts/chatbot" >/dev/null
+        HELM="$HELM" "$ROOT/charts/tools/build-deps.sh" "$WORK/charts"
     }
     echo "$WORK/charts/chatbot"
-}
-
-# k8s/local-values.yaml keeps the MongoDB stand-in's data on an emptyDir (no provisioner), so a
-# deleted MongoDB pod would lose every conversation. Here: a hostPath PersistentVolume inside
-# the cluster's state dir (down.sh removes it), bound by the chart's own volumeClaimTemplate.
-PERSISTENCE=(--set mongodb.persistence.enabled=true --set mongodb.persistence.storageClass=chatbot-local
-    --set mongodb.persistence.size=1Gi)
-mongodb_volume() {
-    local dir="$K8S_LOCAL_DIR/volumes/mongodb-0"
-    mkdir -p "$dir"
-    chown 999:999 "$dir"
-    kubectl_admin apply -f - >/dev/null <<EOF
-apiVersion: v1
-kind: PersistentVolume
-metadata:
-  name: $RELEASE-mongodb-0
-spec:
-  capacity: {storage: 1Gi}
-  accessModes: [ReadWriteOnce]
-  persistentVolumeReclaimPolicy: Retain
-  storageClassName: chatbot-local
-  claimRef: {namespace: $NS, name: data-$RELEASE-mongodb-0}
-  hostPath: {path: $dir, type: Directory}
-EOF
 }
 
 ingress_ready() { [[ $(curl -s -o /dev/null -w '%{http_code}' -H "Host: $HOST" "$INGRESS_URL/readyz") == 200 ]]; }
@@ -126,9 +107,9 @@ install() {
     kubectl_admin apply -f "$ROOT/k8s/local-ingress/haproxy-ingress.yaml" >/dev/null
     kubectl_admin create namespace "$NS" >/dev/null
     kubectl_admin -n "$NS" apply -f "$ROOT/k8s/local-ingress/fake-upstream.yaml" >/dev/null
-    mongodb_volume
+    "$ROOT/k8s/local/volume.sh" "$NS" "$RELEASE" >/dev/null # k8s/local-values.yaml keeps MongoDB on it
     KUBECONFIG="$KUBECONFIG_ADMIN" "$HELM" install "$RELEASE" "$chart" -n "$NS" \
-        -f "$ROOT/k8s/local-values.yaml" "${PERSISTENCE[@]}" --wait --timeout 6m
+        -f "$ROOT/k8s/local-values.yaml" --wait --timeout 6m
     kubectl_admin -n ingress-haproxy rollout status deploy/haproxy-ingress --timeout=120s
     kubectl_admin -n "$NS" rollout status deploy/chatbot-fake-llm --timeout=120s
     # The chaos experiments' probes call their base URL without a Host header: the same two
@@ -165,7 +146,7 @@ report_memory() {
 live_env() {
     env CHATBOT_KUBECONFIG="$KUBECONFIG_ADMIN" CHATBOT_INGRESS_URL="$INGRESS_URL" \
         CHATBOT_HOST="$HOST" CHATBOT_NAMESPACE="$NS" CHATBOT_RELEASE="$RELEASE" \
-        CHATBOT_HELM="$HELM" CHATBOT_CHART="$(chart_dir)" \
+        CHATBOT_HELM="$HELM" CHATBOT_CHART="${LIVE_CHART:-$(chart_dir)}" \
         CHATBOT_VALUES="$ROOT/k8s/local-values.yaml" "$@"
 }
 
@@ -191,19 +172,18 @@ print("; ".join(bad) or "ok")
 PY
 }
 
-chaos_experiments() {
-    local exp name status
-    for exp in "$ROOT"/stress_tests/chaos/*.json; do
-        name="$(basename "$exp" .json)"
-        log "chaos run $name"
-        (cd "$ROOT" && env PYTHONPATH="$ROOT" KUBECONFIG="$KUBECONFIG_ADMIN" \
+chaos_experiments() { # the one experiment, once per target service, as the README runs it
+    local target status
+    for target in chat llm history mongodb; do
+        log "chaos run pod-kill.json, CHATBOT_TARGET=$target"
+        (cd "$WORK" && env -u PYTHONPATH KUBECONFIG="$KUBECONFIG_ADMIN" \
             CHATBOT_BASE_URL="$INGRESS_URL" CHATBOT_NAMESPACE="$NS" CHATBOT_RELEASE="$RELEASE" \
-            CHATBOT_READY_TIMEOUT=90 \
-            uv run --frozen chaos --log-file "$WORK/chaos-$name.log" run \
-            --journal-path "$WORK/journal-$name.json" "$exp") >&2 || true
-        status="$(journal_check "$WORK/journal-$name.json" 2>&1)"
-        log "chaos $name: $status"
-        [[ $status == ok ]] || fail "chaos experiment $name: $status"
+            CHATBOT_TARGET="$target" CHATBOT_READY_TIMEOUT=90 \
+            "$ROOT/.venv/bin/chaos" --log-file "$WORK/chaos-$target.log" run \
+            --journal-path "$WORK/journal-$target.json" "$ROOT/stress_tests/chaos/pod-kill.json") >&2 || true
+        status="$(journal_check "$WORK/journal-$target.json" 2>&1)"
+        log "chaos $target: $status"
+        [[ $status == ok ]] || fail "chaos experiment pod-kill ($target): $status"
     done
 }
 
@@ -218,7 +198,7 @@ uninstall() {
     KUBECONFIG="$KUBECONFIG_ADMIN" "$HELM" uninstall "$RELEASE" -n "$NS" --wait --timeout 3m
     kubectl_admin delete namespace "$NS" --wait=true --timeout=120s
     kubectl_admin delete -f "$ROOT/k8s/local-ingress/haproxy-ingress.yaml" --wait=true --timeout=120s >/dev/null
-    kubectl_admin delete pv "$RELEASE-mongodb-0" --ignore-not-found --wait=true --timeout=60s
+    kubectl_admin delete pv "$NS-$RELEASE-mongodb-0" --ignore-not-found --wait=true --timeout=60s
 }
 
 cluster_down() { "$ROOT/k8s/local/down.sh"; }
@@ -244,9 +224,10 @@ main() {
     step "conversation through the ingress" live live_conversation
     step "chat pod deleted mid-answer" live live_chat_kill
     step "history and MongoDB pods deleted" live live_store_outage
-    step "chaos run stress_tests/chaos/*.json" chaos_experiments
+    step "chaos run pod-kill.json x4" chaos_experiments
     step "chaos_test.py --mode k8s" chaos_k8s
     step "helm upgrade mid-answer" live live_upgrade
+    step "release from OCI: push, helm install oci://, upgrade" release_from_oci
     report_memory
     if [[ ${TEST_CLUSTER_KEEP:-0} == 1 ]]; then
         ((${#FAILURES[@]} == 0)) || exit 1

@@ -35,7 +35,12 @@ class Answer:
 
 
 class ChatClient:
-    """Connects with a token, calls events with acks, records every server event."""
+    """Connects with a token, calls events with acks, records every server event.
+
+    Like a well-behaved client, ``call`` waits out a ``rate_limited`` ack for its ``retry_after``
+    and tries again (at most ``patience`` times); a test of the limits themselves passes
+    ``honour_retry_after=False`` to see every refusal.
+    """
 
     def __init__(
         self,
@@ -45,12 +50,17 @@ class ChatClient:
         origin: str | None = None,
         transports: list[str] | None = None,
         socketio_path: str = "socket.io",
+        honour_retry_after: bool = True,
+        patience: int = 30,
     ) -> None:
         self.url = url
         self.token = token
         self.origin = origin
         self.transports = transports or ["websocket"]
         self.socketio_path = socketio_path
+        self.honour_retry_after = honour_retry_after
+        self.patience = patience
+        self.waited_for_limits = 0.0  # seconds spent waiting out rate_limited acks
         self.sio = socketio.AsyncClient(reconnection=False)
         self.events: dict[str, list[dict[str, Any]]] = defaultdict(list)
         self._changed = asyncio.Event()
@@ -81,12 +91,20 @@ class ChatClient:
         with contextlib.suppress(Exception):
             await self.sio.disconnect()
 
-    async def call(self, event: str, payload: Any = None, timeout: float = 15) -> dict[str, Any]:
-        ack = await self.sio.call(event, payload if payload is not None else {}, timeout=timeout)
-        assert isinstance(ack, dict), f"{event} ack is not an object: {ack!r}"
+    async def call(self, event: str, payload: Any = None, timeout: float = 30) -> dict[str, Any]:
+        for _ in range(self.patience if self.honour_retry_after else 1):
+            ack = await self.sio.call(
+                event, payload if payload is not None else {}, timeout=timeout
+            )
+            assert isinstance(ack, dict), f"{event} ack is not an object: {ack!r}"
+            wait = _retry_after(ack)
+            if not self.honour_retry_after or wait is None:
+                return ack
+            self.waited_for_limits += wait
+            await asyncio.sleep(wait)
         return ack
 
-    async def ok(self, event: str, payload: Any = None, timeout: float = 15) -> dict[str, Any]:
+    async def ok(self, event: str, payload: Any = None, timeout: float = 30) -> dict[str, Any]:
         ack = await self.call(event, payload, timeout)
         assert ack.get("ok") is True, f"{event} failed: {ack}"
         return ack
@@ -132,3 +150,12 @@ class ChatClient:
 
         await self.wait_for(lambda: len(dones()) >= count, timeout)
         return dones()
+
+
+def _retry_after(ack: dict[str, Any]) -> float | None:
+    """The seconds a ``rate_limited`` ack asks to wait; None for any other ack."""
+    error = ack.get("error") if ack.get("ok") is False else None
+    if not isinstance(error, dict) or error.get("code") != "rate_limited":
+        return None
+    wait = error.get("retry_after")
+    return float(wait) if isinstance(wait, (int, float)) and wait > 0 else 1.0

@@ -24,6 +24,8 @@ whose last user message is the same text, then answers normally: use a unique te
 ``[fault:KIND@NAME]`` applies only to the fake started with that ``--name`` (the others answer),
 so a test can fail the primary upstream and watch the fallback answer.
 ``[tokens:N]`` in the last user message sets the answer length for that request.
+``[hold:KEY@N]`` pauses the streamed answer after N tokens until the test releases KEY
+(``tests/support/holds.py``): a test pauses an answer instead of racing it.
 
 Continuation (assistant prefill, like llama.cpp's server or vLLM's ``continue_final_message``):
 when the last message is ``assistant`` with content P and P is a prefix of the answer it would
@@ -37,7 +39,8 @@ non-stream answers, and in a final chunk when ``stream_options.include_usage`` i
 
 Routes: ``POST /v1/chat/completions`` (stream or not), ``GET /v1/models``, ``GET /healthz``,
 ``GET /_fake/requests`` (the last 200 requests: ``{"count", "requests": [{"body", "headers",
-"fault"}]}``) and ``POST /_fake/reset`` (forget requests and fault counters).
+"fault"}]}``), ``POST /_fake/reset`` (forget requests, fault counters and released holds),
+``POST /_fake/release/KEY`` and ``GET /_fake/held/KEY?timeout=S`` (holds).
 """
 
 from __future__ import annotations
@@ -60,10 +63,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from tests.support.holds import HoldBoard
+from tests.support.holds import parse as parse_hold
+
 FAULTS = ("none", "429", "500", "stall-first", "stall", "drop")
 _FAULT_TAG = re.compile(r"\[fault:([a-z0-9-]+?)(?:x(\d+))?(?:@([A-Za-z0-9_.-]+))?\]")
 _TOKENS_TAG = re.compile(r"\[tokens:(\d+)\]")
-_ANY_TAG = re.compile(r"\[(?:fault|tokens):[^\]]*\]")
+_ANY_TAG = re.compile(r"\[(?:fault|tokens|hold):[^\]]*\]")
 
 
 class FakeSettings(BaseSettings):
@@ -91,6 +97,7 @@ class Plan:
     tokens: list[str]
     prompt_tokens: int
     prefill: str = ""  # a trailing assistant message to continue
+    hold: tuple[str, int] | None = None  # (key, after N tokens of the whole answer)
 
     @property
     def pieces(self) -> list[str]:
@@ -128,6 +135,7 @@ class FakeUpstream:
         self.requests: deque[dict[str, Any]] = deque(maxlen=200)
         self.count = 0
         self.fault_counts: Counter[str] = Counter()
+        self.holds = HoldBoard()
 
     def plan(self, body: dict[str, Any], headers: dict[str, str]) -> Plan:
         messages = body.get("messages") or []
@@ -157,7 +165,7 @@ class FakeUpstream:
         prefill = ""
         if messages and isinstance(messages[-1], dict) and messages[-1].get("role") == "assistant":
             prefill = _text(messages[-1])
-        return Plan(fault, answer_tokens(last_user, length), prompt, prefill)
+        return Plan(fault, answer_tokens(last_user, length), prompt, prefill, parse_hold(last_user))
 
     async def chat(self, request: Request) -> Response:
         try:
@@ -225,7 +233,10 @@ class FakeUpstream:
         await _sleep_ms(self.s.fake_ttft_ms)
         pieces = plan.pieces
         half = len(pieces) // 2
+        done_before = len(plan.tokens) - len(pieces)  # tokens a prefill already covered
         for i, piece in enumerate(pieces):
+            if plan.hold and done_before + i == plan.hold[1]:
+                await self.holds.hold(plan.hold[0], self.s.fake_stall_seconds)
             if i and i == half and plan.fault in ("stall", "drop"):
                 if plan.fault == "drop":
                     raise _DroppedConnection("fake upstream drops the connection")
@@ -256,8 +267,20 @@ class FakeUpstream:
     async def reset(self, _: Request) -> Response:
         self.requests.clear()
         self.fault_counts.clear()
+        self.holds.reset()
         self.count = 0
         return JSONResponse({})
+
+    async def release(self, request: Request) -> Response:
+        key = request.path_params["key"]
+        return JSONResponse({"key": key, "waiting": await self.holds.release(key)})
+
+    async def held(self, request: Request) -> Response:
+        key = request.path_params["key"]
+        timeout = float(request.query_params.get("timeout", "0"))
+        if await self.holds.wait_held(key, timeout):
+            return JSONResponse({"key": key, "held": True})
+        return JSONResponse({"key": key, "held": False}, 408)
 
 
 def _usage(plan: Plan) -> dict[str, int]:
@@ -296,6 +319,8 @@ def create_app(settings: FakeSettings | None = None) -> Starlette:
             Route("/healthz", _healthz),
             Route("/_fake/requests", fake.seen),
             Route("/_fake/reset", fake.reset, methods=["POST"]),
+            Route("/_fake/release/{key}", fake.release, methods=["POST"]),
+            Route("/_fake/held/{key}", fake.held),
         ]
     )
     app.state.fake = fake

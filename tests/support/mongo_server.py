@@ -1,13 +1,14 @@
 """The MongoDB-wire test server: FerretDB v1.24.2 on SQLite, built once with Go.
 
-``scripts/build-ferretdb.sh`` builds it into ``~/.cache/chatbot/ferretdb-v1.24.2/`` (a no-op
-when cached). ``MongoServer`` starts it on a free loopback port with its own data directory,
+``scripts/build-ferretdb.sh`` builds it into ``~/.cache/chatbot/ferretdb-v1.24.2/`` before pytest
+starts (``make test`` runs it through ``scripts/test-prereqs.sh``; fixtures never build).
+``MongoServer`` starts it on a free loopback port with its own data directory,
 stops it by PID and can restart it on the same port and directory (for chaos tests).
 """
 
 from __future__ import annotations
 
-import subprocess
+import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,13 +20,14 @@ BUILD_SCRIPT = REPO_ROOT / "scripts" / "build-ferretdb.sh"
 
 
 def ferretdb_binary() -> Path:
-    """Path of the built binary, building it first when needed (~60 s cold)."""
-    out = subprocess.run(
-        ["bash", str(BUILD_SCRIPT)], check=True, capture_output=True, text=True, timeout=900
-    )
-    path = Path(out.stdout.strip().splitlines()[-1])
-    if not path.is_file():
-        raise RuntimeError(f"build-ferretdb.sh printed no binary:\n{out.stdout}{out.stderr}")
+    """Path of the binary ``scripts/build-ferretdb.sh`` built (the same place it writes to)."""
+    cache = Path(os.environ.get("CHATBOT_CACHE") or Path.home() / ".cache" / "chatbot")
+    path = cache / f"ferretdb-{VERSION}" / "ferretdb"
+    if not os.access(path, os.X_OK):
+        raise RuntimeError(
+            f"FerretDB is not built ({path} is missing): run `scripts/test-prereqs.sh ferretdb` "
+            "(`make test` runs it before pytest)"
+        )
     return path
 
 
@@ -53,7 +55,7 @@ class MongoServer:
             [str(self.binary), "-listen", f"127.0.0.1:{self.port}", "-dir", str(self.data_dir)],
             port=self.port,
             health_path=None,
-            timeout=30,
+            timeout=120,
         )
         return self
 

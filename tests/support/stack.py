@@ -28,7 +28,8 @@ class Stack:
     ui: Proc
     state_dir: Path
     auth_secret: str
-    internal_token: str
+    internal_token: str  # the chat service's (CHAT_INTERNAL_TOKEN): the internal services' key
+    ui_internal_token: str = ""  # the UI's (UI_INTERNAL_TOKEN): the LLM model list only
     extra: list[Proc] = field(default_factory=list)
 
     @property
@@ -60,11 +61,15 @@ def start_stack(
     """Start every service on free ports; ``env`` goes to all of them."""
     state_dir.mkdir(parents=True, exist_ok=True)
     auth_secret = secrets.token_urlsafe(32)
+    # One internal token per caller, each service given only its own and its callers' (as the
+    # charts and `make run` do).
     internal_token = secrets.token_urlsafe(32)
+    ui_internal_token = secrets.token_urlsafe(32)
+    chat_key = {"CHAT_INTERNAL_TOKEN": internal_token}
+    ui_key = {"UI_INTERNAL_TOKEN": ui_internal_token}
     common = {
         "STATE_DIR": str(state_dir),
         "AUTH_SECRET": auth_secret,
-        "INTERNAL_TOKEN": internal_token,
         "LOG_LEVEL": "INFO",
         # Test stacks are development: the OpenAPI documents are served (schemathesis reads
         # them), and one address (127.0.0.1) mints every test's guests.
@@ -81,12 +86,16 @@ def start_stack(
             health_path="/v1/models",
         )
         started.append(upstream)
-        history = start_service("history_service", env={**common, **(history_env or {})})
+        history = start_service(
+            "history_service", env={**common, **chat_key, **(history_env or {})}
+        )
         started.append(history)
         llm = start_service(
             "llm_service",
             env={
                 **common,
+                **chat_key,
+                **ui_key,
                 "LLM_BASE_URL": upstream.url + "/v1",
                 "LLM_API_KEY": "test-upstream-key",
                 "LLM_MODEL": "fake/echo-1",
@@ -99,6 +108,7 @@ def start_stack(
             "chat_service",
             env={
                 **common,
+                **chat_key,
                 # The page is served by the UI service: its origin is the one allowed.
                 "ALLOWED_ORIGINS": f"http://127.0.0.1:{ui_port},http://localhost:{ui_port}",
                 "LLM_SERVICE_URL": llm.url + "/v1",
@@ -112,6 +122,7 @@ def start_stack(
             port=ui_port,
             env={
                 **common,
+                **ui_key,
                 "CHAT_PUBLIC_URL": chat.url,
                 "LLM_SERVICE_URL": llm.url + "/v1",
                 **(ui_env or {}),
@@ -122,4 +133,6 @@ def start_stack(
         for proc in reversed(started):
             proc.stop()
         raise
-    return Stack(upstream, history, llm, chat, ui, state_dir, auth_secret, internal_token)
+    return Stack(
+        upstream, history, llm, chat, ui, state_dir, auth_secret, internal_token, ui_internal_token
+    )

@@ -23,6 +23,11 @@ ALLOWED_ORIGINS: {{ tpl .Values.allowedOrigins . | quote }}
   (list "ANSWER_LEASE_SECONDS" .Values.answerLeaseSeconds)
   (list "CHECKPOINT_SECONDS" .Values.checkpointSeconds)
   (list "DELTA_INTERVAL_MS" .Values.deltaIntervalMs)
+  (list "DELTA_INTERVAL_MAX_MS" .Values.deltaIntervalMaxMs)
+  (list "MAX_ACTIVE_ANSWERS" .Values.admission.maxActiveAnswers)
+  (list "ADMISSION_MAX_LAG_MS" .Values.admission.maxLagMs)
+  (list "ADMISSION_LAG_MIN_ANSWERS" .Values.admission.lagMinAnswers)
+  (list "ANSWER_RETRY_AFTER_SECONDS" .Values.admission.retryAfterSeconds)
   (list "DEFAULT_MODEL" .Values.defaultModel)
   (list "CONTEXT_MESSAGES" .Values.contextMessages)
   (list "RATE_EVENTS_PER_SECOND" .Values.rateLimits.eventsPerSecond)
@@ -46,13 +51,13 @@ ALLOWED_ORIGINS: {{ tpl .Values.allowedOrigins . | quote }}
 {{- end }}
 
 {{- define "chat-service.generatedSecretKeys" -}}
-[AUTH_SECRET, INTERNAL_TOKEN]
+[AUTH_SECRET, CHAT_INTERNAL_TOKEN]
 {{- end }}
 
 {{- define "chat-service.secretEnv" -}}
 {{- $secret := include "chatbot-lib.secretName" . }}
 {{ include "chatbot-lib.secretEnvVar" (dict "name" "AUTH_SECRET" "secret" $secret "key" "AUTH_SECRET") }}
-{{ include "chatbot-lib.secretEnvVar" (dict "name" "INTERNAL_TOKEN" "secret" $secret "key" "INTERNAL_TOKEN") }}
+{{ include "chatbot-lib.secretEnvVar" (dict "name" "CHAT_INTERNAL_TOKEN" "secret" $secret "key" "CHAT_INTERNAL_TOKEN") }}
 {{- if .Values.redis.existingSecret }}
 {{ include "chatbot-lib.secretEnvVar" (dict "name" "REDIS_URL" "secret" (tpl .Values.redis.existingSecret .) "key" .Values.redis.urlKey) }}
 {{- else if or (gt (int .Values.replicaCount) 1) .Values.autoscaling.enabled }}

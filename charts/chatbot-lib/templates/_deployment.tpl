@@ -31,8 +31,8 @@ spec:
     metadata:
       annotations:
         checksum/config: {{ include "chatbot-lib.configmap" . | sha256sum }}
-        {{- if not .Values.existingSecret }}
-        checksum/secret: {{ include "chatbot-lib.secret" . | sha256sum }}
+        {{- with include "chatbot-lib.secretChecksum" . }}
+        checksum/secret: {{ . }}
         {{- end }}
         {{- with .Values.podAnnotations }}
         {{- toYaml . | nindent 8 }}
@@ -56,6 +56,10 @@ spec:
         - name: {{ .Chart.Name }}
           image: {{ include "chatbot-lib.image" . | quote }}
           imagePullPolicy: {{ .Values.image.pullPolicy }}
+          {{- with .Values.args }}
+          args:
+            {{- toYaml . | nindent 12 }}
+          {{- end }}
           securityContext:
             {{- toYaml .Values.securityContext | nindent 12 }}
           ports:
@@ -145,30 +149,6 @@ data:
   STATE_DIR: {{ .Values.stateDir | quote }}
   SHUTDOWN_GRACE_SECONDS: {{ .Values.shutdownGraceSeconds | quote }}
   {{- include (printf "%s.config" .Chart.Name) . | nindent 2 }}
-{{- end }}
-
-{{/*
-The chart's generated Secret (only when no existingSecret is given): the keys named by
-<chart>.generatedSecretKeys (a YAML list), each random on install and kept on upgrade.
-*/}}
-{{- define "chatbot-lib.secret" -}}
-{{- $name := include "chatbot-lib.fullname" . }}
-{{- $keys := include (printf "%s.generatedSecretKeys" .Chart.Name) . | fromYamlArray }}
-{{- $existing := lookup "v1" "Secret" .Release.Namespace $name | default dict }}
-{{- $data := $existing.data | default dict }}
-apiVersion: v1
-kind: Secret
-metadata:
-  name: {{ $name }}
-  labels:
-    {{- include "chatbot-lib.labels" . | nindent 4 }}
-  annotations:
-    helm.sh/resource-policy: keep
-type: Opaque
-data:
-  {{- range $keys }}
-  {{ . }}: {{ index $data . | default (randAlphaNum 48 | b64enc) | quote }}
-  {{- end }}
 {{- end }}
 
 {{/* A secretKeyRef env entry: (dict "name" ENV "secret" NAME "key" KEY "optional" BOOL) */}}

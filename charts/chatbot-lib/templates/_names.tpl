@@ -45,17 +45,40 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end }}
 {{- end }}
 
-{{/* repository:tag, the tag defaulting to the chart's appVersion (never "latest"). */}}
-{{- define "chatbot-lib.image" -}}
-{{- $tag := .Values.image.tag | default .Chart.AppVersion | toString }}
+{{/*
+The registry of the chatbot's own images when neither image.registry nor
+global.imageRegistry names one: the namespace the release workflow
+(.github/workflows/release.yml) pushes to, ghcr.io/<owner>/chatbot/<service>. This is the one
+place it is written; a fork publishing elsewhere sets global.imageRegistry.
+*/}}
+{{- define "chatbot-lib.defaultRegistry" -}}ghcr.io/chatbot-platform{{- end }}
+
+{{/*
+An image reference from (dict "image" IMAGE "global" GLOBAL "appVersion" VERSION):
+registry/repository:tag[@digest]. The registry: image.registry, else global.imageRegistry,
+else chatbot-lib.defaultRegistry. The tag defaults to the appVersion and is never "latest";
+with a digest the image is pulled by digest (the tag stays as a readable label).
+*/}}
+{{- define "chatbot-lib.imageRef" -}}
+{{- $image := .image }}
+{{- $tag := $image.tag | default .appVersion | toString }}
 {{- if eq $tag "latest" }}
 {{- fail "image.tag must name a version, not \"latest\"" }}
 {{- end }}
-{{- if .Values.image.registry }}
-{{- printf "%s/%s:%s" .Values.image.registry .Values.image.repository $tag }}
-{{- else }}
-{{- printf "%s:%s" .Values.image.repository $tag }}
+{{- $registry := $image.registry | default ((.global | default dict).imageRegistry) | default (include "chatbot-lib.defaultRegistry" .) }}
+{{- $ref := printf "%s/%s:%s" $registry $image.repository $tag }}
+{{- if $image.digest }}
+{{- if not (regexMatch "^sha256:[0-9a-f]{64}$" $image.digest) }}
+{{- fail (printf "image.digest must be sha256:<64 hex digits>, not %q" $image.digest) }}
 {{- end }}
+{{- $ref = printf "%s@%s" $ref $image.digest }}
+{{- end }}
+{{- $ref }}
+{{- end }}
+
+{{/* The chart's own image (.Values.image), see chatbot-lib.imageRef. */}}
+{{- define "chatbot-lib.image" -}}
+{{- include "chatbot-lib.imageRef" (dict "image" .Values.image "global" .Values.global "appVersion" .Chart.AppVersion) }}
 {{- end }}
 
 {{/* The name of the chart's own generated Secret, or the existing one it is told to use. */}}

@@ -112,9 +112,14 @@ networkPolicy.allowFrom (each a map of labels; app.kubernetes.io/instance is add
 pods of the same release match), and from the namespaces in networkPolicy.allowNamespaces
 (e.g. the ingress controller's or Prometheus'). An empty allowFrom and allowNamespaces with
 allowAll false admits nobody.
+With networkPolicy.egress.enabled, outgoing connections are limited too: DNS (UDP and TCP
+egress.dnsPort to any address), the pods of egress.toPods ({labels, port}: the services this
+one calls, same release), the address blocks of egress.toCidrs ({cidr, except, ports}: e.g.
+the LLM upstream) and the raw rules of egress.extra.
 */}}
 {{- define "chatbot-lib.networkPolicy" -}}
 {{- if .Values.networkPolicy.enabled }}
+{{- $egress := .Values.networkPolicy.egress | default dict }}
 apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
 metadata:
@@ -125,7 +130,7 @@ spec:
   podSelector:
     matchLabels:
       {{- include "chatbot-lib.selectorLabels" . | nindent 6 }}
-  policyTypes: ["Ingress"]
+  policyTypes: {{ ternary (list "Ingress" "Egress") (list "Ingress") (and $egress.enabled true) | toJson }}
   ingress:
     {{- if .Values.networkPolicy.allowAll }}
     - ports:
@@ -147,6 +152,39 @@ spec:
           protocol: TCP
     {{- end }}
     {{- end }}
+  {{- if and $egress.enabled (not (or $egress.dnsPort $egress.toPods $egress.toCidrs $egress.extra)) }}
+  egress: []
+  {{- else if $egress.enabled }}
+  egress:
+    {{- with $egress.dnsPort }}
+    - ports:
+        - {port: {{ . }}, protocol: UDP}
+        - {port: {{ . }}, protocol: TCP}
+    {{- end }}
+    {{- range $egress.toPods }}
+    - to:
+        - podSelector:
+            matchLabels:
+              {{- toYaml (merge (dict "app.kubernetes.io/instance" $.Release.Name) .labels) | nindent 14 }}
+      ports:
+        - {port: {{ .port }}, protocol: TCP}
+    {{- end }}
+    {{- range $egress.toCidrs }}
+    - to:
+        - ipBlock:
+            cidr: {{ .cidr }}
+            {{- with .except }}
+            except: {{ toJson . }}
+            {{- end }}
+      ports:
+        {{- range .ports }}
+        - {port: {{ . }}, protocol: TCP}
+        {{- end }}
+    {{- end }}
+    {{- with $egress.extra }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
+  {{- end }}
 {{- end }}
 {{- end }}
 

@@ -28,13 +28,13 @@
 {{- end }}
 
 {{- define "history-service.generatedSecretKeys" -}}
-[INTERNAL_TOKEN]
+[CHAT_INTERNAL_TOKEN]
 {{- end }}
 
 {{/* MONGODB_URI from mongodb.existingSecret; none = the embedded SQLite store in STATE_DIR. */}}
 {{- define "history-service.secretEnv" -}}
 {{- $secret := include "chatbot-lib.secretName" . }}
-{{ include "chatbot-lib.secretEnvVar" (dict "name" "INTERNAL_TOKEN" "secret" $secret "key" "INTERNAL_TOKEN") }}
+{{ include "chatbot-lib.secretEnvVar" (dict "name" "CHAT_INTERNAL_TOKEN" "secret" $secret "key" "CHAT_INTERNAL_TOKEN") }}
 {{- if .Values.mongodb.existingSecret }}
 {{ include "chatbot-lib.secretEnvVar" (dict "name" "MONGODB_URI" "secret" (tpl .Values.mongodb.existingSecret .) "key" .Values.mongodb.uriKey) }}
 {{- end }}

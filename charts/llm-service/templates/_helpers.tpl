@@ -34,7 +34,7 @@ LLM_MODEL_CACHE_DIR: {{ printf "%s/models" .Values.stateDir | quote }}
 {{- end }}
 
 {{- define "llm-service.generatedSecretKeys" -}}
-[INTERNAL_TOKEN]
+[CHAT_INTERNAL_TOKEN, UI_INTERNAL_TOKEN]
 {{- end }}
 
 {{/*
@@ -43,7 +43,8 @@ such Secret and the default base URL the built-in local model answers.
 */}}
 {{- define "llm-service.secretEnv" -}}
 {{- $secret := include "chatbot-lib.secretName" . }}
-{{ include "chatbot-lib.secretEnvVar" (dict "name" "INTERNAL_TOKEN" "secret" $secret "key" "INTERNAL_TOKEN") }}
+{{ include "chatbot-lib.secretEnvVar" (dict "name" "CHAT_INTERNAL_TOKEN" "secret" $secret "key" "CHAT_INTERNAL_TOKEN") }}
+{{ include "chatbot-lib.secretEnvVar" (dict "name" "UI_INTERNAL_TOKEN" "secret" $secret "key" "UI_INTERNAL_TOKEN") }}
 {{- $upstream := .Values.upstream.existingSecret | default (printf "%s-upstream" (include "chatbot-lib.fullname" .)) }}
 {{ include "chatbot-lib.secretEnvVar" (dict "name" "LLM_API_KEY" "secret" (tpl $upstream .) "key" .Values.upstream.apiKeyKey "optional" true) }}
 {{- include "llm-service.fallbacksEnv" . }}

@@ -14,3 +14,19 @@
 {{- end }}
 {{- join "," $hosts }}
 {{- end }}
+
+{{/*
+The keys of the MongoDB Secret (chatbot-lib.persistentSecrets): the root user (the official
+image creates it on first start; administration only), the keyfile of a replica set, and the
+application's user, readWrite on its database only, whose URI the history service gets.
+*/}}
+{{- define "mongodb.secretKeys" -}}
+{{- $options := ternary (printf "?authSource=admin&replicaSet=%s" .Values.replicaSet.name) "?authSource=admin" .Values.replicaSet.enabled }}
+- {key: username, value: root}
+- {key: password, random: 32}
+- {key: keyfile, random: 256}
+- {key: appUsername, value: {{ .Values.appUsername | quote }}}
+- {key: appPassword, random: 32}
+- key: uri
+  format: {{ printf "mongodb://{appUsername}:{appPassword}@%s/%s%s" (include "mongodb.hosts" .) .Values.database $options | quote }}
+{{- end }}

@@ -21,11 +21,12 @@ LLM_SERVICE_URL: {{ tpl .Values.llmServiceUrl . | quote }}
 {{- end }}
 
 {{- define "ui-service.generatedSecretKeys" -}}
-[AUTH_SECRET, INTERNAL_TOKEN]
+[AUTH_SECRET, UI_INTERNAL_TOKEN]
 {{- end }}
 
 {{- define "ui-service.secretEnv" -}}
 {{- $secret := include "chatbot-lib.secretName" . }}
 {{ include "chatbot-lib.secretEnvVar" (dict "name" "AUTH_SECRET" "secret" $secret "key" "AUTH_SECRET") }}
-{{ include "chatbot-lib.secretEnvVar" (dict "name" "INTERNAL_TOKEN" "secret" $secret "key" "INTERNAL_TOKEN") }}
+{{ include "chatbot-lib.secretEnvVar" (dict "name" "UI_INTERNAL_TOKEN" "secret" $secret "key" "UI_INTERNAL_TOKEN") }}
+{{- include "chatbot-lib.oidcSecretEnv" . }}
 {{- end }}

@@ -1,4 +1,6 @@
+import pytest
 from chat_service.coalescer import Coalescer
+from chat_service.pace import delta_interval
 
 
 def test_first_text_goes_out_at_once() -> None:
@@ -36,3 +38,10 @@ def test_empty_chunks_do_not_emit() -> None:
 def test_zero_interval_emits_every_chunk() -> None:
     c = Coalescer(0.0)
     assert [c.add(t, now=5.0) for t in "abc"] == ["a", "b", "c"]
+
+
+def test_delta_interval_grows_with_the_loop_lag_up_to_its_bound() -> None:
+    assert delta_interval(0.03, 0.25, 0.0) == 0.03  # the loop keeps up
+    assert delta_interval(0.03, 0.25, 0.02) == pytest.approx(0.11)
+    assert delta_interval(0.03, 0.25, 0.5) == 0.25  # bounded
+    assert delta_interval(0.03, 0.0, 0.5) == 0.03  # no bound set: never below the base

@@ -15,6 +15,7 @@ from . import metrics
 from .history_client import HistoryClient, Json
 from .live import RedisLive
 from .llm_client import LlmClient
+from .pace import LoopLag
 from .streaming import Answer, AnswerStreamer, Emit, room_of
 
 __all__ = ["Answer", "AnswerManager", "Emit", "context_of", "room_of"]
@@ -46,15 +47,20 @@ class AnswerManager(AnswerStreamer):
         delta_interval: float,
         checkpoint_interval: float = 0.0,
         on_usage: Callable[[str, dict[str, int]], Awaitable[None]] | None = None,
+        on_finished: Callable[[Answer, str], Awaitable[None]] | None = None,
         live: RedisLive | None = None,
         takeover_mode: str = "interrupt",
+        delta_interval_max: float = 0.0,
+        loop_lag: LoopLag | None = None,
     ) -> None:
-        super().__init__(history, llm, emit, live, delta_interval, checkpoint_interval)
+        super().__init__(history, llm, emit, live, delta_interval, checkpoint_interval,
+                         delta_interval_max, loop_lag)
         # "continue": another replica's orphaned answer is continued here (assistant prefill);
         # "interrupt": it is finalised ``interrupted`` with its text so far.
         self.takeover_mode = takeover_mode
         self.draining = False
         self.on_usage = on_usage  # counts the tokens of finished answers (rate limits)
+        self.on_finished = on_finished  # records each finished answer's usage (admin view)
         self.context_messages = context_messages
         self._answers: dict[str, Answer] = {}
 
@@ -114,7 +120,15 @@ class AnswerManager(AnswerStreamer):
         return {**message, "content": snap.text, "next_index": len(snap.parts)}
 
     # ---- control -------------------------------------------------------------------------
-    async def start(self, user_id: str, conversation: Json, model: str | None) -> Answer:
+    async def start(
+        self,
+        user_id: str,
+        conversation: Json,
+        model: str | None,
+        prepared: tuple[list[Json], Json] | None = None,
+    ) -> Answer:
+        """Start answering; ``prepared`` is ``(recent messages, the answer's placeholder)``
+        when history already read the one and created the other (``start_turn``)."""
         cid = conversation["id"]
         if cid in self._answers:
             raise UnavailableError("an answer is already streaming in this conversation")
@@ -131,7 +145,7 @@ class AnswerManager(AnswerStreamer):
                 raise UnavailableError("an answer is already streaming in this conversation")
         metrics.ANSWERS_IN_FLIGHT.inc()
         answer.task = asyncio.create_task(
-            self._run(answer, conversation.get("system_prompt")), name=f"answer-{cid}"
+            self._run(answer, conversation.get("system_prompt"), prepared), name=f"answer-{cid}"
         )
         return answer
 
@@ -189,17 +203,23 @@ class AnswerManager(AnswerStreamer):
                 await asyncio.wait_for(asyncio.gather(*(a.finished.wait() for a in left)), 10)
 
     # ---- the answer task -----------------------------------------------------------------
-    async def _run(self, answer: Answer, system_prompt: str | None) -> None:
+    async def _run(
+        self, answer: Answer, system_prompt: str | None, prepared: tuple[list[Json], Json] | None
+    ) -> None:
         started = time.monotonic()
         try:
             try:
-                context = await self._context(answer, system_prompt)
-                answer.message, _ = await self.history.create_message(
-                    answer.user_id,
-                    answer.conversation_id,
-                    {"role": "assistant", "content": "", "status": "streaming",
-                     "model": answer.model},
-                )
+                if prepared is not None:
+                    context = context_of(system_prompt, prepared[0])
+                    answer.message = prepared[1]
+                else:
+                    context = await self._context(answer, system_prompt)
+                    answer.message, _ = await self.history.create_message(
+                        answer.user_id,
+                        answer.conversation_id,
+                        {"role": "assistant", "content": "", "status": "streaming",
+                         "model": answer.model},
+                    )
                 if self.live is not None:
                     await self._shared(
                         self.live.attach(answer.conversation_id, answer.message["id"])
@@ -284,6 +304,13 @@ class AnswerManager(AnswerStreamer):
         final = await self.finalise(answer.user_id, answer.message, body)
         await self._release(answer)
         metrics.ANSWERS.labels(status).inc()
+        if self.on_finished is not None:
+            # Before message.done: a client that saw the answer end finds it counted. A
+            # deleted conversation's answer counts too.
+            try:
+                await self.on_finished(answer, status)
+            except Exception:
+                log.warning("could not record the answer's usage", exc_info=True)
         try:
             if final is not None:  # else the conversation was deleted meanwhile
                 await self._announce(answer, final)
@@ -293,6 +320,7 @@ class AnswerManager(AnswerStreamer):
                     await self.on_usage(answer.user_id, answer.usage)
                 except Exception:
                     log.warning("could not count the answer's tokens", exc_info=True)
+
 
     async def _announce(self, answer: Answer, final: Json) -> None:
         room = room_of(answer.conversation_id)

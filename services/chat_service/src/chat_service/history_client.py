@@ -124,9 +124,24 @@ class HistoryClient:
         )
         return answer["message"], bool(answer["created"])
 
+    async def start_turn(self, user_id: str, cid: str, body: Json) -> Json:
+        """Store a user message and, when new, read the context and create the answer's
+        placeholder: ``{conversation, message, created, context, answer}`` (one round trip)."""
+        turn: Json = await self._call(
+            "POST", f"/v1/conversations/{_seg(cid)}/turns", user_id, json=body
+        )
+        return turn
+
     async def update_message(self, user_id: str, cid: str, mid: str, body: Json) -> Json:
         return await self._call(
             "PATCH", f"/v1/conversations/{_seg(cid)}/messages/{_seg(mid)}", user_id, json=body
+        )
+
+    async def save_text(self, user_id: str, cid: str, mid: str, content: str) -> None:
+        """Checkpoint a streaming answer's text (one write; ConflictError once finalised)."""
+        await self._call(
+            "PUT", f"/v1/conversations/{_seg(cid)}/messages/{_seg(mid)}/text", user_id,
+            json={"content": content},
         )
 
     async def delete_message(self, user_id: str, cid: str, mid: str) -> None:
@@ -140,6 +155,31 @@ class HistoryClient:
             params={"updated_before": updated_before, "limit": limit},
         )
         return list(body["messages"])
+
+    # users and usage (admin events)
+    async def user_seen(self, user_id: str, body: Json) -> Json:
+        return await self._call("PUT", "/v1/me", user_id, json=body)
+
+    async def get_user(self, user_id: str) -> Json:
+        return await self._call("GET", "/v1/me", user_id)
+
+    async def list_users(self, limit: int | None, before: str | None) -> list[Json]:
+        body = await self._call("GET", "/v1/users", None, params={"limit": limit,
+                                                                   "before": before})
+        return list(body["users"])
+
+    async def update_user(self, body: Json) -> Json:
+        return await self._call("PATCH", "/v1/users", None, json=body)
+
+    async def add_usage(self, body: Json) -> bool:
+        return bool((await self._call("POST", "/v1/usage", None, json=body))["created"])
+
+    async def usage(self, group_by: str, since: str | None, until: str | None) -> list[Json]:
+        body = await self._call(
+            "GET", "/v1/usage", None, params={"group_by": group_by, "since": since,
+                                              "until": until}
+        )
+        return list(body["rows"])
 
 
 def _error_of(r: httpx.Response) -> ChatbotError:

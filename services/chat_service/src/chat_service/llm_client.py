@@ -1,34 +1,35 @@
 """Adapter for the LLM service (OpenAI-compatible): streamed chat completions.
 
-The LLM service is ours, so this reads its Server-Sent Events directly over httpx2 (one
-``json.loads`` per chunk) instead of through the ``openai`` client, whose per-chunk model
-construction cost more CPU than the rest of the relay (measured: stress_tests/README.md).
+The LLM service is ours, so this reads its Server-Sent Events directly over httpx2 instead of
+through the ``openai`` client, whose per-chunk model construction cost more CPU than the rest
+of the relay (measured: stress_tests/README.md). Work per read: every complete event of one
+read is parsed by one ``orjson.loads`` and comes out as one ``Chunk``.
 Errors keep the OpenAI shape ``{"error": {"message", "type", "code"}}`` with our codes.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
 import httpx2 as httpx
+import orjson
 from chatbot_common.errors import (
     ChatbotError,
     RateLimitedError,
     UnavailableError,
     UpstreamError,
 )
-from chatbot_common.sse import sse_data
+from chatbot_common.sse import sse_batches
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
 class Chunk:
-    """One streamed piece: text (may be empty), and the model/usage when the upstream says."""
+    """What one read brought: text (may be empty), and the model/usage when the upstream says."""
 
     text: str = ""
     model: str | None = None
@@ -88,7 +89,7 @@ class LlmClient:
     async def stream(
         self, messages: list[dict[str, str]], model: str | None
     ) -> AsyncIterator[Chunk]:
-        """Yield chunks of the answer; every failure is raised as a ChatbotError."""
+        """Yield the answer, one chunk per read; every failure is raised as a ChatbotError."""
         body = {
             "model": model or "default",
             "messages": messages,
@@ -101,10 +102,14 @@ class LlmClient:
                 if not r.is_success:
                     raise status_error(r.status_code, await r.aread())
                 started = True
-                async for data in sse_data(r.aiter_raw()):
-                    if data == b"[DONE]":
+                async for batch in sse_batches(r.aiter_raw()):
+                    done = batch[-1] == b"[DONE]"
+                    if done:
+                        batch.pop()
+                    if batch:
+                        yield parse_batch(batch)
+                    if done:
                         return
-                    yield parse_chunk(data)
         except httpx.TimeoutException as exc:
             raise UpstreamError("the language model did not answer in time") from exc
         except httpx.HTTPError as exc:
@@ -113,27 +118,36 @@ class LlmClient:
             raise UpstreamError("the LLM service is unreachable") from exc
 
 
+def parse_batch(batch: list[bytes]) -> Chunk:
+    """The ``chat.completion.chunk`` events of one read, parsed at once, as one chunk (an
+    ``{"error": ...}`` event among them is raised)."""
+    try:
+        events = orjson.loads(b"[" + b",".join(batch) + b"]")
+    except orjson.JSONDecodeError as exc:
+        raise UpstreamError("the LLM service sent a malformed answer") from exc
+    texts: list[str] = []
+    model: str | None = None
+    usage: dict[str, int] | None = None
+    for event in events:
+        if not isinstance(event, dict):
+            raise UpstreamError("the LLM service sent a malformed answer")
+        if event.get("error"):
+            raise error_of(event)
+        choices = event.get("choices")
+        if choices:
+            text = (choices[0].get("delta") or {}).get("content")
+            if text:
+                texts.append(text)
+        model = event.get("model") or model
+        found = event.get("usage")
+        if found:
+            usage = {k: found[k] for k in _USAGE_KEYS if k in found}
+    return Chunk(text="".join(texts), model=model, usage=usage)
+
+
 def parse_chunk(data: bytes) -> Chunk:
     """One ``chat.completion.chunk`` (or an ``{"error": ...}`` event, raised)."""
-    try:
-        event = json.loads(data)
-    except ValueError as exc:
-        raise UpstreamError("the LLM service sent a malformed answer") from exc
-    if not isinstance(event, dict):
-        raise UpstreamError("the LLM service sent a malformed answer")
-    if event.get("error"):
-        raise error_of(event)
-    text = ""
-    choices = event.get("choices")
-    if choices:
-        delta = choices[0].get("delta") or {}
-        text = delta.get("content") or ""
-    usage = event.get("usage")
-    return Chunk(
-        text=text,
-        model=event.get("model") or None,
-        usage={k: usage[k] for k in _USAGE_KEYS if k in usage} if usage else None,
-    )
+    return parse_batch([data])
 
 
 _USAGE_KEYS = ("prompt_tokens", "completion_tokens", "total_tokens")
@@ -142,8 +156,8 @@ _USAGE_KEYS = ("prompt_tokens", "completion_tokens", "total_tokens")
 def status_error(status: int, content: bytes) -> ChatbotError:
     """A non-2xx answer of the LLM service as one of ours."""
     try:
-        body: Any = json.loads(content)
-    except ValueError:
+        body: Any = orjson.loads(content)
+    except orjson.JSONDecodeError:
         body = None
     if status == 429:
         return RateLimitedError(_message_of(body) or "the language model is busy")

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import signal
 import time
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -17,7 +17,10 @@ from chatbot_common.http import add_common_middleware, probes_router
 from fastapi import FastAPI
 
 from . import failover, recovery
+from .accounts import Accounts
+from .admission import Admission
 from .answers import AnswerManager
+from .emitter import DirectEmit, OrjsonCompat
 from .history_client import HistoryClient, Json
 from .live import RedisLive
 from .llm_client import LlmClient
@@ -35,6 +38,13 @@ log = logging.getLogger(__name__)
 
 def create_app(settings: Settings) -> Any:
     service = ChatService(settings=settings, secret=settings.secret())
+    service.admission = Admission(
+        settings.max_active_answers,
+        settings.admission_max_lag_ms / 1000,
+        settings.answer_retry_after_seconds,
+        service.loop_lag,
+        settings.admission_lag_min_answers,
+    )
     service.limiter = ChatLimiter(
         events_per_second=settings.events_per_second,
         messages_per_minute=settings.messages_per_minute,
@@ -48,10 +58,10 @@ def create_app(settings: Settings) -> Any:
     )
     # With Redis, every replica's rooms get every emit: delivered here directly, published for
     # the other replicas with a bounded, self-healing Redis connection (redis_manager.py).
-    manager = (
+    manager: socketio.AsyncManager = (
         ChatRedisManager(settings.redis_url, channel="chat-socketio")
         if settings.redis_url
-        else None
+        else DirectEmit()  # one encode per emit, no task per recipient (emitter.py)
     )
     origins = settings.origins
     if not origins:
@@ -64,8 +74,10 @@ def create_app(settings: Settings) -> Any:
         max_http_buffer_size=settings.max_payload_bytes,
         logger=False,
         engineio_logger=False,
+        json=OrjsonCompat,
     )
-    sio.register_namespace(ChatNamespace(service))
+    namespace = ChatNamespace(service)
+    sio.register_namespace(namespace)
     guard = ProtocolGuard(sio, "/", settings.namespace_connect_timeout_seconds)
 
     async def emit(event: str, data: Json, room: str) -> None:
@@ -76,7 +88,7 @@ def create_app(settings: Settings) -> Any:
         started = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
         service.history = HistoryClient(
             settings.history_service_url,
-            settings.internal_token,
+            settings.chat_token,
             settings.history_timeout_seconds,
             max_connections=settings.history_max_connections,
             max_keepalive_connections=settings.history_max_keepalive,
@@ -84,14 +96,15 @@ def create_app(settings: Settings) -> Any:
         if settings.redis_url:
             service.live = RedisLive(
                 settings.redis_url,
-                uuid.uuid4().hex,
+                service.replica_id,
                 settings.answer_lease_seconds,
                 op_timeout=settings.redis_op_timeout_ms / 1000,
                 backoff_cap=settings.redis_reconnect_max_ms / 1000,
             )
+        service.accounts = Accounts(service.history, settings.account_cache_seconds)
         service.llm = LlmClient(
             settings.llm_service_url,
-            settings.internal_token,
+            settings.chat_token,
             settings.llm_connect_timeout_seconds,
             settings.llm_read_timeout_seconds,
             max_connections=settings.llm_max_connections,
@@ -106,17 +119,28 @@ def create_app(settings: Settings) -> Any:
             delta_interval=settings.delta_interval_ms / 1000,
             checkpoint_interval=settings.checkpoint_seconds,
             on_usage=service.limiter.record_usage,
+            on_finished=service.accounts.record_answer,
             live=service.live,
             takeover_mode=settings.takeover_mode,
+            delta_interval_max=settings.delta_interval_max_ms / 1000,
+            loop_lag=service.loop_lag,
         )
+        service.loop_lag.start()
         _watch_sigterm(service)
         service.spawn(recovery.sweep(service.answers, started), "recovery-sweep")
+        service.spawn(namespace.watch_expiry(settings.token_check_seconds), "token-expiry")
         if service.live is not None:
             lease = settings.answer_lease_seconds
             live, answers = service.live, service.answers
             service.spawn(failover.heartbeat(answers, live, lease / 3), "heartbeat")
             service.spawn(failover.take_over(answers, live, lease / 2), "take-over")
-            service.spawn(failover.follow_control(answers, live), "follow-control")
+            service.spawn(
+                failover.follow_control(answers, live, namespace.on_user_changed),
+                "follow-control",
+            )
+            service.spawn(
+                _report(namespace, live, settings.replica_report_seconds), "replica-report"
+            )
         try:
             yield
         finally:
@@ -126,12 +150,13 @@ def create_app(settings: Settings) -> Any:
             await service.answers.drain(begun + settings.shutdown_grace_seconds)
             for task in list(service.background):
                 task.cancel()
+            await service.loop_lag.stop()
             await service.llm.aclose()
             await service.history.aclose()
             if service.live is not None:
                 await service.live.aclose()
             await service.limiter.aclose()
-            if manager is not None:
+            if isinstance(manager, ChatRedisManager):
                 await manager.aclose()
 
     api = FastAPI(
@@ -145,6 +170,14 @@ def create_app(settings: Settings) -> Any:
     return WebSocketGuard(
         socketio.ASGIApp(sio, other_asgi_app=api), settings.namespace_connect_timeout_seconds
     )
+
+
+async def _report(namespace: ChatNamespace, live: RedisLive, interval: float) -> None:
+    """Publish this replica's live figures for the admin view (kept 3 intervals)."""
+    while True:
+        with contextlib.suppress(Exception):
+            await live.report(namespace.admin.stats(), ttl=3 * interval)
+        await asyncio.sleep(interval)
 
 
 def _watch_sigterm(service: ChatService) -> None:

@@ -24,7 +24,7 @@ TIME_TO_FIRST_TOKEN = Histogram(
 )
 INTER_TOKEN = Histogram(
     "chat_inter_token_latency_seconds",
-    "Time between two consecutive chunks from the LLM service.",
+    "Time between two consecutive reads from the LLM service that carried text.",
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
 )
 MESSAGES_STORED = Counter("chat_messages_stored_total", "User messages newly stored.")
@@ -32,5 +32,13 @@ DELTAS = Counter("chat_deltas_emitted_total", "message.delta events emitted.")
 PROTOCOL_REFUSALS = Counter(
     "chat_protocol_refusals_total",
     "Connections closed by the protocol guard, by reason (binary, no_namespace).",
+    ["reason"],
+)
+LOOP_LAG = Gauge(
+    "chat_event_loop_lag_seconds", "How late this replica's event loop runs (smoothed)."
+)
+ANSWERS_REFUSED = Counter(
+    "chat_answers_refused_total",
+    "Answers refused by admission control (the message is stored), by reason.",
     ["reason"],
 )

@@ -34,6 +34,8 @@ from redis import asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import EqualJitterBackoff, NoBackoff
 
+from .emitter import DirectEmit
+
 log = logging.getLogger(__name__)
 
 REDIS_UP = Gauge("chat_redis_up", "1 while this replica's Socket.IO manager reaches Redis, else 0.")
@@ -47,7 +49,7 @@ PUBLISHED = Counter(
 )
 
 
-class ChatRedisManager(socketio.AsyncRedisManager):
+class ChatRedisManager(socketio.AsyncRedisManager, DirectEmit):
     """Local-first Socket.IO manager whose Redis traffic is bounded and self-healing."""
 
     name = "chat-redis"

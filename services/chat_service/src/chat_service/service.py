@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Coroutine
+import uuid
+from collections.abc import Coroutine, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from .accounts import Accounts
+from .admission import Admission, Refused
 from .answers import AnswerManager
 from .history_client import HistoryClient
 from .live import RedisLive
 from .llm_client import LlmClient
 from .models_allowed import AllowedModels
+from .pace import LoopLag
 from .ratelimit import NoRateLimit, RateLimiter
 from .settings import Settings
 
@@ -31,15 +36,45 @@ class ChatService:
     answers: AnswerManager | None = None
     live: RedisLive | None = None
     models: AllowedModels | None = None
+    accounts: Accounts | None = None
+    replica_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     draining: bool = False
     term_at: float | None = None
     background: set[asyncio.Task[None]] = field(default_factory=set)
+    loop_lag: LoopLag = field(default_factory=LoopLag)
+    admission: Admission | None = None
+    admitting_now: int = 0  # answers admitted whose start has not happened yet
 
     def spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
         """Run a small side job (title, sweep) holding a reference until it ends."""
         task = asyncio.create_task(coro, name=name)
         self.background.add(task)
         task.add_done_callback(self.background.discard)
+
+    def accounts_forget(self, user_id: str) -> None:
+        if self.accounts is not None:
+            self.accounts.forget(user_id)
+
+    def refusal(self, conversation_id: str) -> Refused | None:
+        """Admission control for a new answer in ``conversation_id`` (None: admitted); an
+        answer it replaces there does not count."""
+        if self.admission is None or self.answers is None:
+            return None
+        active = self.answers.count() - (self.answers.in_flight(conversation_id) is not None)
+        return self.admission.refusal(active + self.admitting_now)
+
+    @contextlib.contextmanager
+    def admitting(self, conversation_id: str) -> Iterator[Refused | None]:
+        """Admission for the duration of a send: an admitted answer holds its slot from the
+        check on, so a burst of sends cannot all pass before the first of them starts."""
+        refused = self.refusal(conversation_id)
+        if refused is None:
+            self.admitting_now += 1
+        try:
+            yield refused
+        finally:
+            if refused is None:
+                self.admitting_now -= 1
 
     def clients(self) -> tuple[HistoryClient, LlmClient, AnswerManager]:
         if self.history is None or self.llm is None or self.answers is None:

@@ -93,7 +93,42 @@ class Settings(IdentitySettings):
         30.0,
         validation_alias="DELTA_INTERVAL_MS",
         ge=0,
-        description="tokens arriving within this interval are sent as one message.delta",
+        description="tokens arriving within this interval are sent as one message.delta "
+        "(the first delta of an answer goes at once); it grows while the event loop lags",
+    )
+    delta_interval_max_ms: float = Field(
+        250.0,
+        validation_alias="DELTA_INTERVAL_MAX_MS",
+        ge=0,
+        description="bound of the coalescing interval while the event loop lags (fewer, "
+        "larger deltas cost less CPU per token when CPU is short)",
+    )
+    max_active_answers: int = Field(
+        150,
+        validation_alias="MAX_ACTIVE_ANSWERS",
+        ge=1,
+        description="answers this replica streams at once; beyond, a message is stored and "
+        "acked but its answer refused (message.error unavailable with retry_after)",
+    )
+    admission_max_lag_ms: float = Field(
+        100.0,
+        validation_alias="ADMISSION_MAX_LAG_MS",
+        gt=0,
+        description="event-loop lag (smoothed) beyond which new answers are refused, so "
+        "admitted answers keep pace",
+    )
+    admission_lag_min_answers: int = Field(
+        10,
+        validation_alias="ADMISSION_LAG_MIN_ANSWERS",
+        ge=0,
+        description="the lag guard refuses only while at least this many answers stream here "
+        "(below, the lag comes from elsewhere on the machine)",
+    )
+    answer_retry_after_seconds: float = Field(
+        2.0,
+        validation_alias="ANSWER_RETRY_AFTER_SECONDS",
+        gt=0,
+        description="retry_after sent with a refused answer",
     )
     history_timeout_seconds: float = Field(10.0, validation_alias="HISTORY_TIMEOUT_SECONDS", gt=0)
     llm_connect_timeout_seconds: float = Field(
@@ -150,6 +185,27 @@ class Settings(IdentitySettings):
         validation_alias="TAKEOVER_MODE",
         description="with REDIS_URL: an answer whose replica died (or handed it over on "
         "SIGTERM) is continued by another replica (assistant prefill), or ended 'interrupted'",
+    )
+    token_check_seconds: float = Field(
+        1.0,
+        validation_alias="TOKEN_CHECK_SECONDS",
+        gt=0,
+        le=60,
+        description="how often connections whose token expired unrenewed are closed",
+    )
+    account_cache_seconds: float = Field(
+        30.0,
+        validation_alias="ACCOUNT_CACHE_SECONDS",
+        ge=0,
+        description="how long a user's record (disabled, own token limit) is cached; an "
+        "admin's change reaches every replica at once through Redis, this bounds the rest",
+    )
+    replica_report_seconds: float = Field(
+        5.0,
+        validation_alias="REPLICA_REPORT_SECONDS",
+        gt=0,
+        description="with REDIS_URL: how often a replica publishes its live figures "
+        "(connections, answers) for the admin view",
     )
     # Limits (rate_limited beyond, with retry_after); generous defaults, see docs/security.md.
     events_per_second: int = Field(20, validation_alias="RATE_EVENTS_PER_SECOND", ge=1)

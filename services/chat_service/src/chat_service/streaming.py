@@ -19,6 +19,7 @@ from .coalescer import Coalescer
 from .history_client import HistoryClient, Json
 from .live import RedisLive
 from .llm_client import LlmClient
+from .pace import LoopLag, delta_interval
 from .redis_gate import RedisDown
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,7 @@ class Answer:
     resumed_from: int | None = None  # taken over from a dead replica at this delta index
     checkpoint: asyncio.Task[None] | None = None
     checkpointed_at: float = 0.0
+    ttft: float | None = None  # seconds from the request to the first delta (usage records)
 
     @property
     def text(self) -> str:
@@ -80,13 +82,21 @@ class AnswerStreamer:
         live: RedisLive | None,
         delta_interval: float,
         checkpoint_interval: float,
+        delta_interval_max: float = 0.0,
+        loop_lag: LoopLag | None = None,
     ) -> None:
         self.live = live  # shared state of answers across replicas (REDIS_URL)
         self.history = history
         self.llm = llm
         self.emit = emit
         self.delta_interval = delta_interval
+        self.delta_interval_max = delta_interval_max
+        self.loop_lag = loop_lag or LoopLag()  # not started: lag 0, the interval stays fixed
         self.checkpoint_interval = checkpoint_interval
+
+    def interval(self) -> float:
+        """The coalescing interval now: grows while the event loop lags."""
+        return delta_interval(self.delta_interval, self.delta_interval_max, self.loop_lag.lag)
 
     async def _shared(self, op: Awaitable[Any] | None) -> Any:
         """Best effort on Redis: a failure is logged, the answer goes on on this replica.
@@ -104,7 +114,7 @@ class AnswerStreamer:
             return None
 
     async def stream(self, answer: Answer, context: list[dict[str, str]], started: float) -> None:
-        coalescer = Coalescer(self.delta_interval)
+        coalescer = Coalescer(self.interval())
         chunks = self.llm.stream(context, answer.model)
         stop_wait = asyncio.ensure_future(answer.stop_event.wait())
         next_chunk: asyncio.Future[Any] | None = None
@@ -113,6 +123,7 @@ class AnswerStreamer:
             while True:
                 if next_chunk is None:
                     next_chunk = asyncio.ensure_future(anext(chunks))
+                coalescer.interval = self.interval()
                 done, _ = await asyncio.wait(
                     {next_chunk, stop_wait},
                     timeout=coalescer.wait_time(time.monotonic()),
@@ -174,7 +185,8 @@ class AnswerStreamer:
         answer.parts.append(text)
         answer.sent = index + 1
         if index == 0:
-            metrics.TIME_TO_FIRST_TOKEN.observe(time.monotonic() - started)
+            answer.ttft = time.monotonic() - started
+            metrics.TIME_TO_FIRST_TOKEN.observe(answer.ttft)
         metrics.DELTAS.inc()
         self._maybe_checkpoint(answer)
         await self.emit(
@@ -203,11 +215,8 @@ class AnswerStreamer:
     async def _save_text(self, answer: Answer, text: str) -> None:
         assert answer.message is not None
         try:
-            await self.history.update_message(
-                answer.user_id,
-                answer.conversation_id,
-                answer.message["id"],
-                {"content": text, "expect_status": "streaming"},
+            await self.history.save_text(
+                answer.user_id, answer.conversation_id, answer.message["id"], text
             )
         except ChatbotError as exc:  # finalised meanwhile, or history busy: next time
             log.debug("checkpoint skipped", extra={"error": exc.message})

@@ -94,18 +94,27 @@ def add_common_middleware(
     app.add_middleware(HttpMetricsMiddleware)
 
 
-def internal_auth(expected: Callable[[], str | None]) -> Callable[..., Awaitable[None]]:
-    """Dependency: when an internal token is configured, calls must present it."""
+def internal_auth(
+    *accepted: Callable[[], str | None],
+) -> Callable[..., Awaitable[None]]:
+    """Dependency: calls must present one of the accepted callers' tokens.
+
+    Each argument returns one caller's token (None = that caller has none configured). With
+    no token configured at all the route is open (a local run on loopback); otherwise only a
+    configured caller's token passes, compared in constant time.
+    """
 
     async def check(
         authorization: Annotated[str | None, Header()] = None,
     ) -> None:
-        token = expected()
-        if not token:
+        tokens = [t for t in (get() for get in accepted) if t]
+        if not tokens:
             return
-        presented = (authorization or "").removeprefix("Bearer ").strip()
-        if not hmac.compare_digest(presented.encode(), token.encode()):
-            raise UnauthorizedError("this service only answers the chat service")
+        presented = (authorization or "").removeprefix("Bearer ").strip().encode()
+        # Every candidate is compared (no early exit): the time says nothing about which.
+        matches = [hmac.compare_digest(presented, t.encode()) for t in tokens]
+        if not any(matches):
+            raise UnauthorizedError("this service only answers its internal callers")
 
     return check
 

@@ -13,7 +13,7 @@ from .settings import ServiceSettings
 
 def serve(app: Any, settings: ServiceSettings, service: str) -> None:
     """Serve until SIGINT/SIGTERM; running requests get the configured grace period."""
-    configure_logging(service, settings.log_level)
+    configure_logging(service, settings.log_level, settings.log_format)
     trusted = settings.trusted_proxies.strip()
     uvicorn.run(
         app,

@@ -6,6 +6,7 @@ import contextlib
 import os
 import secrets
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -19,16 +20,37 @@ class ServiceSettings(BaseSettings):
     host: str = Field("127.0.0.1", validation_alias="HOST", description="listening address")
     port: int = Field(8080, validation_alias="PORT", ge=0, le=65535)
     log_level: str = Field("INFO", validation_alias="LOG_LEVEL")
+    log_format: Literal["json", "console"] = Field(
+        "json",
+        validation_alias="LOG_FORMAT",
+        description="json: one JSON object a line (containers); console: readable coloured lines",
+    )
     state_dir: Path = Field(
         Path(".data"),
         validation_alias="STATE_DIR",
         description="where local runs keep their state (embedded store, generated secret)",
     )
+    # One internal token per calling service (clusters): the chat service's is accepted by the
+    # LLM and history services, the UI's by the LLM service's model list only. A service reads
+    # its own as the caller and its callers' as the callee. INTERNAL_TOKEN, when set, stands in
+    # for any of them that is unset (one token for every caller: simple single-host runs).
     internal_token: str | None = Field(
         None,
         validation_alias="INTERNAL_TOKEN",
-        description="shared secret the chat service presents to the history and LLM services",
+        description="fallback token for every internal caller (CHAT_/UI_INTERNAL_TOKEN unset)",
         repr=False,  # never in a logged repr of the settings
+    )
+    chat_internal_token: str | None = Field(
+        None,
+        validation_alias="CHAT_INTERNAL_TOKEN",
+        description="the chat service's key to the LLM and history services",
+        repr=False,
+    )
+    ui_internal_token: str | None = Field(
+        None,
+        validation_alias="UI_INTERNAL_TOKEN",
+        description="the UI service's key to the LLM service's model list",
+        repr=False,
     )
     shutdown_grace_seconds: float = Field(
         10.0, validation_alias="SHUTDOWN_GRACE_SECONDS", ge=0
@@ -77,6 +99,17 @@ class ServiceSettings(BaseSettings):
     @property
     def openapi_url(self) -> str | None:
         return "/openapi.json" if self.api_docs else None
+
+
+    @property
+    def chat_token(self) -> str | None:
+        """The token the chat service presents (and the internal services accept from it)."""
+        return self.chat_internal_token or self.internal_token
+
+    @property
+    def ui_token(self) -> str | None:
+        """The token the UI presents to the LLM service's model list."""
+        return self.ui_internal_token or self.internal_token
 
 
 def local_secret(state_dir: Path, name: str = "auth_secret") -> str:

@@ -17,11 +17,13 @@ def _data_of(event: bytes) -> bytes | None:
     return b"\n".join(lines) if lines else None
 
 
-async def sse_data(raw: AsyncIterable[bytes]) -> AsyncIterator[bytes]:
-    """The ``data`` of each event; events without data (comments, keep-alives) are skipped.
+async def sse_batches(raw: AsyncIterable[bytes]) -> AsyncIterator[list[bytes]]:
+    """The ``data`` of every complete event of each read, one list per read (never empty).
 
-    Event names and ids are ignored. The usual event, one ``data:`` line, costs a ``find`` and
-    two slices: this runs once per streamed token.
+    Work per read, not per event: a caller handles everything one read delivered as one unit.
+    Events without data (comments, keep-alives) are skipped; an event split across reads comes
+    with the read that completes it. The usual event, one ``data:`` line, costs a ``find`` and
+    two slices.
     """
     buffer = b""
     async for piece in raw:
@@ -30,15 +32,24 @@ async def sse_data(raw: AsyncIterable[bytes]) -> AsyncIterator[bytes]:
             if buffer.endswith(b"\r"):  # maybe the first half of a CRLF: wait for the rest
                 continue
             buffer = buffer.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-        start = 0
+        start, batch = 0, []
         while (end := buffer.find(b"\n\n", start)) >= 0:
             data = _data_of(buffer[start:end])
             start = end + 2
             if data is not None:
-                yield data
+                batch.append(data)
         buffer = buffer[start:]
+        if batch:
+            yield batch
     rest = buffer.replace(b"\r\n", b"\n").replace(b"\r", b"\n").strip(b"\n")
     if rest:  # a last event without its blank line
         data = _data_of(rest)
         if data is not None:
+            yield [data]
+
+
+async def sse_data(raw: AsyncIterable[bytes]) -> AsyncIterator[bytes]:
+    """The ``data`` of each event, one at a time (``sse_batches`` flattened)."""
+    async for batch in sse_batches(raw):
+        for data in batch:
             yield data

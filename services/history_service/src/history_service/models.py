@@ -89,6 +89,12 @@ class MessageUpdate(_Input):
     expect_status: Status | None = None
 
 
+class TextUpdate(_Input):
+    """A checkpoint: the text so far of an answer still streaming."""
+
+    content: str
+
+
 class MessagePublic(BaseModel):
     id: str
     conversation_id: str
@@ -119,3 +125,22 @@ class StreamingMessages(BaseModel):
 class MessageStored(BaseModel):
     message: MessagePublic
     created: bool
+
+
+class TurnCreate(_Input):
+    """A user's message, stored (idempotent on ``client_message_id``) and, when it is new and
+    ``answer`` is set, the context of its answer read and the answer's placeholder created."""
+
+    content: str
+    client_message_id: str = Field(pattern=CLIENT_ID_PATTERN)
+    answer: bool = True
+    context_messages: int = Field(50, ge=1, le=1000)
+    default_model: str | None = None
+
+
+class TurnStored(BaseModel):
+    conversation: ConversationPublic
+    message: MessagePublic
+    created: bool
+    context: list[MessagePublic]
+    answer: MessagePublic | None = None

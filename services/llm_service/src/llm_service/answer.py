@@ -7,10 +7,11 @@ before that point was retried or fell back. Errors after it end the answer with 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,7 +19,7 @@ import openai
 from chatbot_common.errors import UpstreamError
 
 from . import metrics
-from .events import Event, EventStream, text_of
+from .events import Event, EventStream, must_parse, scan, text_of, unescape
 from .trimming import Message, estimate_text_tokens, estimate_tokens
 from .upstreams import Upstream
 
@@ -52,6 +53,7 @@ class Answer:
     usage: Usage | None = None
     _upstream_usage: dict[str, int] | None = None
     _text_bytes: list[str] = field(default_factory=list)
+    _escaped: list[bytes] = field(default_factory=list)  # forwarded unparsed (sse_blocks)
     _last_token_at: float | None = None
     _finish_seen: bool = False
     _outcome: str = "cancelled"
@@ -73,27 +75,100 @@ class Answer:
             self.pending = []
             while not self.finished:
                 try:
-                    async with asyncio.timeout(self.idle_timeout):
-                        event, data = await anext(self.stream)
+                    with self._guard():
+                        async with asyncio.timeout(self.idle_timeout):
+                            event, data = await anext(self.stream)
                 except StopAsyncIteration:
                     break
-                except TimeoutError:
-                    self._fail("idle_timeout")
-                    raise UpstreamError("the model stopped answering") from None
-                except (openai.APIError, ValueError) as exc:
-                    self._fail("stream_error" if isinstance(exc, openai.APIError) else "protocol")
-                    raise UpstreamError("the model's answer broke off") from exc
                 out = self._observe(event, data)
                 if out is not None:
                     yield event, out
-            if not self._finish_seen:
-                self._fail("truncated")
-                raise UpstreamError("the model's answer broke off")
-            self._finish()
-            self._outcome = "ok"
+            self._end()
         finally:
             metrics.REQUESTS.labels(*self._labels, self._outcome).inc()
             await self.stream.close()
+
+    async def sse_blocks(self) -> AsyncIterator[tuple[Event, bytes]]:
+        """The answer as SSE bytes, one block per upstream read: the chunks' own bytes are
+        forwarded, parsed only where the gateway must look (errors, usage, the end); usage-only
+        chunks withheld (see ``usage``). Also yields the last parsed event (its ``id``)."""
+        last: Event = {}
+        try:
+            first = [(e, self._observe(e, d)) for e, d in self.pending]
+            self.pending = []
+            block = b"".join(b"data: " + d + b"\n\n" for _, d in first if d is not None)
+            if first:
+                last = first[-1][0]
+            if block:
+                yield last, block
+            ended = False
+            while not ended:
+                try:
+                    with self._guard():
+                        async with asyncio.timeout(self.idle_timeout):
+                            batch = await self.stream.next_batch()
+                        ended, parsed, block = self._forward(batch)
+                except StopAsyncIteration:
+                    break
+                last = parsed or last
+                if block:
+                    yield last, block
+            self._end()
+        finally:
+            metrics.REQUESTS.labels(*self._labels, self._outcome).inc()
+            await self.stream.close()
+
+    @contextlib.contextmanager
+    def _guard(self) -> Iterator[None]:
+        """A failure reading the stream ends the answer with UpstreamError (and counts)."""
+        try:
+            yield
+        except TimeoutError:
+            self._fail("idle_timeout")
+            raise UpstreamError("the model stopped answering") from None
+        except (openai.APIError, ValueError) as exc:
+            self._fail("stream_error" if isinstance(exc, openai.APIError) else "protocol")
+            raise UpstreamError("the model's answer broke off") from exc
+
+    def _end(self) -> None:
+        if not self._finish_seen:
+            self._fail("truncated")
+            raise UpstreamError("the model's answer broke off")
+        self._finish()
+        self._outcome = "ok"
+
+    def _forward(self, batch: list[bytes]) -> tuple[bool, Event | None, bytes]:
+        """One read's chunks: ``(ended, last parsed event, the bytes to forward)``."""
+        out: list[bytes] = []
+        parsed: Event | None = None
+        text = False
+        for data in batch:
+            if must_parse(data):
+                if data.startswith(b"[DONE]"):
+                    return True, parsed, b"".join(out)
+                parsed = self.stream.parse(data)
+                before = len(self._text_bytes)
+                kept = self._observe(parsed, data, timing=False)
+                text = text or len(self._text_bytes) > before
+                if kept is not None:
+                    out += (b"data: ", kept, b"\n\n")
+                continue
+            finish, content = scan(data)
+            self._finish_seen = self._finish_seen or finish
+            if content and any(content):
+                self._escaped.extend(content)
+                text = True
+            out += (b"data: ", data, b"\n\n")
+        if text:  # the token timings, once per read
+            self._observe_token(time.perf_counter())
+        return False, parsed, b"".join(out)
+
+    def _observe_token(self, now: float) -> None:
+        if self._last_token_at is None:
+            self._ttft.observe(now - self.started)
+        else:
+            self._itl.observe(now - self._last_token_at)
+        self._last_token_at = now
 
     async def collect(self) -> dict[str, Any]:
         """The whole answer as a non-streamed ``chat.completion`` object."""
@@ -137,9 +212,8 @@ class Answer:
             "usage": self.usage.to_dict(),
         }
 
-    def _observe(self, event: Event, data: bytes) -> bytes | None:
+    def _observe(self, event: Event, data: bytes, timing: bool = True) -> bytes | None:
         """Record metrics and usage; return the bytes to forward (None: withhold the chunk)."""
-        now = time.perf_counter()
         usage = event.get("usage")
         if usage is not None:
             self._upstream_usage = {
@@ -156,11 +230,8 @@ class Answer:
         text = text_of(event)
         if text:
             self._text_bytes.append(text)
-            if self._last_token_at is None:
-                self._ttft.observe(now - self.started)
-            else:
-                self._itl.observe(now - self._last_token_at)
-            self._last_token_at = now
+            if timing:
+                self._observe_token(time.perf_counter())
         return data or json.dumps(event, separators=(",", ":")).encode()
 
     def _finish(self) -> None:
@@ -173,7 +244,7 @@ class Answer:
         else:
             usage = Usage(
                 estimate_tokens(self.sent_messages),
-                estimate_text_tokens("".join(self._text_bytes)),
+                estimate_text_tokens("".join(self._text_bytes) + unescape(self._escaped)),
                 estimated=True,
             )
         self.usage = usage

@@ -10,13 +10,38 @@ exceptions so ``failures.classify`` treats them as before.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import httpx2
 import openai
-from chatbot_common.sse import sse_data
+from chatbot_common.sse import sse_batches
 
 Event = dict[str, Any]
+
+# What a forwarded chunk is scanned for instead of parsed (streaming: work per read).
+_FINISH = re.compile(rb'"finish_reason"\s*:\s*"')
+_CONTENT = re.compile(rb'"content"\s*:\s*"((?:[^"\\]|\\.)*)"')
+_NULL_USAGE = re.compile(rb'"usage"\s*:\s*null')
+
+
+def must_parse(data: bytes) -> bool:
+    """Does this chunk carry what the gateway reads (an error, usage), or is it the end?"""
+    return (
+        data.startswith(b"[DONE]")
+        or b'"error"' in data
+        or (b'"usage"' in data and _NULL_USAGE.search(data) is None)
+    )
+
+
+def scan(data: bytes) -> tuple[bool, list[bytes]]:
+    """A forwarded chunk, unparsed: does it end a choice, and its content (JSON-escaped)."""
+    return _FINISH.search(data) is not None, _CONTENT.findall(data)
+
+
+def unescape(parts: list[bytes]) -> str:
+    """The text of JSON-escaped content pieces (one parse for all of them)."""
+    return str(json.loads(b'"' + b"".join(parts) + b'"')) if parts else ""
 
 
 def has_token(event: Event) -> bool:
@@ -38,26 +63,41 @@ def text_of(event: Event) -> str:
 
 
 class EventStream:
-    """``(event, data)`` pairs of one streamed response, ``data`` being the event's bytes."""
+    """One streamed response: ``(event, data)`` pairs one at a time (``data`` being the
+    event's bytes), or the raw data of everything one read delivered (``next_batch``)."""
 
     def __init__(self, response: httpx2.Response) -> None:
         self._response = response
-        self._data = sse_data(response.aiter_raw())
+        self._batches = sse_batches(response.aiter_raw())
+        self._left: list[bytes] = []
 
     def __aiter__(self) -> EventStream:
         return self
 
-    async def __anext__(self) -> tuple[Event, bytes]:
-        """Raise StopAsyncIteration at the end, ValueError on a malformed chunk, or APIError."""
+    async def next_batch(self) -> list[bytes]:
+        """The data of the events of the next read (StopAsyncIteration at the end, APIError)."""
+        if self._left:
+            batch, self._left = self._left, []
+            return batch
         request = self._response.request
         try:
-            data = await anext(self._data)
+            return await anext(self._batches)
         except httpx2.TimeoutException as exc:
             raise openai.APITimeoutError(request=request) from exc
         except httpx2.HTTPError as exc:
             raise openai.APIConnectionError(request=request) from exc
+
+    async def __anext__(self) -> tuple[Event, bytes]:
+        """Raise StopAsyncIteration at the end, ValueError on a malformed chunk, or APIError."""
+        if not self._left:
+            self._left = await self.next_batch()
+        data = self._left.pop(0)
         if data.startswith(b"[DONE]"):
             raise StopAsyncIteration
+        return self.parse(data), data
+
+    def parse(self, data: bytes) -> Event:
+        """One chunk as an object; ValueError if it is not one, APIError if it is an error."""
         event = json.loads(data)
         if not isinstance(event, dict):
             raise ValueError("a streamed chunk is not a JSON object")
@@ -65,9 +105,11 @@ class EventStream:
         if error:
             message = error.get("message") if isinstance(error, dict) else None
             raise openai.APIError(
-                str(message or "An error occurred during streaming"), request, body=error
+                str(message or "An error occurred during streaming"),
+                self._response.request,
+                body=error,
             )
-        return event, data
+        return event
 
     async def close(self) -> None:
         await self._response.aclose()

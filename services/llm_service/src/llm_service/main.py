@@ -8,8 +8,8 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from chatbot_common.http import add_common_middleware, internal_auth, probes_router
-from fastapi import Depends, FastAPI
+from chatbot_common.http import add_common_middleware, probes_router
+from fastapi import FastAPI
 
 from .errors import error_body, install_error_handlers
 from .gateway import Gateway
@@ -82,6 +82,6 @@ def create_app(settings: LlmSettings) -> FastAPI:
     install_error_handlers(app)
     add_common_middleware(app, settings.max_request_bytes, error_body)
     app.include_router(probes_router(lambda: [upstream_ready]))
-    auth = internal_auth(lambda: settings.internal_token)
-    app.include_router(router, dependencies=[Depends(auth)])
+    app.state.settings = settings  # the callers' tokens (callers.py)
+    app.include_router(router)
     return app

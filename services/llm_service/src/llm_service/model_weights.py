@@ -100,6 +100,9 @@ def assemble(spec: LocalModelSpec, cache_dir: Path) -> Path:
     digest = hashlib.sha256()
     fd, tmp_name = tempfile.mkstemp(dir=cache_dir, prefix=f".{spec.key}-", suffix=".part")
     tmp = Path(tmp_name)
+    done, reported = 0, 0
+    log.info("joining the local model's weights (first start only)",
+             extra={"progress": 0.0, "model": spec.model_id, "mb": spec.size >> 20})
     try:
         with os.fdopen(fd, "wb") as out:
             for source in sources:
@@ -107,6 +110,13 @@ def assemble(spec: LocalModelSpec, cache_dir: Path) -> Path:
                     while chunk := part.read(_CHUNK):
                         digest.update(chunk)
                         out.write(chunk)
+                        done += len(chunk)
+                        tenth = done * 10 // spec.size
+                        if tenth != reported and tenth < 10:  # a progress line every 10%
+                            reported = tenth
+                            log.info("joining the local model's weights",
+                                     extra={"progress": round(done / spec.size, 3),
+                                            "mb": f"{done >> 20}/{spec.size >> 20}"})
         if tmp.stat().st_size != spec.size or digest.hexdigest() != spec.sha256:
             raise UnavailableError(
                 f"the local model's parts do not add up to the expected file "
@@ -115,5 +125,6 @@ def assemble(spec: LocalModelSpec, cache_dir: Path) -> Path:
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
-    log.info("assembled local model", extra={"path": str(target), "model": spec.model_id})
+    log.info("assembled local model",
+             extra={"progress": 1.0, "path": str(target), "model": spec.model_id})
     return target

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from .answer import Answer
+from .callers import require_chat, require_chat_or_ui
 from .errors import error_body
 from .gateway import Gateway
 from .schemas import ChatCompletionRequest
@@ -37,9 +38,9 @@ def _sse(payload: dict[str, Any] | str) -> bytes:
 
 async def _event_stream(answer: Answer, include_usage: bool) -> AsyncIterator[bytes]:
     last: dict[str, Any] = {}
-    try:
-        async for last, data in answer.chunks():  # noqa: B007 (the last one names the usage)
-            yield b"data: " + data + b"\n\n"
+    try:  # one block per upstream read: the chunks' own bytes
+        async for last, block in answer.sse_blocks():  # noqa: B007 (the last names the usage)
+            yield block
     except ChatbotError as exc:
         yield _sse(error_body(exc))
         return
@@ -57,7 +58,9 @@ async def _event_stream(answer: Answer, include_usage: bool) -> AsyncIterator[by
     yield b"data: [DONE]\n\n"
 
 
-@router.post("/chat/completions", response_model=None)
+@router.post(
+    "/chat/completions", response_model=None, dependencies=[Depends(require_chat)]
+)
 async def chat_completions(
     body: ChatCompletionRequest, gateway: GatewayDep
 ) -> StreamingResponse | JSONResponse:
@@ -71,7 +74,7 @@ async def chat_completions(
     return JSONResponse(await answer.collect())
 
 
-@router.get("/models")
+@router.get("/models", dependencies=[Depends(require_chat_or_ui)])
 async def list_models(request: Request) -> dict[str, Any]:
     """The models requests may name (the allow-list), the default first."""
     chain: list[Upstream] = request.app.state.chain()

@@ -77,6 +77,12 @@ class HistoryRepository(Protocol):
         self, user_id: str, conversation_id: str, message_id: str, data: MessageUpdate
     ) -> MessagePublic: ...
 
+    async def save_text(
+        self, user_id: str, conversation_id: str, message_id: str, content: str
+    ) -> bool:
+        """Checkpoint: set the content of a message still ``streaming``, in one write; False
+        when there is no such message or it is no longer streaming."""
+
     async def delete_message(self, user_id: str, conversation_id: str, message_id: str) -> None: ...
 
     async def list_streaming_messages(

@@ -361,6 +361,19 @@ class MongoHistoryRepository:
                 )
             return message_from_doc(doc)
 
+    async def save_text(
+        self, user_id: str, conversation_id: str, message_id: str, content: str
+    ) -> bool:
+        query = {"_id": message_id, "status": "streaming", "user_id": user_id,
+                 "conversation_id": conversation_id}
+        done = await self._do(
+            "save_text",
+            lambda: self.messages.update_one(
+                query, {"$set": {"content": content, "updated_at": now_iso()}}
+            ),
+        )
+        return bool(done.matched_count)
+
     async def delete_message(self, user_id: str, conversation_id: str, message_id: str) -> None:
         async with self._writing(conversation_id):
             doc = await self._message_doc(user_id, conversation_id, message_id)

@@ -375,6 +375,19 @@ class SqliteHistoryRepository:
 
         return await self._write(op)
 
+    async def save_text(
+        self, user_id: str, conversation_id: str, message_id: str, content: str
+    ) -> bool:
+        async def op(db: Db) -> bool:
+            cur = await db.execute(
+                "UPDATE messages SET content = ?, updated_at = ? WHERE id = ?"
+                " AND conversation_id = ? AND user_id = ? AND status = 'streaming'",
+                (content, now_iso(), message_id, conversation_id, user_id),
+            )
+            return bool(cur.rowcount)
+
+        return await self._write(op)
+
     async def delete_message(self, user_id: str, conversation_id: str, message_id: str) -> None:
         async def op(db: Db) -> None:
             cur = await db.execute(

@@ -8,6 +8,7 @@ const PAGE = 50;
 const MAX_PAGES = 20; // pages of one load (a conversation's or the list's), at most
 const UNDO_MS = 5000;
 const STALL_MS = 20000; // an answer silent this long is re-read (e.g. it ended elsewhere)
+const BUSY_RETRIES = 10; // a refused answer ("busy", retry_after) is asked for again this often
 
 function newId() {
   if (globalThis.crypto?.randomUUID) return crypto.randomUUID();
@@ -72,11 +73,13 @@ export class Chat {
     });
     this.conn.on("message.delta", (event) => {
       if (event?.conversation_id !== this.currentId) return;
+      if (this.busyRetry) this.setBusyNotice(null); // admitted: the answer streams
       if (this.loading) this.buffered.push(event);
       else this.applyDelta(event);
     });
     this.conn.on("message.done", ({ message }) => {
       if (message?.conversation_id !== this.currentId) return;
+      if (this.busyRetry) this.setBusyNotice(null);
       this.thread.upsert(message);
       this.updateBusy();
       announce(t("answerDone"));
@@ -85,6 +88,7 @@ export class Chat {
       if (event?.conversation_id !== this.currentId) return;
       const msg = event.message_id && this.thread.find(event.message_id);
       if (msg) this.thread.upsert({ ...msg, status: "error", error: event.error, next_index: undefined });
+      else if (this.refused(event)) return;
       else toast(errorText(event.error), { kind: "error" });
       this.updateBusy();
     });
@@ -167,6 +171,8 @@ export class Chat {
     const seq = (this.loading = (this.loading || 0) + 1);
     this.buffered = [];
     if (!sameAsBefore) {
+      this.lastSend = null;
+      if (this.busyRetry) this.setBusyNotice(null);
       this.thread.reset([]);
       this.view.showConversation(this.conversations.get(id) ?? { id, title: "" });
     }
@@ -243,7 +249,55 @@ export class Chat {
 
   updateBusy() {
     const streaming = this.thread.messages.some((m) => m.status === "streaming");
-    this.view.setBusy(Boolean(streaming || this.awaitingAnswer));
+    this.view.setBusy(Boolean(streaming || this.awaitingAnswer || this.busyRetry));
+  }
+
+  /** The service refused to answer now (busy, with retry_after): the message is stored; say
+   * so and send it again after retry_after (idempotent: the repeat starts its answer). */
+  refused(event) {
+    const after = Number(event.error?.retry_after);
+    const last = this.lastSend;
+    if (event.error?.code !== "unavailable" || !(after >= 0) || !last
+        || last.payload.conversation_id !== event.conversation_id) return false;
+    if (last.retries >= BUSY_RETRIES) {
+      this.lastSend = null;
+      this.setBusyNotice(null);
+      toast(t("busyGaveUp"), { kind: "error" });
+      return true;
+    }
+    last.retries += 1;
+    const seconds = Math.max(1, Math.ceil(after));
+    this.setBusyNotice(t("busyRetry").replace("{s}", String(seconds)));
+    clearTimeout(this.busyTimer);
+    this.busyTimer = setTimeout(async () => {
+      if (this.lastSend !== last || this.currentId !== last.payload.conversation_id) return;
+      try {
+        await this.conn.request("message.send", last.payload);
+      } catch (err) {
+        this.setBusyNotice(null);
+        toast(errorText(err), { kind: "error" });
+      }
+    }, seconds * 1000 * (0.8 + 0.4 * Math.random()));
+    return true;
+  }
+
+  setBusyNotice(text) {
+    this.busyRetry = Boolean(text);
+    let box = document.getElementById("busy-notice");
+    if (!text) {
+      box?.remove();
+      this.updateBusy();
+      return;
+    }
+    if (!box) {
+      box = document.createElement("div");
+      box.id = "busy-notice";
+      box.className = "busy-notice";
+      box.setAttribute("role", "status");
+      this.thread.root.after(box);
+    }
+    box.textContent = text;
+    this.updateBusy();
   }
 
   async send(text) {
@@ -271,6 +325,7 @@ export class Chat {
     this.awaitingAnswer = true;
     this.updateBusy();
     const payload = { conversation_id: conversationId, client_message_id: clientId, content };
+    this.lastSend = { payload, retries: 0 };
     for (let attempt = 1; ; attempt++) {
       try {
         // Idempotent on client_message_id: a retry after a lost ack starts no second answer.

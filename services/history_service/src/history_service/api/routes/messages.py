@@ -4,11 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated
 
+from chatbot_common.errors import ConflictError
 from chatbot_common.text import MAX_SEQ
 from fastapi import APIRouter, Query, Response, status
 from fastapi.responses import JSONResponse
 
-from ...models import MessageCreate, MessagePublic, MessagesPublic, MessageStored, MessageUpdate
+from ...models import (
+    MessageCreate,
+    MessagePublic,
+    MessagesPublic,
+    MessageStored,
+    MessageUpdate,
+    TextUpdate,
+)
 from ..deps import ConversationId, HistoryDep, InternalAuth, MessageId, SettingsDep, UserId
 from ..limits import check_message
 
@@ -63,6 +71,23 @@ async def update_message(
 ) -> MessagePublic:
     check_message(body, settings)
     return await repo.update_message(user_id, conversation_id, message_id, body)
+
+
+@router.put("/{message_id}/text", status_code=status.HTTP_204_NO_CONTENT)
+async def save_text(
+    conversation_id: ConversationId,
+    message_id: MessageId,
+    body: TextUpdate,
+    user_id: UserId,
+    repo: HistoryDep,
+    settings: SettingsDep,
+) -> Response:
+    """Checkpoint of a streaming answer: one write; 409 ``conflict`` once it is not streaming
+    (or not there)."""
+    check_message(MessageUpdate(content=body.content), settings)
+    if not await repo.save_text(user_id, conversation_id, message_id, body.content):
+        raise ConflictError("the message is not streaming")
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.delete("/{message_id}", status_code=status.HTTP_204_NO_CONTENT)

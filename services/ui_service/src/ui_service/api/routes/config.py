@@ -18,9 +18,20 @@ log = logging.getLogger(__name__)
 router = APIRouter(tags=["config"])
 
 
+class OidcClient(BaseModel):
+    issuer: str
+    client_id: str
+
+
+class AuthConfig(BaseModel):
+    guest_access: bool
+    oidc: OidcClient | None
+
+
 class PageConfig(BaseModel):
     chat_url: str
     socket_path: str
+    auth: AuthConfig
 
 
 class ModelInfo(BaseModel):
@@ -33,7 +44,14 @@ class ModelList(BaseModel):
 
 @router.get("/config.json")
 async def config(settings: SettingsDep) -> PageConfig:
-    return PageConfig(chat_url=chat_url(settings), socket_path=settings.socket_path)
+    oidc = None
+    if settings.oidc_issuer and settings.oidc_client_id:
+        oidc = OidcClient(issuer=settings.oidc_issuer, client_id=settings.oidc_client_id)
+    return PageConfig(
+        chat_url=chat_url(settings),
+        socket_path=settings.socket_path,
+        auth=AuthConfig(guest_access=settings.guests_allowed, oidc=oidc),
+    )
 
 
 @router.get("/models.json")
@@ -42,8 +60,8 @@ async def models(settings: SettingsDep, http: HttpDep) -> ModelList:
     if not settings.llm_service_url:
         return ModelList(models=[])
     headers = {}
-    if settings.internal_token:
-        headers["Authorization"] = f"Bearer {settings.internal_token}"
+    if settings.ui_token:
+        headers["Authorization"] = f"Bearer {settings.ui_token}"
     try:
         r = await http.get(settings.llm_service_url.rstrip("/") + "/models", headers=headers)
         r.raise_for_status()

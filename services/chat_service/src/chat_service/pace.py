@@ -1,0 +1,52 @@
+"""How far behind this replica's event loop runs, and what that means for streaming.
+
+``LoopLag`` wakes up every ``period`` and measures how late it woke (a smoothed figure): the
+loop's own measure of overload. From it, ``delta_interval`` grows the coalescing interval
+(fewer, larger deltas, hence fewer emits and less CPU per token exactly when CPU is short) and
+admission control refuses new answers beyond a bound (``admission.py``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+
+from . import metrics
+
+
+class LoopLag:
+    """Smoothed event-loop lag in seconds (0 until started)."""
+
+    def __init__(self, period: float = 0.025, smoothing: float = 0.3) -> None:
+        self.period = period
+        self.smoothing = smoothing
+        self.lag = 0.0
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="loop-lag")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            t = time.perf_counter()
+            await asyncio.sleep(self.period)
+            late = max(0.0, time.perf_counter() - t - self.period)
+            self.lag += self.smoothing * (late - self.lag)
+            metrics.LOOP_LAG.set(self.lag)
+
+
+def delta_interval(base: float, bound: float, lag: float) -> float:
+    """The coalescing interval at this lag: ``base`` while the loop keeps up, growing with the
+    lag (four times it) up to ``bound``."""
+    if lag <= 0.002:  # a loop that keeps up
+        return base
+    return min(max(base, bound), base + 4 * lag)
