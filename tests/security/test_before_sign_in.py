@@ -37,7 +37,7 @@ CAP = 20
 def chat_alone(stack: Stack, **env: str) -> Proc:
     return start_service("chat_service", env={
         "AUTH_SECRET": stack.auth_secret, "STATE_DIR": str(stack.state_dir),
-        "INTERNAL_TOKEN": stack.internal_token, "ALLOWED_ORIGINS": "*",
+        "CHAT_INTERNAL_TOKEN": stack.internal_token, "ALLOWED_ORIGINS": "*",
         "HISTORY_SERVICE_URL": stack.history.url, "LLM_SERVICE_URL": stack.llm.url + "/v1",
         **env,
     })
