@@ -37,7 +37,7 @@ CAP = 20
 def chat_alone(stack: Stack, **env: str) -> Proc:
     return start_service("chat_service", env={
         "AUTH_SECRET": stack.auth_secret, "STATE_DIR": str(stack.state_dir),
-        "INTERNAL_TOKEN": stack.internal_token, "ALLOWED_ORIGINS": "*",
+        "CHAT_INTERNAL_TOKEN": stack.internal_token, "ALLOWED_ORIGINS": "*",
         "HISTORY_SERVICE_URL": stack.history.url, "LLM_SERVICE_URL": stack.llm.url + "/v1",
         **env,
     })
@@ -130,7 +130,7 @@ async def test_every_http_service_limits_bodies(hostile: Stack, service: str) ->
                   "llm": (hostile.llm, "/v1/chat/completions")}[service]
     headers = {"Authorization": f"Bearer {hostile.internal_token}", "X-User-Id": "guest-b",
                "Content-Type": "application/json"}
-    body = b'{"title": "' + b"a" * (10 << 20) + b'"}'
+    body = b'{"pad": "' + b"a" * (10 << 20) + b'"}'  # a field no route reads
     async with httpx.AsyncClient(timeout=30) as http:
         declared = await http.post(proc.url + path, content=body, headers=headers)
 

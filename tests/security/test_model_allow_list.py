@@ -19,11 +19,6 @@ FOREIGN = "meta/llama-3.1-405b-instruct"
 
 async def test_models_outside_the_allow_list_are_refused(hostile: Stack) -> None:
     auth = {"Authorization": f"Bearer {hostile.internal_token}"}
-    listed = httpx.get(hostile.llm.url + "/v1/models", headers=auth, timeout=10).json()
-    assert [m["id"] for m in listed["data"]] == ["fake/echo-1", "fake/echo-2"]
-    page = httpx.get(hostile.ui.url + "/models.json", timeout=10).json()
-    assert [m["id"] for m in page["models"]] == ["fake/echo-1", "fake/echo-2"]
-
     direct = httpx.post(
         hostile.llm.url + "/v1/chat/completions", headers=auth, timeout=30,
         json={"model": FOREIGN, "messages": [{"role": "user", "content": "hi"}]},
@@ -37,6 +32,10 @@ async def test_models_outside_the_allow_list_are_refused(hostile: Stack) -> None
         assert ack_error(ack) == "invalid"
         listed_convs = (await c.ok("conversation.list", {}))["conversations"]
         assert listed_convs == []  # nothing was created
+        listed = httpx.get(hostile.llm.url + "/v1/models", headers=auth, timeout=10).json()
+        assert [m["id"] for m in listed["data"]] == ["fake/echo-1", "fake/echo-2"]
+        page = httpx.get(hostile.ui.url + "/models.json", timeout=10).json()
+        assert [m["id"] for m in page["models"]] == ["fake/echo-1", "fake/echo-2"]
         # An offered model still works, and answers come from it.
         cid = (await c.ok("conversation.create", {"model": "fake/echo-2"}))["conversation"]["id"]
         await c.ok("message.send", {"conversation_id": cid, "client_message_id": uuid.uuid4().hex,

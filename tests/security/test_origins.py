@@ -33,7 +33,7 @@ async def test_no_public_url_and_no_origins_admit_no_browser(hostile: Stack) -> 
     chat = start_service("chat_service", env={
         "AUTH_SECRET": hostile.auth_secret, "STATE_DIR": str(hostile.state_dir),
         "ALLOWED_ORIGINS": "", "HISTORY_SERVICE_URL": hostile.history.url,
-        "LLM_SERVICE_URL": hostile.llm.url + "/v1", "INTERNAL_TOKEN": hostile.internal_token,
+        "LLM_SERVICE_URL": hostile.llm.url + "/v1", "CHAT_INTERNAL_TOKEN": hostile.internal_token,
     })
     try:
         c = ChatClient(chat.url, guest(hostile, "10.4.0.2"), origin="http://evil.example")
