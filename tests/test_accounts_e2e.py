@@ -24,8 +24,9 @@ from chatbot_common.tokens import issue_guest_token
 from tests.support.chat_client import ChatClient
 from tests.support.keycloak import TEST_TIMEOUT, Keycloak
 from tests.support.mongo_server import MongoServer, mongo_server_fixture
-from tests.support.processes import Proc, start_service
+from tests.support.processes import Proc, free_port, start_service
 from tests.support.stack import Stack, start_stack
+from tests.test_chat_replicas import start_redis
 
 # The first test may start the session's Keycloak (minutes on a loaded machine).
 pytestmark = pytest.mark.timeout(TEST_TIMEOUT)
@@ -242,3 +243,38 @@ async def test_events_after_expiry_get_unauthorized_then_the_close(
         await asyncio.wait_for(c.gone.wait(), 5)
     finally:
         chat.stop()
+
+
+async def test_disable_closes_sockets_on_every_replica(
+    oidc_stack: Stack, keycloak: Keycloak, clients: list[ChatClient]
+) -> None:
+    """Two replicas sharing Redis: an admin on one disables a user connected to the other."""
+    redis = start_redis(free_port())
+    env = {**oidc_stack.chat.env, "REDIS_URL": f"redis://127.0.0.1:{redis.port}/0",
+           "REPLICA_REPORT_SECONDS": "0.5"}
+    chats: list[Proc] = []
+    try:
+        chats = [start_service("chat_service", env=env) for _ in range(2)]
+        admin = await connect(chats[0].url, keycloak.id_token("alice"), clients)
+        bob_token = keycloak.id_token("bob")
+        bob = await connect(chats[1].url, bob_token, clients)
+        bob_id = user_id_of(keycloak, bob_token)
+
+        async def both_replicas_reported() -> list[dict[str, Any]]:
+            while True:  # each replica publishes its figures every 0.5 s
+                replicas = (await admin.ok("admin.live", {}))["replicas"]
+                if len(replicas) >= 2 and sum(r["connections"] for r in replicas) >= 2:
+                    return list(replicas)
+                await asyncio.sleep(0.2)
+
+        replicas = await asyncio.wait_for(both_replicas_reported(), 20)
+        assert len({r["replica"] for r in replicas}) == 2
+        asked = time.monotonic()
+        await admin.ok("admin.user.update", {"user_id": bob_id, "disabled": True})
+        await asyncio.wait_for(bob.gone.wait(), 2.0)
+        assert bob.gone_at - asked < 2.0
+        await admin.ok("admin.user.update", {"user_id": bob_id, "disabled": False})
+    finally:
+        for chat in chats:
+            chat.stop()
+        redis.stop()
