@@ -1,7 +1,7 @@
 """``/v1/me``, ``/v1/users`` and ``/v1/usage``: users and usage for the admin events.
 
-Internal (``INTERNAL_TOKEN``); the chat service checks who may call what (admins only for
-the listings and updates).
+Internal (the chat service's ``CHAT_INTERNAL_TOKEN``); the chat service checks who may call
+what (admins only for the listings and updates).
 """
 
 from __future__ import annotations
