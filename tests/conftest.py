@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.support.keycloak import Keycloak, attach_keycloak, start_keycloak
 from tests.support.mongo_server import MongoServer
 from tests.support.stack import Stack, start_stack
 
@@ -26,3 +28,19 @@ def mongo(tmp_path: Path) -> Iterator[MongoServer]:
     """A MongoDB-wire server (FerretDB) of the test's own, restartable on the same port."""
     with MongoServer(data_dir=tmp_path / "ferretdb") as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def keycloak() -> Iterator[Keycloak]:
+    """A real OpenID Connect provider (Keycloak, realm ``chatbot``), once per session.
+
+    ``KEYCLOAK_TEST_PORT`` names one already running (``python -m tests.support.keycloak``,
+    for a quicker edit-test loop); it is left running."""
+    if os.environ.get("KEYCLOAK_TEST_PORT"):
+        yield attach_keycloak(int(os.environ["KEYCLOAK_TEST_PORT"]))
+        return
+    kc = start_keycloak()
+    try:
+        yield kc
+    finally:
+        kc.stop()

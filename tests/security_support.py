@@ -34,7 +34,8 @@ class LoopThread:
 
 
 class JwksServer:
-    """Serves one JWKS document on loopback (``url``), in a thread; ``stop()`` ends it."""
+    """Serves one JWKS document on loopback (``url``) and a discovery document naming it
+    (issuer ``issuer``), in a thread; ``stop()`` ends it."""
 
     def __init__(self, jwks: dict[str, Any]) -> None:
         body = json.dumps(jwks).encode()
@@ -44,6 +45,20 @@ class JwksServer:
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 outer.hits += 1
+                if self.path == "/.well-known/openid-configuration":
+                    # A discovery document naming this server as issuer (OIDC_ISSUER).
+                    doc = json.dumps({
+                        "issuer": outer.issuer,
+                        "authorization_endpoint": outer.issuer + "/authorize",
+                        "token_endpoint": outer.issuer + "/token",
+                        "jwks_uri": outer.url,
+                    }).encode()
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(doc)))
+                    self.end_headers()
+                    self.wfile.write(doc)
+                    return
                 if self.path != "/jwks.json":
                     self.send_error(404)
                     return
@@ -61,8 +76,12 @@ class JwksServer:
         self.thread.start()
 
     @property
+    def issuer(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/jwks.json"
+        return self.issuer + "/jwks.json"
 
     def stop(self) -> None:
         self.server.shutdown()

@@ -500,8 +500,8 @@ DEPLOYMENT_KEYS = {"HOST", "STATE_DIR", "SHUTDOWN_GRACE_SECONDS", "LLM_SERVICE_U
                    "LLM_MODEL_CACHE_DIR"}
 # Settings exposed since the contract's wiring (issue 6/9), per service.
 NEWER_ENV = {
-    "ui": {"GUEST_ACCESS", "OIDC_ALGORITHMS", "TOKEN_TTL_SECONDS", "TOKEN_RENEW_WINDOW_SECONDS"},
-    "chat": {"GUEST_ACCESS", "OIDC_ALGORITHMS", "TAKEOVER_MODE", "ANSWER_LEASE_SECONDS",
+    "ui": {"OIDC_ALGORITHMS", "TOKEN_TTL_SECONDS", "TOKEN_RENEW_WINDOW_SECONDS"},
+    "chat": {"OIDC_ALGORITHMS", "TAKEOVER_MODE", "ANSWER_LEASE_SECONDS",
              "DELTA_INTERVAL_MS", "RATE_EVENTS_PER_SECOND", "RATE_MESSAGES_PER_MINUTE",
              "RATE_MESSAGES_WINDOW_SECONDS", "RATE_TOKENS_PER_DAY", "RATE_TOKENS_WINDOW_SECONDS",
              "MAX_CONNECTIONS_PER_USER"},
@@ -552,8 +552,9 @@ def test_chart_defaults_are_the_services_defaults(
 
 OVERRIDES = """
 global:
-  auth: {guestAccess: false, oidc: {issuer: "https://id.example", audience: chatbot,
-                                    jwksUrl: "https://id.example/jwks", algorithms: ES256}}
+  auth: {guestAccess: true, oidc: {issuer: "https://id.example", clientId: chatbot,
+                                   rolesClaim: "roles", adminRole: ops, algorithms: ES256,
+                                   clientSecret: {value: s3cret}}}
 chat-service:
   takeoverMode: interrupt
   deltaIntervalMs: 50.0
@@ -578,9 +579,20 @@ def test_new_values_reach_the_services(
     for service in ("ui", "chat"):  # global.auth reaches both
         data = config_of(objects, f"chatbot-{service}")
         s = service_settings(service, data, monkeypatch)
-        assert (s.guest_access, s.oidc_issuer, s.oidc_audience, s.algorithms) == (
-            False, "https://id.example", "chatbot", ["ES256"])
-        assert s.oidc_jwks_url == "https://id.example/jwks"
+        assert (s.guests_allowed, s.oidc_issuer, s.oidc_client_id, s.algorithms) == (
+            True, "https://id.example", "chatbot", ["ES256"])
+        assert (s.oidc_roles_claim, s.oidc_admin_role) == ("roles", "ops")
+    # The client secret: a Secret of the UI chart, only the UI's pods read it.
+    secret = next(o for o in objects if o["kind"] == "Secret"
+                  and o["metadata"]["name"] == "chatbot-ui-oidc")
+    assert secret["stringData"] == {"OIDC_CLIENT_SECRET": "s3cret"}
+    for name, wanted in (("chatbot-ui", True), ("chatbot-chat", False)):
+        pod = next(o for o in workloads(objects) if o["metadata"]["name"] == name)
+        env = {e["name"]: e for e in pod_spec(pod)["containers"][0].get("env", [])}
+        assert ("OIDC_CLIENT_SECRET" in env) is wanted, name
+        if wanted:
+            assert env["OIDC_CLIENT_SECRET"]["valueFrom"]["secretKeyRef"] == {
+                "name": "chatbot-ui-oidc", "key": "OIDC_CLIENT_SECRET"}
     chat = service_settings("chat", config_of(objects, "chatbot-chat"), monkeypatch)
     assert (chat.takeover_mode, chat.delta_interval_ms, chat.events_per_second) == (
         "interrupt", 50.0, 5)
@@ -606,7 +618,7 @@ def test_new_values_reach_the_services(
 
 
 @pytest.mark.parametrize("bad", [
-    "global.auth.oidc.issuer=https://id.example",  # no audience nor JWKS: the services refuse
+    "global.auth.oidc.issuer=https://id.example",  # no client id: the services refuse
     "chat-service.takeoverMode=resume",
     "history-service.mongodb.readConcern=snapshot",
     "llm-service.fallbacks[0].baseUrl=http://x/v1",  # no model

@@ -49,6 +49,10 @@ class System:
         """Another chat service process on the same history and LLM services."""
         return start_service("chat_service", env={**self.chat.env, **env})
 
+    async def astart_chat(self, **env: str) -> Proc:
+        """``start_chat`` in a thread: connected clients keep answering pings meanwhile."""
+        return await asyncio.to_thread(self.start_chat, **env)
+
 
 def start_system(state: Path, upstream_env: dict[str, str], chat_env: dict[str, str]) -> System:
     common = {"STATE_DIR": str(state), "INTERNAL_TOKEN": INTERNAL, "AUTH_SECRET": SECRET}
@@ -360,7 +364,7 @@ async def test_sigterm_lets_short_answers_finish_and_interrupts_long_ones(system
     """The long answer is held (it cannot end by itself); the short one is released when the
     signal is sent, so it must finish within the grace period."""
     grace = 8.0
-    chat = system.start_chat(SHUTDOWN_GRACE_SECONDS=str(grace))
+    chat = await system.astart_chat(SHUTDOWN_GRACE_SECONDS=str(grace))
     user_id = f"guest-{uuid.uuid4().hex}"
     endless, brief = Hold.new(after=3), Hold.new(after=3)
     try:
@@ -406,7 +410,7 @@ async def checkpointed(system: System, user_id: str, cid: str, timeout: float = 
 
 
 async def test_a_crashed_replica_leaves_no_answer_streaming(system: System) -> None:
-    chat = system.start_chat()
+    chat = await system.astart_chat()
     user_id = f"guest-{uuid.uuid4().hex}"
     try:
         c = await system.client(user_id, chat)
@@ -438,7 +442,7 @@ async def test_a_restarted_chat_service_interrupts_orphans_without_a_reader(
     system: System,
 ) -> None:
     """The start-up sweep finalises what a crash left ``streaming``, before anyone opens it."""
-    chat = system.start_chat()
+    chat = await system.astart_chat()
     user_id = f"guest-{uuid.uuid4().hex}"
     try:
         c = await system.client(user_id, chat)
@@ -456,7 +460,7 @@ async def test_a_restarted_chat_service_interrupts_orphans_without_a_reader(
     url = f"{system.history.url}/v1/conversations/{cid}/messages"
     async with httpx.AsyncClient(headers=headers) as http:
         assert (await http.get(url)).json()["messages"][-1]["status"] == "streaming"
-        restarted = system.start_chat()
+        restarted = await system.astart_chat()
         try:
             deadline = asyncio.get_running_loop().time() + 60
             while asyncio.get_running_loop().time() < deadline:

@@ -7,6 +7,7 @@ python-socketio client drives the chat service exactly as an outside client woul
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -20,18 +21,35 @@ import socketio
 
 from tests.support.chat_client import ChatClient
 from tests.support.contract import CLIENT_EVENTS, ERROR_CODES
+from tests.support.holds import Hold
 from tests.support.mongo_server import MongoServer
 from tests.support.stack import Stack, start_stack
 
+STORES = [
+    "sqlite",
+    pytest.param("mongo", marks=pytest.mark.mongo),
+    *(
+        [pytest.param("mongo-external", marks=pytest.mark.mongo)]
+        if os.environ.get("MONGODB_TEST_URI")
+        else []
+    ),
+]
 
-@pytest.fixture(scope="module", params=["sqlite", pytest.param("mongo", marks=pytest.mark.mongo)])
+
+@pytest.fixture(scope="module", params=STORES)
 def store_env(request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
-    """Every test here runs against both history stores: embedded SQLite and MongoDB-wire."""
+    """Every test here runs against each history store: embedded SQLite, MongoDB-wire
+    (FerretDB) and, when ``MONGODB_TEST_URI`` is set, that real MongoDB (a new database)."""
     if request.param == "sqlite":
         yield {}
-        return
-    with MongoServer() as server:
-        yield {"MONGODB_URI": server.uri}
+    elif request.param == "mongo-external":
+        yield {
+            "MONGODB_URI": os.environ["MONGODB_TEST_URI"],
+            "MONGODB_DATABASE": f"e2e_{uuid.uuid4().hex[:12]}",
+        }
+    else:
+        with MongoServer() as server:
+            yield {"MONGODB_URI": server.uri}
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +65,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory, store_env: dict[str, str]) -
 def slow_stack(
     tmp_path_factory: pytest.TempPathFactory, store_env: dict[str, str]
 ) -> Iterator[Stack]:
-    """Answers of 200 tokens at 40 ms each: time to stop, reload and reconnect mid-answer."""
+    """Answers of 200 tokens at 40 ms each; tests acting mid-answer also hold it (``Hold``)."""
     s = start_stack(
         Path(tmp_path_factory.mktemp("slow")),
         upstream_env={"FAKE_TTFT_MS": "50", "FAKE_TOKEN_MS": "40", "FAKE_TOKENS": "200"},
@@ -199,10 +217,12 @@ async def test_other_tab_sees_created_and_deltas(stack: Stack) -> None:
 
 async def test_stop_keeps_partial_text(slow_stack: Stack) -> None:
     c = await connect(slow_stack)
+    hold = Hold.new(after=5)
     try:
         conv = await new_conversation(c)
-        await send(c, conv["id"], "a long answer please")
-        await c.wait_for(lambda: len(c.events["message.delta"]) >= 3)
+        await send(c, conv["id"], f"a long answer please {hold.tag}")
+        await hold.wait_held(slow_stack.upstream.url)
+        await c.wait_for(lambda: len(c.events["message.delta"]) >= 1)
         await c.ok("message.stop", {"conversation_id": conv["id"]})
         [done] = await c.wait_done(conv["id"])
         assert done["status"] == "stopped"
@@ -212,23 +232,27 @@ async def test_stop_keeps_partial_text(slow_stack: Stack) -> None:
         assert stored[-1]["status"] == "stopped" and stored[-1]["content"] == done["content"]
     finally:
         await c.close()
+        await hold.arelease(slow_stack.upstream.url)
 
 
 async def test_reconnect_mid_answer_resumes_with_next_index(slow_stack: Stack) -> None:
     token, _ = slow_stack.guest_token()
     first = await connect(slow_stack, token)
+    hold = Hold.new(after=8)  # paused there until the second connection has read it
     conv = await new_conversation(first)
-    await send(first, conv["id"], "tell me a long story")
-    await first.wait_for(lambda: len(first.events["message.delta"]) >= 5)
+    await send(first, conv["id"], f"tell me a long story {hold.tag}")
+    await hold.wait_held(slow_stack.upstream.url)
+    await first.wait_for(lambda: len(first.events["message.delta"]) >= 1)
+    seen = len(first.events["message.delta"])
     await first.close()
-    await asyncio.sleep(0.2)
     second = await connect(slow_stack, token)
     try:
         got = await second.ok("conversation.get", {"conversation_id": conv["id"]})
         last = got["messages"][-1]
         assert last["role"] == "assistant" and last["status"] == "streaming"
-        assert isinstance(last["next_index"], int) and last["next_index"] >= 5
-        [done] = await second.wait_done(conv["id"], timeout=40)
+        assert isinstance(last["next_index"], int) and last["next_index"] >= seen
+        await hold.arelease(slow_stack.upstream.url)
+        [done] = await second.wait_done(conv["id"], timeout=60)
         later = [d for d in second.events["message.delta"] if d["message_id"] == last["id"]]
         assert [d["index"] for d in later] == list(
             range(last["next_index"], last["next_index"] + len(later))
@@ -273,7 +297,7 @@ async def test_rename_list_search_delete(client: ChatClient) -> None:
     assert ids.index(b["id"]) < ids.index(a["id"])  # newest activity first
     found = (await client.ok("conversation.search", {"query": word}))["conversations"]
     assert {c["id"] for c in found} == {a["id"], b["id"]}
-    assert (await client.ok("conversation.delete", {"conversation_id": b["id"]})) is not None
+    assert await client.ok("conversation.delete", {"conversation_id": b["id"]}) == {"ok": True}
     assert_error(await client.call("conversation.get", {"conversation_id": b["id"]}), "not_found")
     found = (await client.ok("conversation.search", {"query": word}))["conversations"]
     assert [c["id"] for c in found] == [a["id"]]

@@ -55,9 +55,9 @@ class LocalRun:
             port=self.ports["UI_PORT"],
             env=env,
             health_path=None,  # only started: the test waits for the URL, as a user does
-            timeout=120,
+            timeout=300,
         )
-        self.wait_for_url(300)
+        self.wait_for_url(600)  # the local model loads first: slow on a cold, busy machine
         return self.proc
 
     def wait_for_url(self, timeout: float) -> None:
@@ -125,7 +125,7 @@ async def test_make_run_answers_locally_and_keeps_conversations(local_run: Local
     for name in ("chat_internal_token", "ui_internal_token", "auth_secret"):
         assert (local_run.state_dir / name).stat().st_mode & 0o777 == 0o600, name
 
-    assert local_run.ctrl_c() is not None
+    assert local_run.ctrl_c() == 0  # a clean stop, not the SIGKILL after the 40 s wait
     assert not local_run.proc or not local_run.proc.alive()
     for var in ("UI_PORT", "CHAT_PORT", "LLM_PORT", "HISTORY_PORT"):  # every service stopped
         with pytest.raises(httpx.ConnectError):

@@ -32,7 +32,6 @@ from tests.security_support import JwksServer
 from tests.support.chat_client import ChatClient
 from tests.support.stack import Stack, start_stack
 
-ISSUER = "https://idp.example.test"
 AUDIENCE = "chatbot-web"
 
 
@@ -138,10 +137,11 @@ class Idp:
         self.kid = "test-key-1"
         jwk = RSAAlgorithm.to_jwk(self.key.public_key(), as_dict=True)
         self.jwks = JwksServer({"keys": [{**jwk, "kid": self.kid, "use": "sig", "alg": "RS256"}]})
+        self.issuer = self.jwks.issuer
 
     def token(self, key: Any = None, kid: str | None = None, **over: Any) -> str:
         now = int(time.time())
-        claims = {"sub": "alice", "iss": ISSUER, "aud": AUDIENCE, "iat": now, "exp": now + 600,
+        claims = {"sub": "alice", "iss": self.issuer, "aud": AUDIENCE, "iat": now, "exp": now + 600,
                   **over}
         return jwt.encode(claims, key or self.key, algorithm="RS256",
                           headers={"kid": kid or self.kid})
@@ -165,8 +165,7 @@ def idp() -> Iterator[Idp]:
 def oidc_stack(tmp_path_factory: pytest.TempPathFactory, idp: Idp) -> Iterator[Stack]:
     s = start_stack(
         Path(tmp_path_factory.mktemp("oidc")),
-        env={"OIDC_ISSUER": ISSUER, "OIDC_AUDIENCE": AUDIENCE, "OIDC_JWKS_URL": idp.jwks.url,
-             "GUEST_ACCESS": "false"},
+        env={"OIDC_ISSUER": idp.issuer, "OIDC_CLIENT_ID": AUDIENCE, "GUEST_ACCESS": "false"},
     )
     try:
         yield s
@@ -211,12 +210,12 @@ async def test_bad_oidc_tokens_refused(oidc_stack: Stack, idp: Idp, kind: str) -
     if kind == "hs256-with-public-key":
         # The classic algorithm confusion: HMAC keyed with the issuer's public key.
         header = b64(json.dumps({"alg": "HS256", "typ": "JWT", "kid": idp.kid}).encode())
-        body = b64(json.dumps({"sub": "alice", "iss": ISSUER, "aud": AUDIENCE, "iat": now,
+        body = b64(json.dumps({"sub": "alice", "iss": idp.issuer, "aud": AUDIENCE, "iat": now,
                                "exp": now + 600}).encode())
         sig = hmac.new(idp.public_pem(), f"{header}.{body}".encode(), hashlib.sha256).digest()
         token = f"{header}.{body}.{b64(sig)}"
     elif kind == "no-sub":
-        claims = {"iss": ISSUER, "aud": AUDIENCE, "iat": now, "exp": now + 600}
+        claims = {"iss": idp.issuer, "aud": AUDIENCE, "iat": now, "exp": now + 600}
         token = jwt.encode(claims, idp.key, algorithm="RS256", headers={"kid": idp.kid})
     else:
         other = rsa.generate_private_key(public_exponent=65537, key_size=2048)

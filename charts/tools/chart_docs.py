@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from values_docs import value_docs
+from values_docs import value_docs, write_or_check
 
 CHARTS = Path(__file__).resolve().parents[1]
 # Where .github/workflows/release.yml pushes the charts (OCI); see charts/README.md.
@@ -81,19 +81,8 @@ def readme(chart: Path) -> str:
 
 
 def main(check: bool) -> int:
-    stale = []
-    for chart in sorted(p.parent for p in CHARTS.glob("*/Chart.yaml")):
-        text, target = readme(chart), chart / "README.md"
-        if check:
-            if not target.exists() or target.read_text() != text:
-                stale.append(str(target))
-        else:
-            target.write_text(text)
-    if stale:
-        sys.stderr.write("stale (run python charts/tools/chart_docs.py):\n  ")
-        sys.stderr.write("\n  ".join(stale) + "\n")
-        return 1
-    return 0
+    charts = sorted(p.parent for p in CHARTS.glob("*/Chart.yaml"))
+    return write_or_check({c / "README.md": readme(c) for c in charts}, "chart_docs.py", check)
 
 
 if __name__ == "__main__":

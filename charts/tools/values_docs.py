@@ -8,6 +8,7 @@ separately: the list is. Both the schema generator and the README generator read
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
 
 KEY = re.compile(r"^(?P<indent> *)(?P<key>[A-Za-z0-9_.\-]+|\"[^\"]+\"|'[^']+'):(?:\s|$)")
@@ -53,3 +54,16 @@ def value_docs(values_yaml: Path) -> dict[str, str]:
             pending = None
         stack.append((indent, key))
     return docs
+
+
+def write_or_check(files: dict[Path, str], tool: str, check: bool) -> int:
+    """Write each generated file, or (``check``) report those whose text differs; exit code."""
+    stale = [str(p) for p, text in files.items() if not p.exists() or p.read_text() != text]
+    if not check:
+        for path, text in files.items():
+            path.write_text(text)
+        return 0
+    if stale:
+        sys.stderr.write(f"stale (run python charts/tools/{tool}):\n  " + "\n  ".join(stale) + "\n")
+        return 1
+    return 0

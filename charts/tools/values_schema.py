@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from values_docs import value_docs
+from values_docs import value_docs, write_or_check
 
 CHARTS = Path(__file__).resolve().parents[1]
 
@@ -105,20 +105,9 @@ def schema_for(chart: Path) -> dict[str, Any]:
 
 
 def main(check: bool) -> int:
-    stale = []
-    for chart in sorted(p.parent for p in CHARTS.glob("*/values.yaml")):
-        text = json.dumps(schema_for(chart), indent=2) + "\n"
-        target = chart / "values.schema.json"
-        if check:
-            if not target.exists() or target.read_text() != text:
-                stale.append(str(target))
-        else:
-            target.write_text(text)
-    if stale:
-        sys.stderr.write("stale (run python charts/tools/values_schema.py):\n  ")
-        sys.stderr.write("\n  ".join(stale) + "\n")
-        return 1
-    return 0
+    charts = sorted(p.parent for p in CHARTS.glob("*/values.yaml"))
+    files = {c / "values.schema.json": json.dumps(schema_for(c), indent=2) + "\n" for c in charts}
+    return write_or_check(files, "values_schema.py", check)
 
 
 if __name__ == "__main__":

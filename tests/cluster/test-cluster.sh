@@ -8,7 +8,9 @@
 #   4. tests/cluster/live/live_store_outage.py: history and MongoDB pods deleted
 #   5. `chaos run stress_tests/chaos/pod-kill.json` per target service, then chaos_test.py --mode k8s
 #   6. tests/cluster/live/live_upgrade.py: `helm upgrade` with a changed config mid-answer
-#   7. helm uninstall, k8s/local/down.sh, tests/cluster/check_clean.sh
+#   7. tests/cluster/release.sh: the release path (images and charts pushed to a local OCI
+#      registry, `helm install oci://...` with global.imageRegistry, upgrade keeps MongoDB)
+#   8. helm uninstall, k8s/local/down.sh, tests/cluster/check_clean.sh
 # Prints the time of each step, the cluster's memory and each pod kill's recovery time.
 #
 #   tests/cluster/test-cluster.sh            # exit 0 = pass
@@ -21,6 +23,8 @@ ROOT="$(cd "$HERE/../.." && pwd)"
 LOG_PREFIX=test-cluster
 # shellcheck source=k8s/local/lib.sh
 source "$ROOT/k8s/local/lib.sh"
+# shellcheck source=tests/cluster/release.sh
+source "$HERE/release.sh"
 eval "$("$ROOT/scripts/helm-tools.sh")"
 HELM="$HELM3"
 
@@ -59,6 +63,7 @@ cleanup() {
         export K8S_LOCAL_KEEP_LOGS
         "$ROOT/k8s/local/down.sh"
     fi
+    release_stop_registry
     ((STARTED_DOCKERD)) && "$ROOT/scripts/images/dockerd.sh" stop >/dev/null
     [[ -z $WORK ]] || rm -rf "$WORK"
     printf '%s\n' "${STEPS[@]}" >&2
@@ -141,7 +146,7 @@ report_memory() {
 live_env() {
     env CHATBOT_KUBECONFIG="$KUBECONFIG_ADMIN" CHATBOT_INGRESS_URL="$INGRESS_URL" \
         CHATBOT_HOST="$HOST" CHATBOT_NAMESPACE="$NS" CHATBOT_RELEASE="$RELEASE" \
-        CHATBOT_HELM="$HELM" CHATBOT_CHART="$(chart_dir)" \
+        CHATBOT_HELM="$HELM" CHATBOT_CHART="${LIVE_CHART:-$(chart_dir)}" \
         CHATBOT_VALUES="$ROOT/k8s/local-values.yaml" "$@"
 }
 
@@ -222,6 +227,7 @@ main() {
     step "chaos run pod-kill.json x4" chaos_experiments
     step "chaos_test.py --mode k8s" chaos_k8s
     step "helm upgrade mid-answer" live live_upgrade
+    step "release from OCI: push, helm install oci://, upgrade" release_from_oci
     report_memory
     if [[ ${TEST_CLUSTER_KEEP:-0} == 1 ]]; then
         ((${#FAILURES[@]} == 0)) || exit 1

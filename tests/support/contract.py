@@ -12,11 +12,17 @@ CLIENT_EVENTS = (
     "message.send",
     "message.stop",
     "message.regenerate",
+    # Accounts and administration
+    "auth.renew",
+    "admin.usage",
+    "admin.users",
+    "admin.user.update",
 )
 
 ERROR_CODES = frozenset(
     {
         "unauthorized",
+        "forbidden",
         "invalid",
         "not_found",
         "too_large",

@@ -55,7 +55,7 @@ class MongoServer:
             [str(self.binary), "-listen", f"127.0.0.1:{self.port}", "-dir", str(self.data_dir)],
             port=self.port,
             health_path=None,
-            timeout=30,
+            timeout=120,
         )
         return self
 

@@ -85,7 +85,7 @@ def start_process(
     env: Mapping[str, str] | None = None,
     cwd: Path | None = None,
     health_path: str | None = "/healthz",
-    timeout: float = 60.0,
+    timeout: float = 180.0,  # a cold, busy 2-core machine imports slowly
 ) -> Proc:
     """Start ``argv`` with PORT set, wait until it answers, return the handle.
 
@@ -112,7 +112,7 @@ def start_process(
 
 def start_service(
     module: str, *, env: Mapping[str, str] | None = None, port: int | None = None,
-    timeout: float = 60.0,
+    timeout: float = 180.0,  # a cold, busy 2-core machine imports slowly
 ) -> Proc:
     """Start ``python -m <module>`` (one of the four services) as a real process."""
     return start_process(

@@ -5,9 +5,18 @@
 {{- define "chat-service.selectorLabels" -}}{{ include "chatbot-lib.selectorLabels" . }}{{- end }}
 
 {{- define "chat-service.config" -}}
+{{- include "chatbot-lib.httpConfig" . }}
 LLM_SERVICE_URL: {{ tpl .Values.llmServiceUrl . | quote }}
 HISTORY_SERVICE_URL: {{ tpl .Values.historyServiceUrl . | quote }}
 ALLOWED_ORIGINS: {{ tpl .Values.allowedOrigins . | quote }}
+{{- include "chatbot-lib.configEntries" (list
+  (list "PUBLIC_URL" (include "chatbot-lib.publicUrl" .))
+  (list "NAMESPACE_CONNECT_TIMEOUT_SECONDS" .Values.namespaceConnectTimeoutSeconds)
+  (list "MODELS_CACHE_SECONDS" .Values.modelsCacheSeconds)
+  (list "MAX_ACK_BYTES" .Values.limits.maxAckBytes)
+  (list "GUEST_MESSAGES_PER_DAY" .Values.rateLimits.guestMessagesPerDay)
+  (list "GUEST_TOKENS_PER_DAY" .Values.rateLimits.guestTokensPerDay)
+) }}
 {{- include "chatbot-lib.authConfig" . }}
 {{- include "chatbot-lib.configEntries" (list
   (list "TAKEOVER_MODE" .Values.takeoverMode)

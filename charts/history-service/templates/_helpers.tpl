@@ -5,6 +5,7 @@
 {{- define "history-service.selectorLabels" -}}{{ include "chatbot-lib.selectorLabels" . }}{{- end }}
 
 {{- define "history-service.config" -}}
+{{- include "chatbot-lib.httpConfig" . }}
 {{- with .Values.mongodb }}
 {{- include "chatbot-lib.configEntries" (list
   (list "MONGODB_DATABASE" .database)

@@ -5,8 +5,10 @@
 {{- define "llm-service.selectorLabels" -}}{{ include "chatbot-lib.selectorLabels" . }}{{- end }}
 
 {{- define "llm-service.config" -}}
+{{- include "chatbot-lib.httpConfig" . }}
 LLM_BASE_URL: {{ .Values.upstream.baseUrl | quote }}
 LLM_MODEL: {{ .Values.upstream.model | quote }}
+{{- include "chatbot-lib.configEntries" (list (list "LLM_MODELS" .Values.upstream.models)) }}
 LLM_MODEL_CACHE_DIR: {{ printf "%s/models" .Values.stateDir | quote }}
 {{- with .Values.upstream }}
 {{- include "chatbot-lib.configEntries" (list

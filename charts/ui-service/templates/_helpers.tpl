@@ -6,7 +6,12 @@
 
 {{/* Non-secret settings (ConfigMap). */}}
 {{- define "ui-service.config" -}}
+{{- include "chatbot-lib.httpConfig" . }}
 CHAT_PUBLIC_URL: {{ tpl .Values.chatPublicUrl . | quote }}
+{{- include "chatbot-lib.configEntries" (list
+  (list "PUBLIC_URL" (include "chatbot-lib.publicUrl" .))
+  (list "GUEST_MINTS_PER_MINUTE" .Values.tokens.guestMintsPerMinute)
+) }}
 LLM_SERVICE_URL: {{ tpl .Values.llmServiceUrl . | quote }}
 {{- include "chatbot-lib.authConfig" . }}
 {{- include "chatbot-lib.configEntries" (list
@@ -23,4 +28,5 @@ LLM_SERVICE_URL: {{ tpl .Values.llmServiceUrl . | quote }}
 {{- $secret := include "chatbot-lib.secretName" . }}
 {{ include "chatbot-lib.secretEnvVar" (dict "name" "AUTH_SECRET" "secret" $secret "key" "AUTH_SECRET") }}
 {{ include "chatbot-lib.secretEnvVar" (dict "name" "UI_INTERNAL_TOKEN" "secret" $secret "key" "UI_INTERNAL_TOKEN") }}
+{{- include "chatbot-lib.oidcSecretEnv" . }}
 {{- end }}

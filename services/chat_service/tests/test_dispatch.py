@@ -3,6 +3,7 @@
 from typing import Any
 
 import pytest
+from chat_service.admin import ADMIN_EVENTS
 from chat_service.namespace import ChatNamespace
 from chat_service.service import ChatService
 from chat_service.settings import Settings
@@ -21,7 +22,13 @@ def namespace() -> ChatNamespace:
 
 async def test_dotted_events_map_to_methods(namespace: ChatNamespace) -> None:
     assert namespace.handlers["message.send"] == namespace.on_message_send
-    assert set(namespace.handlers) == set(ChatNamespace.EVENTS)
+    assert set(namespace.handlers) == set(ChatNamespace.EVENTS) | set(ADMIN_EVENTS)
+
+
+async def test_admin_events_are_forbidden_to_others(namespace: ChatNamespace) -> None:
+    for event in ADMIN_EVENTS:
+        ack = await namespace.dispatch(event, "sid-1", ({"group_by": "user"},))
+        assert ack["error"]["code"] == "forbidden", event
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,7 @@ from typing import Any
 
 import jwt
 import pytest
+from chatbot_common.errors import UnauthorizedError
 from chatbot_common.tokens import ALGORITHM, AUDIENCE, ISSUER, issue_guest_token, verify_token
 from fastapi.testclient import TestClient
 from ui_service.main import create_app
@@ -32,7 +33,8 @@ def client(tmp_path: Path) -> Iterator[TestClient]:
 def test_config_never_reflects_the_host_header(client: TestClient, host: str) -> None:
     r = client.get("/config.json", headers={"Host": f"{host}:8080"})
     assert r.status_code == 200
-    assert r.json() == {"chat_url": "http://localhost:8081", "socket_path": "/socket.io"}
+    assert r.json() == {"chat_url": "http://localhost:8081", "socket_path": "/socket.io",
+                        "auth": {"guest_access": True, "oidc": None}}
 
 
 def test_config_uses_configured_public_url_and_port(tmp_path: Path) -> None:
@@ -43,7 +45,21 @@ def test_config_uses_configured_public_url_and_port(tmp_path: Path) -> None:
         assert c.get("/config.json").json()["chat_url"] == "https://chat.example.org"
     # '' = same origin (one ingress in front of both services).
     with make_client(tmp_path, CHAT_PUBLIC_URL="", CHAT_SOCKET_PATH="/chat/socket.io") as c:
-        assert c.get("/config.json").json() == {"chat_url": "", "socket_path": "/chat/socket.io"}
+        body = c.get("/config.json").json()
+        assert (body["chat_url"], body["socket_path"]) == ("", "/chat/socket.io")
+
+
+def test_config_names_the_identity_provider(tmp_path: Path) -> None:
+    env = {"OIDC_ISSUER": "https://id.example/realms/x", "OIDC_CLIENT_ID": "web"}
+    with make_client(tmp_path, **env) as c:
+        # With an issuer, guests are off unless GUEST_ACCESS says otherwise.
+        assert c.get("/config.json").json()["auth"] == {
+            "guest_access": False,
+            "oidc": {"issuer": "https://id.example/realms/x", "client_id": "web"},
+        }
+        assert c.post("/auth/guest").status_code == 403
+    with make_client(tmp_path, GUEST_ACCESS="true", **env) as c:
+        assert c.get("/config.json").json()["auth"]["guest_access"] is True
 
 
 def test_guest_token_verifies_with_the_shared_secret(client: TestClient) -> None:
@@ -53,6 +69,7 @@ def test_guest_token_verifies_with_the_shared_secret(client: TestClient) -> None
     user = verify_token(body["token"], SECRET)
     assert user.id == body["user_id"]
     assert user.guest
+    client.cookies.clear()  # another browser
     other = client.post("/auth/guest").json()
     assert other["user_id"] != body["user_id"]
 
@@ -64,19 +81,40 @@ def test_guest_token_renews_the_same_user(client: TestClient) -> None:
     assert verify_token(again["token"], SECRET).id == first["user_id"]
 
 
-def test_expired_token_renews_within_the_window_only(tmp_path: Path) -> None:
+def test_an_expired_token_alone_renews_nothing(tmp_path: Path) -> None:
+    """Issue 16, finding 5: a leaked token is worth at most its hour."""
     now = int(time.time())
+    claims = {"sub": "guest-old", "iss": ISSUER, "aud": AUDIENCE, "iat": now - 4000,
+              "exp": now - 600, "guest": True}
+    expired = jwt.encode(claims, SECRET, algorithm=ALGORITHM)
+    with make_client(tmp_path) as c:
+        assert c.post("/auth/guest", json={"token": expired}).json()["user_id"] != "guest-old"
 
-    def expired(seconds_ago: int) -> str:
-        claims = {"sub": "guest-old", "iss": ISSUER, "aud": AUDIENCE, "iat": now - 10 * 86400,
-                  "exp": now - seconds_ago, "guest": True}
-        return jwt.encode(claims, SECRET, algorithm=ALGORITHM)
 
-    with make_client(tmp_path, TOKEN_RENEW_WINDOW_SECONDS=3600) as c:
-        recent = c.post("/auth/guest", json={"token": expired(600)}).json()
-        assert recent["user_id"] == "guest-old"
-        too_old = c.post("/auth/guest", json={"token": expired(7200)}).json()
-        assert too_old["user_id"] != "guest-old"
+def test_guest_tokens_live_an_hour_and_renew_through_the_cookie(tmp_path: Path) -> None:
+    with make_client(tmp_path, TOKEN_RENEW_WINDOW_SECONDS=7200) as c:
+        r = c.post("/auth/guest")
+        body = r.json()
+        assert body["expires_in"] == 3600
+        claims = jwt.decode(body["token"], SECRET, algorithms=[ALGORITHM], audience=AUDIENCE)
+        assert claims["exp"] - claims["iat"] == 3600
+        cookie = r.headers["set-cookie"]
+        assert "chatbot_guest=" in cookie and "HttpOnly" in cookie
+        assert "SameSite=strict" in cookie and "Path=/auth/guest" in cookie
+        assert "Max-Age=7200" in cookie
+        # No token in the body at all: the cookie alone keeps the user.
+        assert c.post("/auth/guest").json()["user_id"] == body["user_id"]
+        # The refresh credential is no chat token.
+        refresh = c.cookies["chatbot_guest"]
+        with pytest.raises(UnauthorizedError):
+            verify_token(refresh, SECRET)
+        c.cookies.clear()
+        assert c.post("/auth/guest").json()["user_id"] != body["user_id"]
+
+
+def test_guest_ttl_is_at_most_an_hour(tmp_path: Path) -> None:
+    with pytest.raises(ValueError):
+        UiSettings(STATE_DIR=tmp_path, AUTH_SECRET=SECRET, TOKEN_TTL_SECONDS=7200)
 
 
 def test_forged_token_gets_a_new_user(client: TestClient) -> None:

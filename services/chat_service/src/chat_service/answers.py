@@ -47,6 +47,7 @@ class AnswerManager(AnswerStreamer):
         delta_interval: float,
         checkpoint_interval: float = 0.0,
         on_usage: Callable[[str, dict[str, int]], Awaitable[None]] | None = None,
+        on_finished: Callable[[Answer, str], Awaitable[None]] | None = None,
         live: RedisLive | None = None,
         takeover_mode: str = "interrupt",
         delta_interval_max: float = 0.0,
@@ -59,6 +60,7 @@ class AnswerManager(AnswerStreamer):
         self.takeover_mode = takeover_mode
         self.draining = False
         self.on_usage = on_usage  # counts the tokens of finished answers (rate limits)
+        self.on_finished = on_finished  # records each finished answer's usage (admin view)
         self.context_messages = context_messages
         self._answers: dict[str, Answer] = {}
 
@@ -302,6 +304,13 @@ class AnswerManager(AnswerStreamer):
         final = await self.finalise(answer.user_id, answer.message, body)
         await self._release(answer)
         metrics.ANSWERS.labels(status).inc()
+        if self.on_finished is not None:
+            # Before message.done: a client that saw the answer end finds it counted. A
+            # deleted conversation's answer counts too.
+            try:
+                await self.on_finished(answer, status)
+            except Exception:
+                log.warning("could not record the answer's usage", exc_info=True)
         try:
             if final is not None:  # else the conversation was deleted meanwhile
                 await self._announce(answer, final)
@@ -311,6 +320,7 @@ class AnswerManager(AnswerStreamer):
                     await self.on_usage(answer.user_id, answer.usage)
                 except Exception:
                     log.warning("could not count the answer's tokens", exc_info=True)
+
 
     async def _announce(self, answer: Answer, final: Json) -> None:
         room = room_of(answer.conversation_id)

@@ -89,8 +89,13 @@ async def claim(answers: AnswerManager, live: RedisLive, cid: str) -> None:
         await adopt(answers, snap)
 
 
-async def follow_control(answers: AnswerManager, live: RedisLive) -> None:
-    """Stop requests for our answers; hand-overs from replicas shutting down."""
+async def follow_control(
+    answers: AnswerManager,
+    live: RedisLive,
+    on_user: Callable[[str], Awaitable[None]] | None = None,
+) -> None:
+    """Stop requests for our answers; hand-overs from replicas shutting down; users an
+    admin changed (``on_user``)."""
 
     async def on_handover(cid: str) -> None:
         try:
@@ -98,4 +103,4 @@ async def follow_control(answers: AnswerManager, live: RedisLive) -> None:
         except RedisError as exc:
             log.warning("hand-over: redis unavailable", extra={"error": str(exc)})
 
-    await live.listen(answers.on_remote_stop, on_handover)
+    await live.listen(answers.on_remote_stop, on_handover, on_user)

@@ -156,6 +156,31 @@ class HistoryClient:
         )
         return list(body["messages"])
 
+    # users and usage (admin events)
+    async def user_seen(self, user_id: str, body: Json) -> Json:
+        return await self._call("PUT", "/v1/me", user_id, json=body)
+
+    async def get_user(self, user_id: str) -> Json:
+        return await self._call("GET", "/v1/me", user_id)
+
+    async def list_users(self, limit: int | None, before: str | None) -> list[Json]:
+        body = await self._call("GET", "/v1/users", None, params={"limit": limit,
+                                                                   "before": before})
+        return list(body["users"])
+
+    async def update_user(self, body: Json) -> Json:
+        return await self._call("PATCH", "/v1/users", None, json=body)
+
+    async def add_usage(self, body: Json) -> bool:
+        return bool((await self._call("POST", "/v1/usage", None, json=body))["created"])
+
+    async def usage(self, group_by: str, since: str | None, until: str | None) -> list[Json]:
+        body = await self._call(
+            "GET", "/v1/usage", None, params={"group_by": group_by, "since": since,
+                                              "until": until}
+        )
+        return list(body["rows"])
+
 
 def _error_of(r: httpx.Response) -> ChatbotError:
     try:

@@ -286,6 +286,26 @@ class RedisLive:
     async def request_stop(self, cid: str, status: str) -> None:
         await self.redis.publish(CONTROL_CHANNEL, json.dumps({"stop": cid, "status": status}))
 
+    @gated
+    async def user_changed(self, user_id: str) -> None:
+        """An admin changed a user: every replica forgets it (and closes it if disabled)."""
+        await self.redis.publish(CONTROL_CHANNEL, json.dumps({"user": user_id}))
+
+    @gated
+    async def report(self, stats: dict[str, Any], ttl: float) -> None:
+        """This replica's live figures (admin view), kept ``ttl`` seconds."""
+        await self.redis.set(f"chat:replica:{self.replica_id}", json.dumps(stats),
+                             px=int(ttl * 1000))
+
+    @gated
+    async def replicas(self) -> list[dict[str, Any]]:
+        keys = [k async for k in self.redis.scan_iter(match="chat:replica:*", count=1000)]
+        values = await self.redis.mget(keys) if keys else []
+        return [
+            {"replica": key.removeprefix("chat:replica:"), **json.loads(v)}
+            for key, v in zip(keys, values, strict=True) if v
+        ]
+
     async def wait_released(self, cid: str, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(seconds):
@@ -327,6 +347,7 @@ class RedisLive:
         self,
         on_stop: Callable[[str, str], Awaitable[None]],
         on_handover: Callable[[str], Awaitable[None]],
+        on_user: Callable[[str], Awaitable[None]] | None = None,
     ) -> None:
         """Follow stop requests and hand-overs from other replicas; reconnects with capped
         back-off."""
@@ -343,6 +364,9 @@ class RedisLive:
                             body = json.loads(message["data"])
                             if "handover" in body:
                                 await on_handover(str(body["handover"]))
+                            elif "user" in body:
+                                if on_user is not None:
+                                    await on_user(str(body["user"]))
                             else:
                                 await on_stop(str(body["stop"]), str(body["status"]))
                         except (ValueError, KeyError, TypeError):

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import signal
 import time
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -17,6 +17,7 @@ from chatbot_common.http import add_common_middleware, probes_router
 from fastapi import FastAPI
 
 from . import failover, recovery
+from .accounts import Accounts
 from .admission import Admission
 from .answers import AnswerManager
 from .emitter import DirectEmit, OrjsonCompat
@@ -25,11 +26,12 @@ from .live import RedisLive
 from .llm_client import LlmClient
 from .models_allowed import AllowedModels
 from .namespace import ChatNamespace
-from .protocol_guard import ProtocolGuard, RefuseBinaryFrames
+from .protocol_guard import ProtocolGuard
 from .ratelimit import ChatLimiter
 from .redis_manager import ChatRedisManager
 from .service import ChatService
 from .settings import Settings
+from .websocket_guard import WebSocketGuard
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +76,8 @@ def create_app(settings: Settings) -> Any:
         engineio_logger=False,
         json=OrjsonCompat,
     )
-    sio.register_namespace(ChatNamespace(service))
+    namespace = ChatNamespace(service)
+    sio.register_namespace(namespace)
     guard = ProtocolGuard(sio, "/", settings.namespace_connect_timeout_seconds)
 
     async def emit(event: str, data: Json, room: str) -> None:
@@ -93,11 +96,12 @@ def create_app(settings: Settings) -> Any:
         if settings.redis_url:
             service.live = RedisLive(
                 settings.redis_url,
-                uuid.uuid4().hex,
+                service.replica_id,
                 settings.answer_lease_seconds,
                 op_timeout=settings.redis_op_timeout_ms / 1000,
                 backoff_cap=settings.redis_reconnect_max_ms / 1000,
             )
+        service.accounts = Accounts(service.history, settings.account_cache_seconds)
         service.llm = LlmClient(
             settings.llm_service_url,
             settings.chat_token,
@@ -115,6 +119,7 @@ def create_app(settings: Settings) -> Any:
             delta_interval=settings.delta_interval_ms / 1000,
             checkpoint_interval=settings.checkpoint_seconds,
             on_usage=service.limiter.record_usage,
+            on_finished=service.accounts.record_answer,
             live=service.live,
             takeover_mode=settings.takeover_mode,
             delta_interval_max=settings.delta_interval_max_ms / 1000,
@@ -123,12 +128,19 @@ def create_app(settings: Settings) -> Any:
         service.loop_lag.start()
         _watch_sigterm(service)
         service.spawn(recovery.sweep(service.answers, started), "recovery-sweep")
+        service.spawn(namespace.watch_expiry(settings.token_check_seconds), "token-expiry")
         if service.live is not None:
             lease = settings.answer_lease_seconds
             live, answers = service.live, service.answers
             service.spawn(failover.heartbeat(answers, live, lease / 3), "heartbeat")
             service.spawn(failover.take_over(answers, live, lease / 2), "take-over")
-            service.spawn(failover.follow_control(answers, live), "follow-control")
+            service.spawn(
+                failover.follow_control(answers, live, namespace.on_user_changed),
+                "follow-control",
+            )
+            service.spawn(
+                _report(namespace, live, settings.replica_report_seconds), "replica-report"
+            )
         try:
             yield
         finally:
@@ -155,7 +167,17 @@ def create_app(settings: Settings) -> Any:
     )
     add_common_middleware(api, settings.max_request_bytes)
     api.include_router(probes_router(lambda: (service.ready,)))
-    return RefuseBinaryFrames(socketio.ASGIApp(sio, other_asgi_app=api))
+    return WebSocketGuard(
+        socketio.ASGIApp(sio, other_asgi_app=api), settings.namespace_connect_timeout_seconds
+    )
+
+
+async def _report(namespace: ChatNamespace, live: RedisLive, interval: float) -> None:
+    """Publish this replica's live figures for the admin view (kept 3 intervals)."""
+    while True:
+        with contextlib.suppress(Exception):
+            await live.report(namespace.admin.stats(), ttl=3 * interval)
+        await asyncio.sleep(interval)
 
 
 def _watch_sigterm(service: ChatService) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import time
@@ -10,6 +11,7 @@ from typing import Any
 
 import socketio
 from chatbot_common.errors import (
+    ForbiddenError,
     InvalidError,
     NotFoundError,
     RateLimitedError,
@@ -21,9 +23,12 @@ from chatbot_common.oidc import TokenVerifier
 
 from . import metrics
 from .acks import Ack, error_ack, ok, within_budget
+from .admin import AdminEvents
 from .admission import Refused
 from .answers import room_of
+from .ratelimit import ANSWERING_EVENTS
 from .schemas import (
+    AuthRenew,
     ConversationCreate,
     ConversationGet,
     ConversationList,
@@ -35,6 +40,7 @@ from .schemas import (
     parse,
 )
 from .service import ChatService
+from .sessions import Connections
 from .takeover import interrupt_orphan
 from .titles import is_untitled, title_from
 
@@ -56,15 +62,19 @@ class ChatNamespace(socketio.AsyncNamespace):
         "message.send",
         "message.stop",
         "message.regenerate",
+        "auth.renew",
     )
 
     def __init__(self, service: ChatService, namespace: str = "/") -> None:
         super().__init__(namespace)
         self.service = service
         self.verifier = TokenVerifier(service.secret, service.settings)
+        self.connections = Connections()
+        self.admin = AdminEvents(service, self.connections, self.close_user)
         self.handlers: dict[str, Handler] = {
             event: getattr(self, "on_" + event.replace(".", "_")) for event in self.EVENTS
         }
+        self.handlers.update(self.admin.handlers())
 
     async def trigger_event(self, event: str, *args: Any) -> Any:
         # The server's own connect/disconnect run while the sid is pending; the same names sent
@@ -88,7 +98,8 @@ class ChatNamespace(socketio.AsyncNamespace):
             if len(args) > 1:
                 raise InvalidError("send one payload object")
             user_id = await self._user(sid)
-            await self.service.limiter.check(user_id, event, sid)
+            own_limit = await self._allowed(sid, user_id) if event in ANSWERING_EVENTS else None
+            await self.service.limiter.check(user_id, event, sid, own_limit)
             ack = await handler(sid, user_id, args[0] if args else None)
             outcome = "ok"
         except Exception as exc:
@@ -100,28 +111,86 @@ class ChatNamespace(socketio.AsyncNamespace):
     async def _user(self, sid: str) -> str:
         session = await self.get_session(sid)
         user_id = session.get("user_id") if session else None
-        if not isinstance(user_id, str):
+        conn = self.connections.get(sid)
+        if not isinstance(user_id, str) or conn is None:
             raise UnauthorizedError("not signed in")
+        if conn.expired():
+            # Answered first (the ack is queued before this task runs), then closed.
+            self.service.spawn(self._close(sid), "token-expired")
+            raise UnauthorizedError("the token has expired; renew it with auth.renew")
         return user_id
+
+    async def _allowed(self, sid: str, user_id: str) -> int | None:
+        """The user's own daily token limit; a user disabled meanwhile is closed."""
+        record = await self.service.accounts.policy(user_id) if self.service.accounts else None
+        if record is None:
+            return None
+        if record.get("disabled"):
+            self.service.spawn(self._close(sid), "user-disabled")
+            raise ForbiddenError("this account is disabled")
+        limit = record.get("tokens_per_day")
+        return limit if isinstance(limit, int) and limit > 0 else None
+
+    async def _close(self, sid: str) -> None:
+        with contextlib.suppress(Exception):
+            await self.disconnect(sid)
+
+    async def close_user(self, user_id: str) -> int:
+        """Close every connection of ``user_id`` on this replica at once."""
+        sids = self.connections.of_user(user_id)
+        for sid in sids:
+            await self._close(sid)
+        return len(sids)
+
+    async def on_user_changed(self, user_id: str) -> None:
+        """Another replica's admin changed this user: forget it, close it if disabled."""
+        self.service.accounts_forget(user_id)
+        if not self.connections.of_user(user_id) or self.service.accounts is None:
+            return
+        record = await self.service.accounts.policy(user_id)
+        if record is not None and record.get("disabled"):
+            await self.close_user(user_id)
+
+    async def watch_expiry(self, interval: float) -> None:
+        """Close connections whose token expired unrenewed, even if they send nothing."""
+        while True:
+            await asyncio.sleep(interval)
+            for sid in self.connections.expired():
+                metrics.EVENTS.labels("connect", "expired").inc()
+                await self._close(sid)
 
     # ---- connection ----------------------------------------------------------------------
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         token = auth.get("token") if isinstance(auth, dict) else None
         try:
             user = await self.verifier.verify(token)
+            record = await self.service.accounts.seen(user) if self.service.accounts else None
+            if record is not None and record.get("disabled"):
+                raise ForbiddenError("this account is disabled")
             self.service.limiter.connect(user.id, sid)
-        except (UnauthorizedError, RateLimitedError) as exc:
+        except (UnauthorizedError, ForbiddenError, RateLimitedError, UnavailableError) as exc:
             metrics.EVENTS.labels("connect", exc.code).inc()
             raise socketio.exceptions.ConnectionRefusedError(
                 exc.message, {"code": exc.code, "message": exc.message}
             ) from None
+        self.connections.add(sid, user)
         await self.save_session(sid, {"user_id": user.id})
         metrics.CONNECTIONS.inc()
         metrics.EVENTS.labels("connect", "ok").inc()
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
+        self.connections.remove(sid)
         self.service.limiter.disconnect(sid)
         metrics.CONNECTIONS.dec()
+
+    async def on_auth_renew(self, sid: str, user_id: str, data: Any) -> Ack:
+        """A new token for this connection, before the old one expires (same user only)."""
+        p = parse(AuthRenew, data)
+        user = await self.verifier.verify(p.token)
+        if user.id != user_id:
+            raise UnauthorizedError("the new token belongs to another user")
+        self.connections.renew(sid, user)
+        return ok()
 
     # ---- conversations -------------------------------------------------------------------
     async def on_conversation_create(self, sid: str, user_id: str, data: Any) -> Ack:

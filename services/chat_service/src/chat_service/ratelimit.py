@@ -20,8 +20,12 @@ GUESTS_MESSAGES, GUESTS_TOKENS = "guests:msg", "guests:tok"
 
 
 class RateLimiter(Protocol):
-    async def check(self, user_id: str, event: str, sid: str | None = None) -> None:
-        """Raise ``RateLimitedError`` when ``user_id`` may not send ``event`` now."""
+    async def check(
+        self, user_id: str, event: str, sid: str | None = None,
+        tokens_per_day: int | None = None,
+    ) -> None:
+        """Raise ``RateLimitedError`` when ``user_id`` may not send ``event`` now
+        (``tokens_per_day``: this user's own limit, overriding the default)."""
 
     def connect(self, user_id: str, sid: str) -> None: ...
 
@@ -33,7 +37,10 @@ class RateLimiter(Protocol):
 
 
 class NoRateLimit:
-    async def check(self, user_id: str, event: str, sid: str | None = None) -> None:
+    async def check(
+        self, user_id: str, event: str, sid: str | None = None,
+        tokens_per_day: int | None = None,
+    ) -> None:
         return None
 
     def connect(self, user_id: str, sid: str) -> None:
@@ -76,7 +83,10 @@ class ChatLimiter:
         self._connections: dict[str, set[str]] = {}
         self._user_of: dict[str, str] = {}
 
-    async def check(self, user_id: str, event: str, sid: str | None = None) -> None:
+    async def check(
+        self, user_id: str, event: str, sid: str | None = None,
+        tokens_per_day: int | None = None,
+    ) -> None:
         if sid is not None:
             await self.local.acquire(
                 "ev:" + sid, self.events_per_second, 1.0, what="events on this connection"
@@ -85,7 +95,7 @@ class ChatLimiter:
             # The token budget first: a refused message must not use a message slot.
             await self.shared.acquire(
                 "tok:" + user_id,
-                self.tokens_per_day,
+                tokens_per_day or self.tokens_per_day,
                 self.tokens_window,
                 record=False,
                 what="tokens",

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from chatbot_common.errors import ChatbotError, InvalidError
 from chatbot_common.text import Seq, Text
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
 #: Ids the history service hands out; anything else (operators, paths) is refused.
 Id = Annotated[StrictStr, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
@@ -56,6 +56,30 @@ class MessageSend(Payload):
     conversation_id: Id
     client_message_id: ClientMessageId
     content: Text
+
+
+class AuthRenew(Payload):
+    token: Annotated[StrictStr, Field(min_length=1, max_length=8192)]
+
+
+IsoDate = Annotated[StrictStr, Field(min_length=10, max_length=40)]
+
+
+class AdminUsage(Payload):
+    group_by: Literal["user", "model", "day"]
+    since: IsoDate | None = None
+    until: IsoDate | None = None
+
+
+class AdminUsers(Payload):
+    limit: Limit | None = None
+    before: Annotated[StrictStr, Field(min_length=1, max_length=40)] | None = None
+
+
+class AdminUserUpdate(Payload):
+    user_id: Annotated[StrictStr, Field(min_length=1, max_length=200)]
+    disabled: StrictBool | None = None
+    tokens_per_day: Annotated[StrictInt, Field(ge=0, le=10**12)] | None = None
 
 
 def parse(model: type[M], data: Any) -> M:

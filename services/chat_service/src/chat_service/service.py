@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import uuid
 from collections.abc import Coroutine, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from .accounts import Accounts
 from .admission import Admission, Refused
 from .answers import AnswerManager
 from .history_client import HistoryClient
@@ -34,6 +36,8 @@ class ChatService:
     answers: AnswerManager | None = None
     live: RedisLive | None = None
     models: AllowedModels | None = None
+    accounts: Accounts | None = None
+    replica_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     draining: bool = False
     term_at: float | None = None
     background: set[asyncio.Task[None]] = field(default_factory=set)
@@ -46,6 +50,10 @@ class ChatService:
         task = asyncio.create_task(coro, name=name)
         self.background.add(task)
         task.add_done_callback(self.background.discard)
+
+    def accounts_forget(self, user_id: str) -> None:
+        if self.accounts is not None:
+            self.accounts.forget(user_id)
 
     def refusal(self, conversation_id: str) -> Refused | None:
         """Admission control for a new answer in ``conversation_id`` (None: admitted); an

@@ -186,6 +186,27 @@ class Settings(IdentitySettings):
         description="with REDIS_URL: an answer whose replica died (or handed it over on "
         "SIGTERM) is continued by another replica (assistant prefill), or ended 'interrupted'",
     )
+    token_check_seconds: float = Field(
+        1.0,
+        validation_alias="TOKEN_CHECK_SECONDS",
+        gt=0,
+        le=60,
+        description="how often connections whose token expired unrenewed are closed",
+    )
+    account_cache_seconds: float = Field(
+        30.0,
+        validation_alias="ACCOUNT_CACHE_SECONDS",
+        ge=0,
+        description="how long a user's record (disabled, own token limit) is cached; an "
+        "admin's change reaches every replica at once through Redis, this bounds the rest",
+    )
+    replica_report_seconds: float = Field(
+        5.0,
+        validation_alias="REPLICA_REPORT_SECONDS",
+        gt=0,
+        description="with REDIS_URL: how often a replica publishes its live figures "
+        "(connections, answers) for the admin view",
+    )
     # Limits (rate_limited beyond, with retry_after); generous defaults, see docs/security.md.
     events_per_second: int = Field(20, validation_alias="RATE_EVENTS_PER_SECOND", ge=1)
     messages_per_minute: int = Field(30, validation_alias="RATE_MESSAGES_PER_MINUTE", ge=1)

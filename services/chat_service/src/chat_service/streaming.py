@@ -50,6 +50,7 @@ class Answer:
     resumed_from: int | None = None  # taken over from a dead replica at this delta index
     checkpoint: asyncio.Task[None] | None = None
     checkpointed_at: float = 0.0
+    ttft: float | None = None  # seconds from the request to the first delta (usage records)
 
     @property
     def text(self) -> str:
@@ -184,7 +185,8 @@ class AnswerStreamer:
         answer.parts.append(text)
         answer.sent = index + 1
         if index == 0:
-            metrics.TIME_TO_FIRST_TOKEN.observe(time.monotonic() - started)
+            answer.ttft = time.monotonic() - started
+            metrics.TIME_TO_FIRST_TOKEN.observe(answer.ttft)
         metrics.DELTAS.inc()
         self._maybe_checkpoint(answer)
         await self.emit(

@@ -12,10 +12,6 @@ from .errors import TooLargeError
 from .http import ErrorBody, default_error_body, error_response
 
 
-class _TooLarge(Exception):
-    pass
-
-
 class BodySizeLimit:
     def __init__(
         self, app: ASGIApp, max_bytes: int, body: ErrorBody = default_error_body
@@ -37,24 +33,29 @@ class BodySizeLimit:
             await self._refusal()(scope, receive, send)
             return
         received = 0
-        started = False
+        answered = refused = False
 
         async def limited_receive() -> Message:
-            nonlocal received
+            # Past the limit: 413 goes out at once, and the app is told the client left (an
+            # exception here would be turned into a 400 by the app's body parsing).
+            nonlocal received, refused
+            if refused:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
-                    raise _TooLarge
+                    refused = True
+                    if not answered:
+                        await self._refusal()(scope, receive, send)
+                    return {"type": "http.disconnect"}
             return message
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
+        async def guarded_send(message: Message) -> None:
+            nonlocal answered
+            if refused:
+                return  # the 413 is the answer
+            answered = answered or message["type"] == "http.response.start"
             await send(message)
 
-        try:
-            await self.app(scope, limited_receive, tracking_send)
-        except _TooLarge:
-            if not started:
-                await self._refusal()(scope, receive, send)
+        await self.app(scope, limited_receive, guarded_send)

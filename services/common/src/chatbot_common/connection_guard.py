@@ -31,11 +31,11 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         super().connection_made(transport)
         self._head_timer: asyncio.TimerHandle | None = None
         self._head_bytes = 0
-        if len(self.connections) > self.max_connections:
+        # Beyond the cap: answered 503 when its request arrives (so the client can read it).
+        self._over_cap = len(self.connections) > self.max_connections
+        if self._over_cap:
             log.warning("connection refused: too many open connections",
                         extra={"open": len(self.connections), "limit": self.max_connections})
-            self._refuse(503, "too many open connections")
-            return
         self._await_head()
 
     def _await_head(self) -> None:
@@ -66,6 +66,10 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         self.transport.close()
 
     def data_received(self, data: bytes) -> None:
+        if self._over_cap:
+            if not self.transport.is_closing():
+                self._refuse(503, "too many open connections")
+            return
         waiting = self._head_timer is not None
         if waiting:
             self._head_bytes += len(data)

@@ -27,9 +27,16 @@ class UnauthorizedError(ChatbotError):
     http_status = 401
 
 
-class ForbiddenError(UnauthorizedError):
-    """Known or not, this caller may not do this (e.g. guest access turned off)."""
+class SignInRequiredError(UnauthorizedError):
+    """Not signed in, and this way in is closed (e.g. guest access turned off)."""
 
+    http_status = 403
+
+
+class ForbiddenError(ChatbotError):
+    """Signed in, but not allowed: a non-admin calling an admin event, a disabled user."""
+
+    code = "forbidden"
     http_status = 403
 
 
@@ -74,6 +81,7 @@ ERRORS_BY_CODE: dict[str, type[ChatbotError]] = {
     cls.code: cls
     for cls in (
         UnauthorizedError,
+        ForbiddenError,
         InvalidError,
         NotFoundError,
         TooLargeError,

@@ -1,52 +1,123 @@
 """Who a token belongs to: our signed guest tokens and, optionally, OIDC ID tokens.
 
 Guest tokens are HS256 JWTs of the UI service (``tokens.py``). With ``OIDC_ISSUER`` set, ID
-tokens from that issuer are accepted too, verified against its JWKS (``OIDC_JWKS_URL``) with
-the issuer, audience and expiry checked. ``GUEST_ACCESS=false`` turns guest tokens off.
+tokens of that issuer are accepted too: signing keys from the issuer's discovery document
+(``oidc_discovery.py``), issuer, audience (``OIDC_CLIENT_ID``) and expiry checked. A signed-in
+user's id is stable per (issuer, ``sub``); the user is an admin when the roles claim
+(``OIDC_ROLES_CLAIM``, a dotted path) holds ``OIDC_ADMIN_ROLE``. ``GUEST_ACCESS`` (default:
+true without an issuer, false with one) says whether guest tokens are issued and accepted.
 """
 
 from __future__ import annotations
 
-import asyncio
+import hashlib
+from typing import Any
 
 import jwt
 from pydantic import Field, model_validator
 
 from .errors import UnauthorizedError
+from .oidc_discovery import OidcProvider
 from .settings import ServiceSettings
 from .tokens import ALGORITHM as GUEST_ALGORITHM
 from .tokens import User, decode_claims, subject, verify_token
 
 ASYMMETRIC = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA")
+MAX_SUBJECT = 180
 
 
 class IdentitySettings(ServiceSettings):
     """Settings of the services that issue or verify user tokens (UI, chat)."""
 
-    guest_access: bool = Field(
-        True, validation_alias="GUEST_ACCESS", description="issue and accept guest tokens"
+    guest_access: bool | None = Field(
+        None,
+        validation_alias="GUEST_ACCESS",
+        description="issue and accept guest tokens; unset = true without OIDC_ISSUER, "
+        "false with it",
     )
     oidc_issuer: str | None = Field(
-        None, validation_alias="OIDC_ISSUER", description="accept ID tokens from this issuer"
+        None,
+        validation_alias="OIDC_ISSUER",
+        description="the identity provider's issuer URL (discovery from its "
+        "/.well-known/openid-configuration); unset = guests only",
     )
-    oidc_audience: str | None = Field(
-        None, validation_alias="OIDC_AUDIENCE", description="the client id ID tokens name"
+    oidc_client_id: str | None = Field(
+        None,
+        validation_alias="OIDC_CLIENT_ID",
+        description="the page's client id (authorization code flow with PKCE S256); "
+        "ID tokens must name it as audience",
     )
-    oidc_jwks_url: str | None = Field(
-        None, validation_alias="OIDC_JWKS_URL", description="the issuer's JWKS document"
+    oidc_client_secret: str | None = Field(
+        None,
+        validation_alias="OIDC_CLIENT_SECRET",
+        repr=False,
+        description="a confidential client's secret (the UI service exchanges the code)",
+    )
+    oidc_roles_claim: str = Field(
+        "realm_access.roles",
+        validation_alias="OIDC_ROLES_CLAIM",
+        min_length=1,
+        description="dotted path of the roles list in the ID token",
+    )
+    oidc_admin_role: str = Field(
+        "chat-admin",
+        validation_alias="OIDC_ADMIN_ROLE",
+        min_length=1,
+        description="the role that makes a user an admin",
+    )
+    oidc_scopes: str = Field(
+        "openid profile email",
+        validation_alias="OIDC_SCOPES",
+        description="scopes the page asks for at sign-in",
     )
     oidc_algorithms: str = Field("RS256,ES256", validation_alias="OIDC_ALGORITHMS")
 
     @model_validator(mode="after")
     def _oidc_complete(self) -> IdentitySettings:
-        if self.oidc_issuer and not (self.oidc_audience and self.oidc_jwks_url):
-            raise ValueError("OIDC_ISSUER needs OIDC_AUDIENCE and OIDC_JWKS_URL")
+        if self.oidc_issuer and not self.oidc_client_id:
+            raise ValueError("OIDC_ISSUER needs OIDC_CLIENT_ID")
+        if self.oidc_issuer and not self.oidc_issuer.startswith(("https://", "http://")):
+            raise ValueError("OIDC_ISSUER must be an http(s) URL")
         return self
+
+    @property
+    def guests_allowed(self) -> bool:
+        if self.guest_access is None:
+            return not self.oidc_issuer
+        return self.guest_access
 
     @property
     def algorithms(self) -> list[str]:
         wanted = [a.strip() for a in self.oidc_algorithms.split(",") if a.strip()]
         return [a for a in wanted if a in ASYMMETRIC]  # never HS*: no key confusion
+
+
+def roles_of(claims: dict[str, Any], path: str) -> list[str]:
+    """The roles at a dotted ``path`` of the claims (a list, or one space-separated string)."""
+    value: Any = claims
+    for part in path.split("."):
+        if not isinstance(value, dict):
+            return []
+        value = value.get(part)
+    if isinstance(value, str):
+        return value.split()
+    if isinstance(value, list):
+        return [v for v in value if isinstance(v, str)]
+    return []
+
+
+def oidc_user_id(issuer: str, sub: str) -> str:
+    """Stable per (issuer, ``sub``); the prefix keeps it apart from every guest id."""
+    tag = hashlib.sha256(issuer.encode()).hexdigest()[:8]
+    return f"oidc-{tag}-{sub}"
+
+
+def display_name(claims: dict[str, Any]) -> str | None:
+    for key in ("name", "preferred_username", "email"):
+        value = claims.get(key)
+        if isinstance(value, str) and value.strip():
+            return value.strip()[:200]
+    return None
 
 
 class TokenVerifier:
@@ -56,11 +127,7 @@ class TokenVerifier:
         self.secret = secret
         self.settings = settings
         self.leeway = leeway_seconds
-        self._jwks: jwt.PyJWKClient | None = None
-        if settings.oidc_issuer and settings.oidc_jwks_url:
-            self._jwks = jwt.PyJWKClient(
-                settings.oidc_jwks_url, cache_keys=True, lifespan=300, timeout=5
-            )
+        self.provider = OidcProvider(settings.oidc_issuer) if settings.oidc_issuer else None
 
     async def verify(self, token: object) -> User:
         if not isinstance(token, str) or not token or len(token) > 8192:
@@ -70,30 +137,29 @@ class TokenVerifier:
         except jwt.InvalidTokenError as exc:
             raise UnauthorizedError("the token is not valid") from exc
         if header.get("alg") == GUEST_ALGORITHM:
-            if not self.settings.guest_access:
+            if not self.settings.guests_allowed:
                 raise UnauthorizedError("guest access is turned off; sign in")
             return verify_token(token, self.secret, self.leeway)
-        if self._jwks is None:
+        if self.provider is None:
             raise UnauthorizedError("the token is not valid")
-        return await self._verify_oidc(token)
+        return await self._verify_oidc(token, self.provider)
 
-    async def _verify_oidc(self, token: str) -> User:
-        assert self._jwks is not None
-        try:
-            # PyJWKClient fetches the JWKS with blocking urllib: keep it off the event loop.
-            key = await asyncio.to_thread(self._jwks.get_signing_key_from_jwt, token)
-        except jwt.PyJWKClientError as exc:
-            raise UnauthorizedError("the token's signing key is unknown") from exc
-        except jwt.InvalidTokenError as exc:
-            raise UnauthorizedError("the token is not valid") from exc
+    async def _verify_oidc(self, token: str, provider: OidcProvider) -> User:
+        key = await provider.signing_key(token)
         claims = decode_claims(
             token,
-            key.key,
+            key,
             self.settings.algorithms,
-            self.settings.oidc_audience,
-            self.settings.oidc_issuer,
+            self.settings.oidc_client_id,
+            provider.issuer,
             self.leeway,
         )
-        sub = subject(claims, 180)
-        # A prefix no guest id has: an issuer's "guest-..." subject never meets a guest's data.
-        return User(id="oidc-" + sub, guest=False)
+        sub = subject(claims, MAX_SUBJECT)
+        roles = roles_of(claims, self.settings.oidc_roles_claim)
+        return User(
+            id=oidc_user_id(provider.issuer, sub),
+            guest=False,
+            name=display_name(claims),
+            admin=self.settings.oidc_admin_role in roles,
+            expires_at=float(claims["exp"]),
+        )

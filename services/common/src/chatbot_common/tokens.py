@@ -13,8 +13,10 @@ from .errors import UnauthorizedError
 
 ISSUER = "chatbot-ui"
 AUDIENCE = "chatbot-chat"
+#: The guest's refresh credential (an HttpOnly cookie of the UI service): never a chat token.
+REFRESH_AUDIENCE = "chatbot-ui-refresh"
 ALGORITHM = "HS256"
-#: Every guest's user id starts so (OIDC users are ``oidc-<sub>``): see :func:`is_guest`.
+#: Every guest's user id starts so (OIDC users: ``oidc-<issuer tag>-<sub>``), see is_guest.
 GUEST_PREFIX = "guest-"
 
 
@@ -22,6 +24,9 @@ GUEST_PREFIX = "guest-"
 class User:
     id: str
     guest: bool = True
+    name: str | None = None
+    admin: bool = False
+    expires_at: float = 0.0  # the token's ``exp`` (seconds since the epoch)
 
 
 def issue_guest_token(secret: str, ttl_seconds: int, user_id: str | None = None) -> tuple[str, str]:
@@ -39,6 +44,23 @@ def issue_guest_token(secret: str, ttl_seconds: int, user_id: str | None = None)
     return jwt.encode(claims, secret, algorithm=ALGORITHM), uid
 
 
+def issue_guest_refresh(secret: str, user_id: str, ttl_seconds: int) -> str:
+    """The guest's refresh credential: renews ``user_id`` while the guest comes back within
+    ``ttl_seconds`` (each renewal issues a new one)."""
+    now = int(time.time())
+    claims = {"sub": user_id, "iss": ISSUER, "aud": REFRESH_AUDIENCE, "iat": now,
+              "exp": now + ttl_seconds, "guest": True}
+    return jwt.encode(claims, secret, algorithm=ALGORITHM)
+
+
+def verify_guest_refresh(token: str, secret: str) -> str:
+    """The guest user id of a valid refresh credential; ``UnauthorizedError`` otherwise."""
+    if not token or len(token) > 4096:
+        raise UnauthorizedError("no refresh credential")
+    claims = decode_claims(token, secret, [ALGORITHM], REFRESH_AUDIENCE, ISSUER, 0)
+    return subject(claims, 200)
+
+
 def is_guest(user_id: str) -> bool:
     """Whether a (verified) user id is a guest's: only the UI mints ids with this prefix."""
     return user_id.startswith(GUEST_PREFIX)
@@ -49,7 +71,11 @@ def verify_token(token: object, secret: str, leeway_seconds: int = 5) -> User:
     if not isinstance(token, str) or not token or len(token) > 4096:
         raise UnauthorizedError("a token is required")
     claims = decode_claims(token, secret, [ALGORITHM], AUDIENCE, ISSUER, leeway_seconds)
-    return User(id=subject(claims, 200), guest=bool(claims.get("guest", False)))
+    return User(
+        id=subject(claims, 200),
+        guest=bool(claims.get("guest", False)),
+        expires_at=float(claims["exp"]),
+    )
 
 
 def decode_claims(

@@ -9,9 +9,9 @@ from contextlib import asynccontextmanager
 from chatbot_common.http import add_common_middleware, install_error_handlers, probes_router
 from fastapi import FastAPI
 
-from .api.routes import conversations, messages, streaming, turns
+from .api.routes import accounts, conversations, messages, streaming, turns
 from .metrics import STORE_UP
-from .repository import HistoryRepository, create_repository
+from .repository import HistoryRepository, create_stores
 from .settings import HistorySettings
 
 log = logging.getLogger(__name__)
@@ -22,12 +22,15 @@ def create_app(settings: HistorySettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        repo = create_repository(settings)
+        repo, accounts_store = create_stores(settings)
         app.state.repository = repo
+        app.state.accounts = accounts_store
         try:
-            await repo.open()
+            await repo.open()  # first: the conversations table the accounts store counts
+            await accounts_store.open()
             yield
         finally:
+            await accounts_store.close()
             await repo.close()
 
     app = FastAPI(
@@ -53,6 +56,7 @@ def create_app(settings: HistorySettings | None = None) -> FastAPI:
     app.include_router(messages.router)
     app.include_router(streaming.router)
     app.include_router(turns.router)
+    app.include_router(accounts.router)
     add_common_middleware(app, settings.max_request_bytes)
     install_error_handlers(app)
     return app

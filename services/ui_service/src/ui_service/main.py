@@ -8,13 +8,14 @@ from contextlib import asynccontextmanager
 
 import httpx
 from chatbot_common.http import add_common_middleware, install_error_handlers, probes_router
+from chatbot_common.oidc import TokenVerifier
 from chatbot_common.settings import local_secret
 from fastapi import FastAPI
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.staticfiles import StaticFiles
 
 from . import vendor
-from .api.routes import auth, config, pages
+from .api.routes import auth, config, oidc, pages
 from .guest_mints import GuestMints
 from .security import SecurityHeadersMiddleware
 from .settings import UiSettings
@@ -45,6 +46,9 @@ def create_app(settings: UiSettings) -> FastAPI:
     app.state.settings = settings
     app.state.guest_mints = GuestMints(settings.guest_mints_per_minute)
     app.state.auth_secret = settings.auth_secret or local_secret(settings.state_dir)
+    app.state.verifier = (
+        TokenVerifier(app.state.auth_secret, settings) if settings.oidc_issuer else None
+    )
 
     async def libraries_installed() -> bool:
         return not vendor.missing_files(settings.node_modules)
@@ -56,6 +60,7 @@ def create_app(settings: UiSettings) -> FastAPI:
     app.add_middleware(SecurityHeadersMiddleware, settings=settings)
     app.include_router(probes_router(lambda: [libraries_installed]))
     app.include_router(auth.router)
+    app.include_router(oidc.router)
     app.include_router(config.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=settings.static_dir, check_dir=False), name="static")

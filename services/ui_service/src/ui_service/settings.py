@@ -25,13 +25,30 @@ class UiSettings(IdentitySettings):
         description="HS256 key for user tokens; unset = the generated one in STATE_DIR",
     )
     token_ttl_seconds: int = Field(
-        7 * 24 * 3600, validation_alias="TOKEN_TTL_SECONDS", ge=60
+        3600,
+        validation_alias="TOKEN_TTL_SECONDS",
+        ge=60,
+        le=3600,
+        description="lifetime of a guest token (at most an hour; the page renews it before)",
     )
     token_renew_window_seconds: int = Field(
         30 * 24 * 3600,
         validation_alias="TOKEN_RENEW_WINDOW_SECONDS",
         ge=0,
-        description="how long after expiry a correctly signed token still renews its user id",
+        description="a guest who comes back within this long keeps their user id (the "
+        "HttpOnly refresh cookie's lifetime, renewed on every use)",
+    )
+    cookie_secure: bool | None = Field(
+        None,
+        validation_alias="COOKIE_SECURE",
+        description="mark the refresh cookies Secure; unset = when PUBLIC_URL is https",
+    )
+    oidc_refresh_cookie_seconds: int = Field(
+        30 * 24 * 3600,
+        validation_alias="OIDC_REFRESH_COOKIE_SECONDS",
+        ge=60,
+        description="longest life of the cookie holding a signed-in user's refresh token "
+        "(the provider's own refresh lifetime applies when shorter)",
     )
     public_url: str = Field(
         "http://localhost:8080",

@@ -9,7 +9,7 @@ from chatbot_common.http import internal_auth
 from fastapi import Depends, Header, Request
 
 from ..models import valid_id
-from ..repository import HistoryRepository
+from ..repository import AccountsRepository, HistoryRepository
 from ..settings import HistorySettings
 
 
@@ -21,6 +21,11 @@ def get_settings(request: Request) -> HistorySettings:
 def get_repository(request: Request) -> HistoryRepository:
     repo: HistoryRepository = request.app.state.repository
     return repo
+
+
+def get_accounts(request: Request) -> AccountsRepository:
+    accounts: AccountsRepository = request.app.state.accounts
+    return accounts
 
 
 async def require_internal(
@@ -37,6 +42,7 @@ def get_user_id(x_user_id: Annotated[str, Header(min_length=1, max_length=200)])
 
 SettingsDep = Annotated[HistorySettings, Depends(get_settings)]
 HistoryDep = Annotated[HistoryRepository, Depends(get_repository)]
+AccountsDep = Annotated[AccountsRepository, Depends(get_accounts)]
 UserId = Annotated[str, Depends(get_user_id)]
 InternalAuth = Depends(require_internal)
 

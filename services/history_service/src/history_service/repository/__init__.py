@@ -11,9 +11,39 @@ from chatbot_common.errors import UnavailableError
 
 from ..metrics import MESSAGES_STORED, OPERATION_DURATION, STORE_UP
 from ..settings import HistorySettings
+from .accounts_base import AccountsRepository
 from .base import HistoryRepository
 
-__all__ = ["HistoryRepository", "create_repository", "instrumented"]
+__all__ = [
+    "AccountsRepository", "HistoryRepository", "create_repository", "create_stores", "instrumented"
+]
+
+
+def create_stores(settings: HistorySettings) -> tuple[HistoryRepository, AccountsRepository]:
+    """The history store and the users/usage store beside it (one MongoDB client for both)."""
+    if settings.mongodb_uri:
+        from ._mongo_support import create_client, history_database
+        from ._retry import RetryPolicy
+        from .accounts_mongo import MongoAccountsRepository
+        from .mongo import MongoHistoryRepository
+
+        client = create_client(settings)
+        retry = RetryPolicy(
+            settings.store_retry_attempts,
+            settings.store_retry_base_delay,
+            settings.store_retry_max_delay,
+        )
+        return (
+            instrumented(MongoHistoryRepository(client, settings)),
+            MongoAccountsRepository(history_database(client, settings), retry),
+        )
+    from .accounts_sqlite import SqliteAccountsRepository
+
+    path = settings.state_dir / "history.sqlite3"
+    return (
+        create_repository(settings),
+        SqliteAccountsRepository(path, settings.sqlite_busy_timeout_ms),
+    )
 
 
 def create_repository(settings: HistorySettings) -> HistoryRepository:

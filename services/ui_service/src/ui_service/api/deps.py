@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import httpx
+from chatbot_common.oidc import TokenVerifier
 from fastapi import Depends, Request
 
 from ..guest_mints import GuestMints
@@ -26,6 +27,11 @@ def _http(request: Request) -> httpx.AsyncClient:
     return client
 
 
+def _verifier(request: Request) -> TokenVerifier | None:
+    verifier: TokenVerifier | None = request.app.state.verifier
+    return verifier
+
+
 def _guest_mints(request: Request) -> GuestMints:
     mints: GuestMints = request.app.state.guest_mints
     return mints
@@ -40,3 +46,4 @@ ClientHostDep = Annotated[str | None, Depends(_client_host)]
 SettingsDep = Annotated[UiSettings, Depends(_settings)]
 AuthSecretDep = Annotated[str, Depends(_auth_secret)]
 HttpDep = Annotated[httpx.AsyncClient, Depends(_http)]
+VerifierDep = Annotated[TokenVerifier | None, Depends(_verifier)]

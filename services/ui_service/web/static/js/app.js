@@ -1,5 +1,6 @@
 // Boot the chat page: libraries, language, connection, and the wiring of the page's controls.
 
+import { Auth } from "./auth.js";
 import { Chat } from "./chat.js";
 import { Connection } from "./connection.js";
 import { fillIcons, toast } from "./dom.js";
@@ -33,6 +34,36 @@ async function loadModels(select) {
   }
 }
 
+/** The sign-in screen (nothing else works before sign-in), with why we are here. */
+function showSignIn(auth, reason) {
+  $("app").hidden = true;
+  $("signin-screen").hidden = false;
+  const error = $("signin-error");
+  error.hidden = !reason;
+  error.textContent = reason || "";
+  $("signin").hidden = !auth.canSignIn;
+  $("signin").focus();
+  document.body.dataset.ready = "true";
+}
+
+/** The top bar: "Sign in" for guests where sign-in exists, else the user's menu. */
+function showIdentity(auth) {
+  const signedIn = auth.kind === "oidc";
+  $("signin-top").hidden = signedIn || !auth.canSignIn;
+  $("user-wrap").hidden = !signedIn;
+  if (!signedIn) return;
+  $("user-name").textContent = auth.user.name;
+  $("user-wrap").querySelector(".user-initial").textContent = (auth.user.name || "?")[0].toUpperCase();
+  $("user-btn").setAttribute("aria-label", auth.user.name);
+  $("admin-link").hidden = !auth.user.admin;
+  const btn = $("user-btn");
+  const menu = $("user-menu");
+  const toggle = (open) => { menu.hidden = !open; btn.setAttribute("aria-expanded", String(open)); };
+  btn.addEventListener("click", (event) => { event.stopPropagation(); toggle(menu.hidden); });
+  document.addEventListener("click", () => toggle(false));
+  menu.addEventListener("keydown", (event) => { if (event.key === "Escape") { toggle(false); btn.focus(); } });
+}
+
 async function boot() {
   initLanguage();
   applyTranslations(document);
@@ -47,6 +78,20 @@ async function boot() {
     $("boot-hint").hidden = false;
     throw err;
   }
+  let conn;
+  const config = await (await fetch("/config.json")).json();
+  const auth = new Auth(config.auth);
+  for (const id of ["signin", "signin-top"]) {
+    $(id).addEventListener("click", () => auth.signIn().catch((err) => toast(String(err.message || err), { kind: "error" })));
+  }
+  $("signout").addEventListener("click", () => { conn?.close(); auth.signOut(); });
+  await auth.start();
+  if (!auth.kind) {
+    $("boot").remove();
+    showSignIn(auth, auth.error?.message);
+    return;
+  }
+  showIdentity(auth);
   const markdown = new MarkdownRenderer(libs);
   const input = $("input");
   const app = $("app");
@@ -101,15 +146,19 @@ async function boot() {
     },
   };
 
-  const conn = new Connection(libs.io, {
+  conn = new Connection(libs.io, auth, {
     onState: setConnState,
     onConnect: () => chat.connected(),
+    onRefused: (code) => {
+      conn.close();
+      showSignIn(auth, t(code === "forbidden" ? "accountDisabled" : "signedOut"));
+    },
   });
   chat = new Chat(conn, view);
   $("boot").remove();
   view.showConversation(null);
   setConnState("connecting");
-  await conn.open();
+  conn.open(config);
   chat.bindEvents();
   const initial = conversationIdFromPath();
   if (initial) chat.currentId = initial; // opened on connect

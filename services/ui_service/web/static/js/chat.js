@@ -5,6 +5,7 @@ import { t } from "./i18n.js";
 import { conversationTitle } from "./sidebar.js";
 
 const PAGE = 50;
+const MAX_PAGES = 20; // pages of one load (a conversation's or the list's), at most
 const UNDO_MS = 5000;
 const STALL_MS = 20000; // an answer silent this long is re-read (e.g. it ended elsewhere)
 const BUSY_RETRIES = 10; // a refused answer ("busy", retry_after) is asked for again this often
@@ -107,10 +108,23 @@ export class Chat {
 
   async loadList(before) {
     try {
-      const ack = await this.conn.request("conversation.list", before ? { limit: PAGE, before } : { limit: PAGE });
-      if (!before) this.conversations.clear();
-      for (const c of ack.conversations) this.conversations.set(c.id, c);
-      this.hasMore = ack.conversations.length === PAGE;
+      // A page may come back shorter than asked (the server's byte budget): ask on from its
+      // last item until PAGE conversations are in or a page comes back empty.
+      let got = 0;
+      let last = before;
+      let ended = false;
+      for (let pages = 0; got < PAGE && pages < MAX_PAGES; pages++) {
+        const ack = await this.conn.request("conversation.list", last ? { limit: PAGE - got, before: last } : { limit: PAGE });
+        if (!before && pages === 0) this.conversations.clear();
+        for (const c of ack.conversations) this.conversations.set(c.id, c);
+        got += ack.conversations.length;
+        if (!ack.conversations.length) {
+          ended = true;
+          break;
+        }
+        last = ack.conversations.at(-1).updated_at;
+      }
+      this.hasMore = !ended && got >= PAGE;
     } catch (err) {
       toast(errorText(err), { kind: "error" });
     }
@@ -165,7 +179,7 @@ export class Chat {
     this.view.renderSidebar();
     let ack;
     try {
-      ack = await this.conn.request("conversation.get", { conversation_id: id, limit: 500 });
+      ack = await this.loadConversation(id);
     } catch (err) {
       if (this.loading !== seq) return;
       this.loading = 0;
@@ -190,6 +204,23 @@ export class Chat {
     for (const event of early) this.applyDelta(event);
     this.updateBusy();
     this.view.renderSidebar();
+  }
+
+  /**
+   * conversation.get, paged: an ack holds at most the server's byte budget of messages, so ask
+   * on from the last seq until the page holds message_count messages or a page comes back empty.
+   */
+  async loadConversation(id) {
+    const ack = await this.conn.request("conversation.get", { conversation_id: id, limit: 500 });
+    const messages = [...ack.messages];
+    for (let pages = 1; pages < MAX_PAGES && messages.length && messages.length < ack.conversation.message_count; pages++) {
+      const after_seq = messages.at(-1).seq;
+      const next = await this.conn.request("conversation.get", { conversation_id: id, after_seq, limit: 500 });
+      if (!next.messages.length) break;
+      messages.push(...next.messages);
+      ack.conversation = next.conversation;
+    }
+    return { conversation: ack.conversation, messages };
   }
 
   applyDelta({ message_id: id, index, delta }) {

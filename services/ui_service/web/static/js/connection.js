@@ -1,7 +1,7 @@
-// Guest token (kept in localStorage), the Socket.IO connection and acked requests.
+// The Socket.IO connection, its token kept fresh (auth.js) and acked requests.
 
-const TOKEN_KEY = "chatbot.token";
 const ACK_TIMEOUT_MS = 15000;
+const RETRY_RENEW_MS = 5000;
 
 export class RequestError extends Error {
   constructor(code, message) {
@@ -10,60 +10,34 @@ export class RequestError extends Error {
   }
 }
 
-function tokenExpiry(token) {
-  try {
-    const payload = JSON.parse(atob(token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/")));
-    return typeof payload.exp === "number" ? payload.exp * 1000 : 0;
-  } catch {
-    return 0;
-  }
-}
-
-/** A new guest token, or the same user again when `old` is still renewable. */
-async function fetchToken(old) {
-  const r = await fetch("/auth/guest", {
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify(old ? { token: old } : {}),
-  });
-  if (!r.ok) {
-    // E.g. 403 when guest access is turned off: show the service's own words.
-    const error = (await r.json().catch(() => ({}))).error || {};
-    throw new RequestError(error.code || "unavailable", error.message || `token request failed (${r.status})`);
-  }
-  const body = await r.json();
-  localStorage.setItem(TOKEN_KEY, body.token);
-  return body.token;
-}
-
-async function currentToken() {
-  const saved = localStorage.getItem(TOKEN_KEY);
-  // Renew a day before expiry so an open tab never holds a dead token.
-  if (saved && tokenExpiry(saved) - Date.now() > 24 * 3600 * 1000) return saved;
-  return fetchToken(saved);
-}
-
 /**
  * The chat connection. `onState(state)` gets "connecting" | "connected" | "offline";
- * `onConnect(first)` runs on every (re)connection.
+ * `onConnect(first)` runs on every (re)connection; `onRefused(code, message)` when the
+ * service will not have us (signed out, disabled).
+ *
+ * The token is renewed before it expires (`auth.renew()`, then `auth.renew` over the open
+ * socket: nothing in flight is lost); a socket the server closed (token expired) is reopened
+ * with a fresh one.
  */
 export class Connection {
-  constructor(io, { onState, onConnect }) {
+  constructor(io, auth, { onState, onConnect, onRefused }) {
     this.io = io;
+    this.auth = auth;
     this.onState = onState;
     this.onConnect = onConnect;
+    this.onRefused = onRefused || (() => {});
     this.socket = null;
     this.renewals = [];
+    this.renewTimer = 0;
+    this.renewed = 0; // tokens handed to the open socket (tests read it from the page)
     this.everConnected = false;
   }
 
-  async open() {
-    const config = await (await fetch("/config.json")).json();
-    const token = await currentToken();
+  open(config) {
     const url = config.chat_url || undefined; // "" = same origin (one ingress)
     const options = {
       path: config.socket_path || "/socket.io",
-      auth: { token },
+      auth: { token: this.auth.token },
       transports: ["websocket", "polling"],
       reconnectionDelay: 500,
       reconnectionDelayMax: 5000,
@@ -76,17 +50,70 @@ export class Connection {
       this.onState("connected");
       this.onConnect(first);
     });
-    this.socket.on("disconnect", () => this.onState("offline"));
+    this.socket.on("disconnect", (reason) => {
+      this.onState("offline");
+      // The server closed it (token expired unrenewed, or the account was disabled):
+      // socket.io does not reconnect by itself then. Try again with a fresh token.
+      if (reason === "io server disconnect") this.reopen();
+    });
     this.socket.io.on("reconnect_attempt", () => this.onState("connecting"));
     this.socket.on("connect_error", (err) => this.connectError(err));
+    this.scheduleRenewal();
     return this.socket;
+  }
+
+  scheduleRenewal(delay = this.auth.renewIn()) {
+    clearTimeout(this.renewTimer);
+    this.renewTimer = setTimeout(() => this.renewNow(), delay);
+  }
+
+  /** A fresh token for this identity, handed to the open socket (`auth.renew`). */
+  async renewNow() {
+    let token;
+    try {
+      token = await this.auth.renew();
+    } catch (err) {
+      if (err?.code === "unauthorized" || err?.code === "forbidden") {
+        this.onRefused(err.code, err.message);
+        return;
+      }
+      this.scheduleRenewal(RETRY_RENEW_MS); // the UI service or the provider is away
+      return;
+    }
+    this.socket.auth = { token };
+    if (this.socket.connected) {
+      try {
+        await this.request("auth.renew", { token });
+        this.renewed += 1;
+        document.body.dataset.renewals = String(this.renewed);
+      } catch {
+        /* closed meanwhile: it reconnects with the new token */
+      }
+    }
+    this.scheduleRenewal();
+  }
+
+  async reopen() {
+    try {
+      this.socket.auth = { token: await this.auth.renew() };
+    } catch (err) {
+      this.onRefused(err?.code || "unauthorized", err?.message);
+      return;
+    }
+    this.scheduleRenewal();
+    if (!this.socket.connected) this.socket.connect();
   }
 
   async connectError(err) {
     const code = err?.data?.code || err?.message || "";
     this.onState("offline");
+    if (code === "forbidden") {
+      this.socket.disconnect();
+      this.onRefused("forbidden", err?.data?.message || err?.message);
+      return;
+    }
     if (!/unauthori[sz]ed/i.test(code) && !/token/i.test(err?.message || "")) return;
-    // Refused at connect: fetch a (renewed) guest token and try again, a few times a minute.
+    // Refused at connect: renew the token and try again, a few times a minute.
     const now = Date.now();
     this.renewals = this.renewals.filter((at) => now - at < 60000);
     if (this.renewals.length >= 3) {
@@ -95,11 +122,21 @@ export class Connection {
     }
     this.renewals.push(now);
     try {
-      this.socket.auth = { token: await fetchToken(localStorage.getItem(TOKEN_KEY)) };
-    } catch {
-      /* the next attempt retries */
+      this.socket.auth = { token: await this.auth.renew() };
+      this.scheduleRenewal();
+    } catch (renewErr) {
+      if (renewErr?.code === "unauthorized") {
+        this.socket.disconnect();
+        this.onRefused("unauthorized", renewErr.message);
+        return;
+      }
     }
     if (!this.socket.connected) this.socket.connect();
+  }
+
+  close() {
+    clearTimeout(this.renewTimer);
+    this.socket?.disconnect();
   }
 
   get connected() {

@@ -69,6 +69,13 @@ const STRINGS = {
     suggest2: "Write a Python function with tests",
     suggest3: "Draft a friendly email",
     suggest4: "Summarize a text for me",
+    signIn: "Sign in",
+    signOut: "Sign out",
+    signInTitle: "Sign in to chat",
+    signInText: "Use your organisation's account.",
+    adminPage: "Administration",
+    accountDisabled: "This account is disabled. Ask your administrator.",
+    signedOut: "You are signed out. Sign in again to go on.",
   },
   de: {
     conversations: "Unterhaltungen",
@@ -138,6 +145,13 @@ const STRINGS = {
     suggest2: "Schreibe eine Python-Funktion mit Tests",
     suggest3: "Entwirf eine freundliche E-Mail",
     suggest4: "Fasse einen Text für mich zusammen",
+    signIn: "Anmelden",
+    signOut: "Abmelden",
+    signInTitle: "Zum Chatten anmelden",
+    signInText: "Mit dem Konto deiner Organisation.",
+    adminPage: "Verwaltung",
+    accountDisabled: "Dieses Konto ist gesperrt. Frag deine Administration.",
+    signedOut: "Du bist abgemeldet. Melde dich wieder an, um weiterzumachen.",
   },
 };
 

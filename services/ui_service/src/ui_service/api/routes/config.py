@@ -18,9 +18,20 @@ log = logging.getLogger(__name__)
 router = APIRouter(tags=["config"])
 
 
+class OidcClient(BaseModel):
+    issuer: str
+    client_id: str
+
+
+class AuthConfig(BaseModel):
+    guest_access: bool
+    oidc: OidcClient | None
+
+
 class PageConfig(BaseModel):
     chat_url: str
     socket_path: str
+    auth: AuthConfig
 
 
 class ModelInfo(BaseModel):
@@ -33,7 +44,14 @@ class ModelList(BaseModel):
 
 @router.get("/config.json")
 async def config(settings: SettingsDep) -> PageConfig:
-    return PageConfig(chat_url=chat_url(settings), socket_path=settings.socket_path)
+    oidc = None
+    if settings.oidc_issuer and settings.oidc_client_id:
+        oidc = OidcClient(issuer=settings.oidc_issuer, client_id=settings.oidc_client_id)
+    return PageConfig(
+        chat_url=chat_url(settings),
+        socket_path=settings.socket_path,
+        auth=AuthConfig(guest_access=settings.guests_allowed, oidc=oidc),
+    )
 
 
 @router.get("/models.json")

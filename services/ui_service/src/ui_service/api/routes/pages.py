@@ -25,6 +25,12 @@ async def conversation_page(conversation_id: str, settings: SettingsDep) -> File
     return FileResponse(settings.static_dir / "index.html", headers=_NO_CACHE)
 
 
+@router.get("/admin", include_in_schema=False)
+async def admin_page(settings: SettingsDep) -> FileResponse:
+    """The operator's view; its data comes from admin events only admins may call."""
+    return FileResponse(settings.static_dir / "admin.html", headers=_NO_CACHE)
+
+
 @router.get("/vendor/{package}/{path:path}", include_in_schema=False)
 async def vendor_file(package: str, path: str, settings: SettingsDep) -> FileResponse:
     target = vendor.resolve(settings.node_modules, package, path)

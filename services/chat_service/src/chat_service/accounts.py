@@ -1,0 +1,108 @@
+"""Users as the chat service sees them: their record in history (disabled? own daily token
+limit?), cached for ``ACCOUNT_CACHE_SECONDS``, and one usage record per finished answer.
+
+A connection refreshes the record (``last_seen``); an admin's update forgets it here (and on
+the other replicas through Redis). If the history service does not answer, a user is let in
+on what is known (the conversation events will fail anyway) rather than locked out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from chatbot_common.errors import ChatbotError, NotFoundError
+from chatbot_common.tokens import User
+
+from .history_client import HistoryClient, Json
+from .streaming import Answer
+
+log = logging.getLogger(__name__)
+
+USAGE_ATTEMPTS = 4
+
+
+def _now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def estimate_tokens(text: str) -> int:
+    """The LLM service's estimate (``ceil(utf8 bytes / 3)``) where the upstream gave none."""
+    return math.ceil(len(text.encode("utf-8", "surrogatepass")) / 3)
+
+
+class Accounts:
+    def __init__(self, history: HistoryClient, cache_seconds: float) -> None:
+        self.history = history
+        self.cache_seconds = cache_seconds
+        self._cache: dict[str, tuple[float, Json]] = {}
+
+    async def seen(self, user: User) -> Json | None:
+        """Record the connection (last seen, name); the user's record, None if unknown."""
+        body: dict[str, Any] = {"guest": user.guest}
+        if user.name:
+            body["name"] = user.name
+        try:
+            record = await self.history.user_seen(user.id, body)
+        except ChatbotError as exc:
+            log.warning("could not record the user's visit", extra={"error": exc.message})
+            return self._cached(user.id)
+        self._cache[user.id] = (time.monotonic(), record)
+        return record
+
+    async def policy(self, user_id: str) -> Json | None:
+        """The user's record, at most ``cache_seconds`` old (None: unknown / store down)."""
+        hit = self._cache.get(user_id)
+        if hit is not None and time.monotonic() - hit[0] < self.cache_seconds:
+            return hit[1]
+        try:
+            record = await self.history.get_user(user_id)
+        except NotFoundError:
+            return None
+        except ChatbotError:
+            return hit[1] if hit else None
+        self._cache[user_id] = (time.monotonic(), record)
+        return record
+
+    def _cached(self, user_id: str) -> Json | None:
+        hit = self._cache.get(user_id)
+        return hit[1] if hit else None
+
+    def forget(self, user_id: str) -> None:
+        self._cache.pop(user_id, None)
+
+    async def record_answer(self, answer: Answer, status: str) -> None:
+        """One usage record per finished answer (idempotent on its message id)."""
+        if answer.message is None:
+            return
+        usage = answer.usage or {}
+        prompt = usage.get("prompt_tokens")
+        completion = usage.get("completion_tokens")
+        body: Json = {
+            "message_id": answer.message["id"],
+            "user_id": answer.user_id,
+            "conversation_id": answer.conversation_id,
+            "model": answer.model,
+            "status": status,
+            "prompt_tokens": prompt if isinstance(prompt, int) else 0,
+            "completion_tokens": completion if isinstance(completion, int)
+            else estimate_tokens(answer.text),
+            "ttft_ms": None if answer.ttft is None else round(answer.ttft * 1000, 1),
+            "finished_at": _now_iso(),
+        }
+        delay = 0.2
+        for attempt in range(USAGE_ATTEMPTS):
+            try:
+                await self.history.add_usage(body)
+                return
+            except ChatbotError as exc:
+                if attempt == USAGE_ATTEMPTS - 1:
+                    log.error("could not record an answer's usage",
+                              extra={"message_id": body["message_id"], "error": exc.message})
+                    return
+                await asyncio.sleep(delay)
+                delay *= 2
