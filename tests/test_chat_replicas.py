@@ -78,7 +78,13 @@ def run_cluster(state: Path, **chat_env: str) -> Iterator[Cluster]:
     except BaseException:
         redis.stop()
         raise
-    cluster = Cluster(system, redis, system.chat, system.start_chat())
+    try:
+        second = system.start_chat()
+    except BaseException:  # nothing of this cluster outlives a failed start
+        system.stop()
+        redis.stop()
+        raise
+    cluster = Cluster(system, redis, system.chat, second)
     try:
         yield cluster
     finally:
