@@ -11,11 +11,13 @@
 from __future__ import annotations
 
 import asyncio
+import http.cookiejar
 import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -28,12 +30,20 @@ ATTEMPTS = 10_000
 LIMIT = 10
 
 
+class NoCookies(http.cookiejar.DefaultCookiePolicy):
+    def set_ok(self, cookie: http.cookiejar.Cookie, request: Any) -> bool:
+        return False
+
+
 async def test_mints_per_address_are_limited(hostile: Stack) -> None:
     attacker = {"X-Forwarded-For": "203.0.113.7"}
     started = time.monotonic()
     codes: Counter[int] = Counter()
     limits = httpx.Limits(max_connections=50)
     async with httpx.AsyncClient(base_url=hostile.ui.url, timeout=30, limits=limits) as http:
+        # An attacker drops the guest refresh cookie (with it, each request would renew the
+        # same guest and mint no one).
+        http.cookies.jar.set_policy(NoCookies())
 
         async def burst(n: int) -> None:
             for _ in range(n):
