@@ -45,7 +45,7 @@ rm -rf "${STAGE:?}"/*
 mkdir -p "$STAGE/redis" "$STAGE/ferretdb" "$STAGE/fake-upstream/tests/support"
 cp "${GO_DIRS[0]}/ferretdb" "$STAGE/ferretdb/"
 cp "$REPO/tests/__init__.py" "$STAGE/fake-upstream/tests/"
-cp "$REPO/tests/support/__init__.py" "$REPO/tests/support/fake_upstream.py" \
+cp "$REPO/tests/support/__init__.py" "$REPO/tests/support/fake_upstream.py" "$REPO/tests/support/holds.py" \
     "$STAGE/fake-upstream/tests/support/"
 cp -r "${GO_DIRS[1]}" "$STAGE/haproxy-ingress"
 
