@@ -51,7 +51,7 @@ def local_gateway() -> Iterator[Proc]:
 def test_local_model_answers_a_simple_question(local_gateway: Proc) -> None:
     client = OpenAI(base_url=f"{local_gateway.url}/v1", api_key="unused", timeout=300)
     answer = client.chat.completions.create(
-        model="anything",
+        model="qwen2.5-0.5b-instruct",
         messages=[{"role": "user", "content": "What is the capital of France? One word."}],
         temperature=0,
         max_tokens=16,
@@ -62,7 +62,7 @@ def test_local_model_answers_a_simple_question(local_gateway: Proc) -> None:
 
     chunks = list(
         client.chat.completions.create(
-            model="anything",
+            model="qwen2.5-0.5b-instruct",
             messages=[{"role": "user", "content": "Say hello in French, one word."}],
             temperature=0,
             max_tokens=16,
