@@ -117,6 +117,21 @@ async def on_b(cluster: Cluster, user_id: str) -> AsyncIterator[ChatClient]:
     await c.close()
 
 
+async def redis_steady(cluster: Cluster, timeout: float = 90) -> None:
+    """Both replicas publish and follow through Redis again (``chat_redis_up`` and
+    ``chat_live_redis_up`` are 1 on each): the steady state a test that disturbed Redis leaves."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    async with httpx.AsyncClient(timeout=30) as http:
+        for replica in (cluster.a, cluster.b):
+            for gauge in ("chat_redis_up", "chat_live_redis_up"):
+                while True:
+                    text = (await http.get(replica.url + "/metrics")).text
+                    if f"\n{gauge} 1.0" in text:
+                        break
+                    assert asyncio.get_running_loop().time() < deadline, f"{gauge} stayed 0"
+                    await asyncio.sleep(0.2)
+
+
 def rest_after(c: ChatClient, live: dict[str, Any]) -> list[dict[str, Any]]:
     return [
         d
@@ -218,6 +233,7 @@ async def test_a_killed_replicas_answer_is_continued_by_another(
     message (assistant prefill) from the next index; it ends complete, equal to the
     uninterrupted answer, finalised once."""
     question = "[tokens:150] this replica dies"
+    await redis_steady(cluster)  # another test may have restarted Redis just before
     doomed = await cluster.system.astart_chat()
     try:
         c = await cluster.client(doomed, user_id)
@@ -268,6 +284,7 @@ async def test_sigterm_hands_the_answer_over(
     another replica completes it."""
     hold = Hold.new(after=10)  # the answer is still running when the replica leaves
     question = f"[tokens:200] handed over {hold.tag}"
+    await redis_steady(cluster)
     leaving = await cluster.system.astart_chat(SHUTDOWN_GRACE_SECONDS="1")
     try:
         c = await cluster.client(leaving, user_id)

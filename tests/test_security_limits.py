@@ -57,6 +57,7 @@ async def connect(stack: Stack, token: str | None = None) -> ChatClient:
 
 def limit_of(ack: dict[str, Any]) -> str:
     """Which limit refused: the words after "too many" in the error message."""
+    assert ack.get("ok") is False, f"not refused: {ack}"
     message: str = ack["error"]["message"]
     assert message.startswith("too many "), ack
     return message.removeprefix("too many ").split(";")[0]
