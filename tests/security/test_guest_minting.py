@@ -15,6 +15,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 from pathlib import Path
 
 import httpx
@@ -32,12 +33,19 @@ async def test_mints_per_address_are_limited(hostile: Stack) -> None:
     attacker = {"X-Forwarded-For": "203.0.113.7"}
     started = time.monotonic()
     codes: Counter[int] = Counter()
+    minted: set[str] = set()
     limits = httpx.Limits(max_connections=50)
-    async with httpx.AsyncClient(base_url=hostile.ui.url, timeout=30, limits=limits) as http:
+    # The attacker keeps no cookies: a guest refresh cookie would renew one user, not mint.
+    no_cookies = CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
+    async with httpx.AsyncClient(base_url=hostile.ui.url, timeout=30, limits=limits,
+                                 cookies=no_cookies) as http:
 
         async def burst(n: int) -> None:
             for _ in range(n):
-                codes[(await http.post("/auth/guest", headers=attacker)).status_code] += 1
+                r = await http.post("/auth/guest", headers=attacker)
+                codes[r.status_code] += 1
+                if r.status_code == 200:
+                    minted.add(r.json()["user_id"])
 
         await asyncio.gather(*(burst(ATTEMPTS // 50) for _ in range(50)))
         elapsed = time.monotonic() - started
@@ -52,6 +60,7 @@ async def test_mints_per_address_are_limited(hostile: Stack) -> None:
     # A sliding minute: never more than LIMIT in any 60 s (on a slow machine the burst may
     # outlast one minute; it took 37 s here).
     assert codes[200] <= LIMIT * (1 + int(elapsed // 60)), codes
+    assert len(minted) == codes[200]
     assert codes[200] + codes[429] == ATTEMPTS, codes
     assert refused.status_code == 429
     assert refused.json()["error"]["code"] == "rate_limited"
