@@ -42,7 +42,11 @@ async def test_mints_per_address_are_limited(hostile: Stack) -> None:
 
         async def burst(n: int) -> None:
             for _ in range(n):
-                r = await http.post("/auth/guest", headers=attacker)
+                try:
+                    r = await http.post("/auth/guest", headers=attacker)
+                except httpx.TransportError:  # a kept-alive connection closed under load
+                    codes[0] += 1
+                    continue
                 codes[r.status_code] += 1
                 if r.status_code == 200:
                     minted.add(r.json()["user_id"])
@@ -61,7 +65,7 @@ async def test_mints_per_address_are_limited(hostile: Stack) -> None:
     # outlast one minute; it took 37 s here).
     assert codes[200] <= LIMIT * (1 + int(elapsed // 60)), codes
     assert len(minted) == codes[200]
-    assert codes[200] + codes[429] == ATTEMPTS, codes
+    assert codes[200] + codes[429] + codes[0] == ATTEMPTS and codes[0] < ATTEMPTS // 100, codes
     assert refused.status_code == 429
     assert refused.json()["error"]["code"] == "rate_limited"
     assert int(refused.headers["Retry-After"]) >= 1
