@@ -14,6 +14,7 @@ as the standard library's, through orjson).
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import orjson
@@ -31,7 +32,13 @@ class OrjsonCompat:
 
     @staticmethod
     def loads(data: str | bytes, **_: Any) -> Any:
-        return orjson.loads(data)
+        try:
+            return orjson.loads(data)
+        except orjson.JSONDecodeError:
+            # orjson refuses JSON the standard library reads (a lone surrogate "\ud800"); the
+            # event must still reach its handler, whose validation answers `invalid` (a
+            # dropped packet would leave the client waiting for an ack that never comes).
+            return json.loads(data)
 
 
 class DirectEmit(socketio.AsyncManager):
