@@ -45,7 +45,8 @@ release_install() {
     KUBECONFIG="$KUBECONFIG_ADMIN" "$HELM" install "$RELEASE_NAME" \
         "oci://$REGISTRY_ADDR/charts/chatbot" --version "$RELEASE_VERSION" --plain-http \
         -n "$RELEASE_NS" -f "$ROOT/k8s/local-values.yaml" \
-        --set global.imageRegistry="$REGISTRY_ADDR" --set ingress.host="$RELEASE_HOST" "${tags[@]}" \
+        --set global.imageRegistry="$REGISTRY_ADDR" --set ingress.host="$RELEASE_HOST" \
+        --set global.publicUrl="http://$RELEASE_HOST" "${tags[@]}" \
         --wait --timeout 8m >&2
     kubectl_admin -n "$RELEASE_NS" rollout status deploy/chatbot-fake-llm --timeout=120s >&2
     wait_for "the ingress to route $RELEASE_HOST" 120 release_ingress_ready
