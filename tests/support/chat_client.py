@@ -38,8 +38,10 @@ class ChatClient:
     """Connects with a token, calls events with acks, records every server event.
 
     Like a well-behaved client, ``call`` waits out a ``rate_limited`` ack for its ``retry_after``
-    and tries again (at most ``patience`` times); a test of the limits themselves passes
-    ``honour_retry_after=False`` to see every refusal.
+    and tries again (at most ``patience`` times) when the wait is short (``max_wait``); a longer
+    one (a per-day budget spent) is returned as it is, as a user would be told to come back
+    later. A test of the limits themselves passes ``honour_retry_after=False`` to see every
+    refusal.
     """
 
     def __init__(
@@ -52,6 +54,7 @@ class ChatClient:
         socketio_path: str = "socket.io",
         honour_retry_after: bool = True,
         patience: int = 30,
+        max_wait: float = 30.0,
     ) -> None:
         self.url = url
         self.token = token
@@ -60,6 +63,7 @@ class ChatClient:
         self.socketio_path = socketio_path
         self.honour_retry_after = honour_retry_after
         self.patience = patience
+        self.max_wait = max_wait
         self.waited_for_limits = 0.0  # seconds spent waiting out rate_limited acks
         self.sio = socketio.AsyncClient(reconnection=False)
         self.events: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -98,7 +102,7 @@ class ChatClient:
             )
             assert isinstance(ack, dict), f"{event} ack is not an object: {ack!r}"
             wait = _retry_after(ack)
-            if not self.honour_retry_after or wait is None:
+            if not self.honour_retry_after or wait is None or wait > self.max_wait:
                 return ack
             self.waited_for_limits += wait
             await asyncio.sleep(wait)
