@@ -351,6 +351,13 @@ def test_invalid_token_is_replaced_and_the_page_connects(stack: Stack, tmp_path:
         page.evaluate("(t) => localStorage.setItem('chatbot.token', t)", forged)
         page.goto(stack.ui.url)
         wait_connected(page)
+        # The forged identity is never adopted: the HttpOnly refresh cookie keeps this guest.
+        assert user_id(page) == first_user
+        # Without that cookie (another browser), a forged token gets a brand-new guest.
+        context.clear_cookies()
+        page.evaluate("(t) => localStorage.setItem('chatbot.token', t)", forged)
+        page.goto(stack.ui.url)
+        wait_connected(page)
         assert user_id(page) not in (first_user, "guest-x")
         assert page.locator(".conv").count() == 0
 
