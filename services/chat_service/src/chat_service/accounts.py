@@ -18,8 +18,8 @@ from typing import Any
 from chatbot_common.errors import ChatbotError, NotFoundError
 from chatbot_common.tokens import User
 
+from .answer import Answer
 from .history_client import HistoryClient, Json
-from .streaming import Answer
 
 log = logging.getLogger(__name__)
 

@@ -8,8 +8,7 @@ import random
 
 from chatbot_common.errors import ChatbotError
 
-from .answers import AnswerManager
-from .takeover import interrupt_orphan
+from .registry import AnswerRegistry
 
 log = logging.getLogger(__name__)
 
@@ -17,12 +16,12 @@ BATCH = 100
 MAX_BACKOFF = 30.0
 
 
-async def sweep(answers: AnswerManager, started_before: str) -> None:
+async def sweep(answers: AnswerRegistry, started_before: str) -> None:
     """At start-up: interrupt every streaming message older than this process.
 
     Retries with capped, jittered back-off until the history service answers.
     """
-    delay = 0.5
+    delay = 0.5  # TODO(#18b): chatbot_common.backoff once it lands
     while True:
         try:
             count = await _sweep_once(answers, started_before)
@@ -36,10 +35,10 @@ async def sweep(answers: AnswerManager, started_before: str) -> None:
         return
 
 
-async def _sweep_once(answers: AnswerManager, started_before: str) -> int:
+async def _sweep_once(answers: AnswerRegistry, started_before: str) -> int:
     count = 0
     for _ in range(1000):
-        batch = await answers.history.streaming_messages(started_before, BATCH)
+        batch = await answers.ports.history.streaming_messages(started_before, BATCH)
         progressed = False
         for message in batch:
             user_id = message.get("user_id")
@@ -48,7 +47,7 @@ async def _sweep_once(answers: AnswerManager, started_before: str) -> int:
                 continue
             if await answers.overlay(message) is not None:
                 continue
-            await interrupt_orphan(answers, user_id, message)
+            await answers.interrupt_orphan(user_id, message)
             progressed = True
             count += 1
         if len(batch) < BATCH or not progressed:
