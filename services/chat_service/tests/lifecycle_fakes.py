@@ -248,3 +248,8 @@ async def until(cond: Callable[[], bool], rounds: int = 2000) -> None:
             return
         await asyncio.sleep(0)
     raise AssertionError("condition never held")
+
+
+async def ended(answer: Any, seconds: float = 10) -> None:
+    """Wait until ``answer`` has ended here (a hang is a failure, not a 300 s timeout)."""
+    await asyncio.wait_for(answer.finished.wait(), seconds)

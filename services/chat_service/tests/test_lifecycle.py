@@ -16,6 +16,7 @@ from services.chat_service.tests.lifecycle_fakes import (
     USER,
     FakeShared,
     Harness,
+    ended,
     placeholder,
     until,
 )
@@ -52,7 +53,7 @@ async def test_the_end_finalises_once_releases_then_announces() -> None:
     h.llm.say("a", "b")
     h.llm.feed.put_nowait(Chunk(usage={"prompt_tokens": 3, "completion_tokens": 2}))
     h.llm.end()
-    await answer.finished.wait()
+    await ended(answer)
     assert h.history.updates == [{"content": "ab", "status": "complete",
                                   "expect_status": "streaming",
                                   "usage": {"prompt_tokens": 3, "completion_tokens": 2},
@@ -79,7 +80,7 @@ async def test_the_text_is_checkpointed_once_per_interval_of_the_clock() -> None
     await until(lambda: len(h.history.saved) == 2)
     assert h.history.saved == ["one", "one two three"]
     h.llm.end()
-    await answer.finished.wait()
+    await ended(answer)
 
 
 async def test_stop_ends_the_answer_stopped_and_waits_until_it_is_final() -> None:
@@ -107,7 +108,7 @@ async def test_an_llm_error_keeps_the_partial_text_and_says_so() -> None:
     h.llm.say("half")
     await until(lambda: len(h.deltas()) == 1)
     h.llm.feed.put_nowait(UpstreamError("the model went away"))
-    await answer.finished.wait()
+    await ended(answer)
     assert [(u["status"], u["content"]) for u in h.history.updates] == [("error", "half")]
     error, = h.events("message.error")
     assert error["message_id"] == "m2"
@@ -120,7 +121,7 @@ async def test_a_start_that_cannot_create_the_message_says_so_without_a_message_
     h = Harness()
     h.history.create_error = UnavailableError("history down")
     answer = await h.registry.start(USER, {"id": CID}, "fake")
-    await answer.finished.wait()
+    await ended(answer)
     error, = h.events("message.error")
     assert "message_id" not in error
     assert error["error"]["code"] == "unavailable"
@@ -178,7 +179,7 @@ async def test_take_over_continues_the_same_message_from_the_next_index() -> Non
     assert answer is not None
     h.llm.say(" w2", " w3")
     h.llm.end()
-    await answer.finished.wait()
+    await ended(answer)
     assert h.llm.asked[0][-1] == {"role": "assistant", "content": "Echo: w1"}
     assert h.llm.asked[0][0] == {"role": "system", "content": "be brief"}
     assert h.deltas() == [(2, " w2"), (3, " w3")]
@@ -195,7 +196,7 @@ async def test_a_continuation_that_fails_before_a_new_token_ends_interrupted() -
     answer = h.registry.in_flight(CID)
     assert answer is not None
     h.llm.feed.put_nowait(UpstreamError("no prefill here"))
-    await answer.finished.wait()
+    await ended(answer)
     assert [(u["status"], u["content"]) for u in h.history.updates] == [
         ("interrupted", "Echo: w1")]
     assert [e for e, _ in h.emitted if e.startswith("message.")] == ["message.done"]
@@ -240,7 +241,7 @@ async def test_an_answer_taken_over_elsewhere_is_abandoned_silently() -> None:
     await until(lambda: len(h.deltas()) == 1)
     h.shared.taken_by_other.add("m2")  # another replica appends to the list now
     h.llm.say(" theirs")
-    await answer.finished.wait()
+    await ended(answer)
     assert h.deltas() == [(0, "mine")]
     assert h.history.updates == []
     assert h.events("message.done") == []
@@ -255,7 +256,7 @@ async def test_resync_lets_an_answer_go_whose_lease_another_replica_holds() -> N
     await until(lambda: len(h.deltas()) == 1)
     h.shared.resync_refused.add(CID)
     await h.registry.resync(renew_first=False)
-    await answer.finished.wait()
+    await ended(answer)
     assert h.history.updates == []
     assert h.registry.in_flight(CID) is None
 
@@ -266,7 +267,7 @@ async def test_finalise_retries_with_back_off_on_the_clock() -> None:
     h.history.update_errors = [UnavailableError("busy"), UnavailableError("busy")]
     h.llm.say("x")
     h.llm.end()
-    await answer.finished.wait()
+    await ended(answer)
     assert [u["status"] for u in h.history.updates] == ["complete"] * 3
     assert len(h.clock.slept) == 2
     assert h.clock.slept[1] > h.clock.slept[0] > 0
@@ -279,7 +280,7 @@ async def test_finalise_gives_up_after_its_attempts_and_still_ends_the_answer() 
     h.history.update_errors = [UnavailableError("down")] * 10
     h.llm.say("x")
     h.llm.end()
-    await answer.finished.wait()
+    await ended(answer)
     assert len(h.history.updates) == 4
     done, = h.events("message.done")
     assert (done["message"]["status"], done["message"]["content"]) == ("complete", "x")
@@ -293,7 +294,7 @@ async def test_finalise_after_a_conflict_reports_the_stored_message() -> None:
     h.history.messages["m2"] = {**placeholder(), "content": "theirs", "status": "interrupted"}
     h.llm.say("x")
     h.llm.end()
-    await answer.finished.wait()
+    await ended(answer)
     done, = h.events("message.done")
     assert (done["message"]["status"], done["message"]["content"]) == ("interrupted", "theirs")
 
@@ -310,6 +311,6 @@ async def test_redis_down_never_stops_an_answer() -> None:
     answer = await h.start()
     h.llm.say("a", "b")
     h.llm.end()
-    await answer.finished.wait()
+    await ended(answer)
     assert h.deltas() == [(0, "a"), (1, "b")]
     assert [u["status"] for u in h.history.updates] == ["complete"]
