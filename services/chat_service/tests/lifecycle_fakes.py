@@ -196,7 +196,7 @@ class Harness:
     """A registry wired to the fakes; ``emitted`` holds every emit as ``(event, data)``."""
 
     def __init__(self, *, takeover_mode: str = "continue", checkpoint_interval: float = 0.0,
-                 shared: FakeShared | None = None) -> None:
+                 shared: Any = None) -> None:
         self.clock = FakeClock()
         self.llm = FakeLlm()
         self.history = FakeHistory()

@@ -7,19 +7,21 @@ real; history, the LLM service and the Redis records are the fakes of ``lifecycl
 from __future__ import annotations
 
 import pytest
-from chat_service.live import LiveAnswer
+from chat_service.live import LiveAnswer, RedisLive
 from chat_service.llm_client import Chunk
+from chat_service.redis_gate import RedisGate
+from chat_service.shared import RedisShared
 from chatbot_common.errors import ConflictError, UnavailableError, UpstreamError
 
 from services.chat_service.tests.lifecycle_fakes import (
     CID,
     USER,
-    FakeShared,
     Harness,
     ended,
     placeholder,
     until,
 )
+from tests.support.processes import free_port
 
 
 async def test_start_claims_shares_and_streams_contiguous_deltas() -> None:
@@ -300,17 +302,21 @@ async def test_finalise_after_a_conflict_reports_the_stored_message() -> None:
 
 
 async def test_redis_down_never_stops_an_answer() -> None:
-    class DownShared(FakeShared):
-        async def claim(self, cid: str, user_id: str) -> bool:
-            return True  # the best-effort store says "go on alone"
-
-        async def append(self, mid: str, text: str, index: int, parts: list[str]) -> bool:
-            return True
-
-    h = Harness(shared=DownShared())
-    answer = await h.start()
-    h.llm.say("a", "b")
-    h.llm.end()
-    await ended(answer)
-    assert h.deltas() == [(0, "a"), (1, "b")]
-    assert [u["status"] for u in h.history.updates] == ["complete"]
+    """The real best-effort records (``RedisShared`` over ``RedisLive`` and the gate) on a
+    port where no Redis listens: the answer claims, streams and ends as if alone."""
+    gate = RedisGate.from_url(f"redis://127.0.0.1:{free_port()}/0", timeout=0.5,
+                              backoff_base=30, backoff_cap=30)
+    shared = RedisShared(RedisLive(gate, "me", lease_seconds=6))
+    try:
+        h = Harness(shared=shared)
+        answer = await h.start()
+        assert not gate.up  # the claim found Redis down
+        h.llm.say("a", "b")
+        h.llm.end()
+        await ended(answer)
+        assert h.deltas() == [(0, "a"), (1, "b")]
+        assert [u["status"] for u in h.history.updates] == ["complete"]
+        assert h.registry.in_flight(CID) is None
+        assert not await shared.busy(CID)
+    finally:
+        await gate.aclose()

@@ -9,7 +9,8 @@ answer goes on on this replica, the gate having bounded the call) and ``LocalOnl
 from __future__ import annotations
 
 import logging
-from typing import Protocol
+from collections.abc import Awaitable
+from typing import Protocol, TypeVar
 
 from redis.exceptions import RedisError
 
@@ -17,6 +18,8 @@ from .live import LiveAnswer, RedisLive
 from .redis_gate import RedisDown
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 class SharedAnswers(Protocol):
@@ -104,13 +107,6 @@ class LocalOnly:
         return []
 
 
-def _unavailable(what: str, exc: RedisError) -> None:
-    if isinstance(exc, RedisDown) and exc.__cause__ is None:
-        log.debug("redis down: %s skipped", what)  # the gate logged the outage once
-    else:
-        log.warning("redis unavailable: %s", what, extra={"error": str(exc)})
-
-
 class RedisShared:
     """Best effort over ``RedisLive``: a failure never stops an answer (the gate bounds every
     call; the records are resynced when Redis is back)."""
@@ -125,85 +121,52 @@ class RedisShared:
         return self.live.up
 
     async def claim(self, cid: str, user_id: str) -> bool:
-        try:
-            return await self.live.claim(cid, user_id)
-        except RedisError as exc:
-            _unavailable("answering without sharing the answer", exc)
-            return True
+        # Redis down: answer on this replica alone.
+        return await _best("answering without sharing the answer",
+                           self.live.claim(cid, user_id), True)
 
     async def attach(self, cid: str, mid: str) -> None:
-        try:
-            await self.live.attach(cid, mid)
-        except RedisError as exc:
-            _unavailable("attach", exc)
+        await _best("attach", self.live.attach(cid, mid), None)
 
     async def append(self, mid: str, text: str, index: int, parts: list[str]) -> bool:
-        try:
-            return await self.live.append(mid, text, index, parts)
-        except RedisError as exc:
-            _unavailable("append", exc)
-            return True
+        return await _best("append", self.live.append(mid, text, index, parts), True)
 
     async def hand_over(self, cid: str, mid: str, parts: list[str]) -> bool:
-        try:
-            return await self.live.hand_over(cid, mid, parts)
-        except RedisError as exc:
-            _unavailable("hand-over", exc)
-            return False
+        return await _best("hand-over", self.live.hand_over(cid, mid, parts), False)
 
     async def release(self, cid: str, mid: str | None) -> None:
-        try:
-            await self.live.release(cid, mid)
-        except RedisError as exc:  # replayed when Redis is back
-            _unavailable("release", exc)
+        # A release Redis missed is replayed when it is back (``RedisLive``).
+        await _best("release", self.live.release(cid, mid), None)
 
     async def busy(self, cid: str) -> bool:
-        try:
-            return await self.live.busy(cid)
-        except RedisError as exc:
-            _unavailable("busy", exc)
-            return False
+        return await _best("busy", self.live.busy(cid), False)
 
     async def snapshot(self, cid: str) -> LiveAnswer | None:
-        try:
-            return await self.live.snapshot(cid)
-        except RedisError as exc:
-            _unavailable("cannot read the live answer", exc)
-            return None
+        return await _best("cannot read the live answer", self.live.snapshot(cid), None)
 
     async def holds(self, cid: str, mid: str) -> bool:
-        try:
-            return await self.live.holds(cid, mid)
-        except RedisError as exc:
-            _unavailable("holds", exc)
-            return False
+        return await _best("holds", self.live.holds(cid, mid), False)
 
     async def take_over(self, cid: str) -> LiveAnswer | None:
-        try:
-            return await self.live.take_over(cid)
-        except RedisError as exc:
-            _unavailable("take-over", exc)
-            return None
+        return await _best("take-over", self.live.take_over(cid), None)
 
     async def drop_lease(self, cid: str) -> None:
-        try:
-            await self.live.drop_lease(cid)
-        except RedisError as exc:
-            _unavailable("drop lease", exc)
+        await _best("drop lease", self.live.drop_lease(cid), None)
 
     async def stop_remote(self, cid: str, status: str, wait_seconds: float) -> bool:
         """Ask the replica answering in ``cid`` to stop and wait until it has let go; False
         if no replica answers there (or Redis cannot tell)."""
-        try:
+
+        async def stop() -> bool:
             if not await self.live.busy(cid):
                 return False
             await self.live.request_stop(cid, status)
             await self.live.wait_released(cid, wait_seconds)
-        except RedisError as exc:
-            _unavailable("cannot stop an answer of another replica", exc)
-            return False
-        return True
+            return True
 
+        return await _best("cannot stop an answer of another replica", stop(), False)
+
+    # The heartbeat's and the take-over scan's calls: failures raise (they back off).
     async def renew(self, cid: str) -> bool:
         return await self.live.renew(cid)
 
@@ -212,3 +175,16 @@ class RedisShared:
 
     async def orphans(self) -> list[str]:
         return await self.live.orphans()
+
+
+async def _best(what: str, op: Awaitable[T], default: T) -> T:
+    """``await op``; on a Redis failure log it (once per outage: the gate logged the outage,
+    a skipped call only at debug level) and return ``default``."""
+    try:
+        return await op
+    except RedisError as exc:
+        if isinstance(exc, RedisDown) and exc.__cause__ is None:
+            log.debug("redis down: %s skipped", what)
+        else:
+            log.warning("redis unavailable: %s", what, extra={"error": str(exc)})
+        return default
