@@ -4,6 +4,7 @@ shared (Redis) records, each in memory and driven step by step by the test."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -192,6 +193,9 @@ class FakeShared:
         return list(self.orphaned)
 
 
+HARNESSES: list[Harness] = []  # the test module's fixture cancels what each test left running
+
+
 class Harness:
     """A registry wired to the fakes; ``emitted`` holds every emit as ``(event, data)``."""
 
@@ -225,6 +229,14 @@ class Harness:
             on_finished=on_finished,
         )
         self.registry = AnswerRegistry(ports, context_messages=10, takeover_mode=takeover_mode)
+        HARNESSES.append(self)
+
+    async def cancel_running(self) -> None:
+        for answer in self.registry.local():
+            if answer.task is not None and not answer.task.done():
+                answer.task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await answer.task
 
     def events(self, name: str) -> list[Json]:
         return [data for event, data in self.emitted if event == name]

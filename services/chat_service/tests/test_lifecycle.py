@@ -6,6 +6,9 @@ real; history, the LLM service and the Redis records are the fakes of ``lifecycl
 
 from __future__ import annotations
 
+import socket
+from collections.abc import AsyncIterator
+
 import pytest
 from chat_service.live import LiveAnswer, RedisLive
 from chat_service.llm_client import Chunk
@@ -15,13 +18,20 @@ from chatbot_common.errors import ConflictError, UnavailableError, UpstreamError
 
 from services.chat_service.tests.lifecycle_fakes import (
     CID,
+    HARNESSES,
     USER,
     Harness,
     ended,
     placeholder,
     until,
 )
-from tests.support.processes import free_port
+
+
+@pytest.fixture(autouse=True)
+async def _no_answer_left_running() -> AsyncIterator[None]:
+    yield
+    while HARNESSES:
+        await HARNESSES.pop().cancel_running()
 
 
 async def test_start_claims_shares_and_streams_contiguous_deltas() -> None:
@@ -301,10 +311,16 @@ async def test_finalise_after_a_conflict_reports_the_stored_message() -> None:
     assert (done["message"]["status"], done["message"]["content"]) == ("interrupted", "theirs")
 
 
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
 async def test_redis_down_never_stops_an_answer() -> None:
     """The real best-effort records (``RedisShared`` over ``RedisLive`` and the gate) on a
     port where no Redis listens: the answer claims, streams and ends as if alone."""
-    gate = RedisGate.from_url(f"redis://127.0.0.1:{free_port()}/0", timeout=0.5,
+    gate = RedisGate.from_url(f"redis://127.0.0.1:{_closed_port()}/0", timeout=0.5,
                               backoff_base=30, backoff_cap=30)
     shared = RedisShared(RedisLive(gate, "me", lease_seconds=6))
     try:
