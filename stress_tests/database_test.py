@@ -34,7 +34,8 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
-from history_service.models import ConversationCreate, MessageCreate, new_id, now_iso
+from chatbot_common.contract import new_id, now_iso
+from history_service.models import ConversationCreate, MessageCreate
 from history_service.repository import HistoryRepository, create_repository
 from history_service.settings import HistorySettings
 

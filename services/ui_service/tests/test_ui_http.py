@@ -177,6 +177,13 @@ def test_conversation_links_load_the_page(client: TestClient) -> None:
     assert "/static/js/app.js" in r.text
 
 
+def test_a_link_to_an_id_that_cannot_be_ours_is_not_found(client: TestClient) -> None:
+    for bad in ("a.b", "%24ne", "a" * 65):
+        r = client.get(f"/c/{bad}")
+        assert r.status_code == 404, bad
+        assert r.json()["error"]["code"] == "not_found"
+
+
 def test_vendor_files_are_served_from_node_modules(client: TestClient) -> None:
     for path in (
         "/vendor/socket.io-client/socket.io.esm.min.js",

@@ -12,9 +12,9 @@ import asyncio
 import logging
 import math
 import time
-from datetime import UTC, datetime
 from typing import Any
 
+from chatbot_common.contract import now_iso
 from chatbot_common.errors import ChatbotError, NotFoundError
 from chatbot_common.tokens import User
 
@@ -24,10 +24,6 @@ from .streaming import Answer
 log = logging.getLogger(__name__)
 
 USAGE_ATTEMPTS = 4
-
-
-def _now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def estimate_tokens(text: str) -> int:
@@ -92,7 +88,7 @@ class Accounts:
             "completion_tokens": completion if isinstance(completion, int)
             else estimate_tokens(answer.text),
             "ttft_ms": None if answer.ttft is None else round(answer.ttft * 1000, 1),
-            "finished_at": _now_iso(),
+            "finished_at": now_iso(),
         }
         delay = 0.2
         for attempt in range(USAGE_ATTEMPTS):

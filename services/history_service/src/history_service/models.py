@@ -1,46 +1,35 @@
-"""The history API's data models: what routes accept and what the stores return."""
+"""The history API's data models: what routes accept and what the stores return.
+
+The objects themselves (conversation, message, usage, statuses, ids) are the contract's, from
+``chatbot_common.contract``; this module adds the request bodies and envelopes of the API.
+"""
 
 from __future__ import annotations
 
-import re
-import uuid
-from datetime import UTC, datetime
-from typing import Literal
+from typing import Annotated
 
+from chatbot_common.contract import (
+    CLIENT_MESSAGE_ID_PATTERN,
+    Conversation,
+    Message,
+    MessageStatus,
+    Role,
+    Usage,
+)
 from chatbot_common.text import Text
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, Strict
 
-Role = Literal["user", "assistant"]
-Status = Literal["complete", "streaming", "stopped", "interrupted", "error"]
+# Enums accept their string values (the body is JSON) although the input models are strict.
+RoleIn = Annotated[Role, Strict(False)]
+StatusIn = Annotated[MessageStatus, Strict(False)]
 
-#: Ids we hand out are 32-char hex; anything not matching this is simply not found.
-ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-#: Client message ids come from browsers (uuids, nanoids); no operators, no spaces.
-CLIENT_ID_PATTERN = r"^[A-Za-z0-9_.:-]{1,100}$"
-
-
-def valid_id(value: str) -> bool:
-    return bool(ID_PATTERN.fullmatch(value))
-
-
-def new_id() -> str:
-    return uuid.uuid4().hex
-
-
-def now_iso() -> str:
-    """UTC now as ISO-8601 with milliseconds and ``Z``: string order is time order."""
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+ConversationPublic = Conversation
+MessagePublic = Message
 
 
 class _Input(BaseModel):
     # Strict: a dict or number where a string belongs is refused (422 invalid), never coerced.
     model_config = ConfigDict(strict=True, extra="ignore")
-
-
-class Usage(_Input):
-    prompt_tokens: int = Field(ge=0)
-    completion_tokens: int = Field(ge=0)
-    total_tokens: int = Field(ge=0)
 
 
 class ConversationBase(_Input):
@@ -58,54 +47,31 @@ class ConversationUpdate(ConversationBase):
     pass
 
 
-class ConversationPublic(BaseModel):
-    id: str
-    title: str
-    created_at: str
-    updated_at: str
-    message_count: int
-    model: str | None = None
-    system_prompt: str | None = None
-
-
 class ConversationsPublic(BaseModel):
     conversations: list[ConversationPublic]
 
 
 class MessageCreate(_Input):
-    role: Role
+    role: RoleIn
     content: Text
-    status: Status = "complete"
-    client_message_id: str | None = Field(None, pattern=CLIENT_ID_PATTERN)
+    status: StatusIn = MessageStatus.COMPLETE
+    client_message_id: str | None = Field(None, pattern=CLIENT_MESSAGE_ID_PATTERN)
     model: Text | None = None
     usage: Usage | None = None
 
 
 class MessageUpdate(_Input):
     content: Text | None = None
-    status: Status | None = None
+    status: StatusIn | None = None
     usage: Usage | None = None
     model: Text | None = None
-    expect_status: Status | None = None
+    expect_status: StatusIn | None = None
 
 
 class TextUpdate(_Input):
     """A checkpoint: the text so far of an answer still streaming."""
 
     content: str
-
-
-class MessagePublic(BaseModel):
-    id: str
-    conversation_id: str
-    seq: int
-    role: Role
-    content: str
-    status: Status
-    created_at: str
-    model: str | None = None
-    usage: Usage | None = None
-    client_message_id: str | None = None
 
 
 class MessagesPublic(BaseModel):
@@ -132,7 +98,7 @@ class TurnCreate(_Input):
     ``answer`` is set, the context of its answer read and the answer's placeholder created."""
 
     content: str
-    client_message_id: str = Field(pattern=CLIENT_ID_PATTERN)
+    client_message_id: str = Field(pattern=CLIENT_MESSAGE_ID_PATTERN)
     answer: bool = True
     context_messages: int = Field(50, ge=1, le=1000)
     default_model: str | None = None

@@ -25,6 +25,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+from chatbot_common.contract import MessageStatus, Role, new_id, now_iso
 from chatbot_common.errors import (
     ConflictError,
     InvalidError,
@@ -44,8 +45,6 @@ from ..models import (
     MessagePublic,
     MessageUpdate,
     StreamingMessage,
-    new_id,
-    now_iso,
 )
 from ..settings import HistorySettings
 from ._common import DEFAULT_TITLE, regex_pattern
@@ -364,7 +363,7 @@ class MongoHistoryRepository:
     async def save_text(
         self, user_id: str, conversation_id: str, message_id: str, content: str
     ) -> bool:
-        query = {"_id": message_id, "status": "streaming", "user_id": user_id,
+        query = {"_id": message_id, "status": MessageStatus.STREAMING, "user_id": user_id,
                  "conversation_id": conversation_id}
         done = await self._do(
             "save_text",
@@ -402,7 +401,7 @@ class MongoHistoryRepository:
     async def list_streaming_messages(
         self, updated_before: str | None, limit: int
     ) -> list[StreamingMessage]:
-        query: Doc = {"status": "streaming", "role": "assistant"}
+        query: Doc = {"status": MessageStatus.STREAMING, "role": Role.ASSISTANT}
         if updated_before is not None:
             query["updated_at"] = {"$lt": updated_before}
 

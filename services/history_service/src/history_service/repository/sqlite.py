@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import aiosqlite
+from chatbot_common.contract import Usage, new_id, now_iso
 from chatbot_common.errors import ConflictError, InvalidError, NotFoundError, UnavailableError
 from chatbot_common.settings import private_file
 
@@ -31,9 +32,6 @@ from ..models import (
     MessagePublic,
     MessageUpdate,
     StreamingMessage,
-    Usage,
-    new_id,
-    now_iso,
 )
 from ._common import DEFAULT_TITLE
 from ._group_commit import GroupCommitWriter
