@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import socketio
-from chatbot_common.contract import AnswerEnd, MessageStatus
+from chatbot_common.contract import AnswerEnd, MessageStatus, Role
 from chatbot_common.errors import (
     ForbiddenError,
     InvalidError,
@@ -349,7 +349,7 @@ class ChatNamespace(socketio.AsyncNamespace):
         recent = await history.list_messages(
             user_id, p.conversation_id, limit=self.service.settings.history_messages
         )
-        last_user = max((m["seq"] for m in recent if m["role"] == "user"), default=None)
+        last_user = max((m["seq"] for m in recent if m["role"] == Role.USER), default=None)
         if last_user is None:
             raise InvalidError("there is no message to answer again")
         for m in recent:
