@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
+from chatbot_common.backoff import Backoff
 from chatbot_common.errors import ChatbotError, InvalidError, TooLargeError, UnavailableError
 
 from . import metrics
@@ -56,8 +56,8 @@ class Gateway:
         cap = self.settings.retry_max_delay
         if retry_after is not None:
             return None if retry_after > cap else retry_after
-        exp = min(cap, self.settings.retry_base_delay * 2 ** (attempt - 1))
-        return random.uniform(exp / 2, exp)
+        # At least half the step: a retry never follows a failed upstream at once.
+        return Backoff(self.settings.retry_base_delay, cap, floor=0.5).delay(attempt - 1)
 
     async def open(self, request: ChatCompletionRequest) -> Answer:
         """Return an answer whose first token has arrived, or raise a ChatbotError."""
