@@ -1,12 +1,15 @@
 """The history API's data models: what routes accept and what the stores return.
 
 The objects themselves (conversation, message, usage, statuses, ids) are the contract's, from
-``chatbot_common.contract``; this module adds the request bodies and envelopes of the API.
+``chatbot_common.contract``; this module adds the request bodies and envelopes of the API and
+the rules that turn a request into what is stored (new ids and times, the default title, which
+fields an update sets, when an update or a repeated send is refused), so that every store only
+reads and writes (``repository/``).
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from chatbot_common.contract import (
     CLIENT_MESSAGE_ID_PATTERN,
@@ -15,7 +18,10 @@ from chatbot_common.contract import (
     MessageStatus,
     Role,
     Usage,
+    new_id,
+    now_iso,
 )
+from chatbot_common.errors import ConflictError, InvalidError
 from chatbot_common.text import Text
 from pydantic import BaseModel, ConfigDict, Field, Strict
 
@@ -25,6 +31,9 @@ StatusIn = Annotated[MessageStatus, Strict(False)]
 
 ConversationPublic = Conversation
 MessagePublic = Message
+
+#: The title of a conversation created without one.
+DEFAULT_TITLE = "New conversation"
 
 
 class _Input(BaseModel):
@@ -40,11 +49,27 @@ class ConversationBase(_Input):
 
 
 class ConversationCreate(ConversationBase):
-    pass
+    def new(self) -> Conversation:
+        """The conversation this request creates: a new id, created now, no messages yet."""
+        now = now_iso()
+        return Conversation(
+            id=new_id(),
+            title=self.title or DEFAULT_TITLE,
+            created_at=now,
+            updated_at=now,
+            message_count=0,
+            model=self.model,
+            system_prompt=self.system_prompt,
+        )
 
 
 class ConversationUpdate(ConversationBase):
-    pass
+    def changes(self) -> dict[str, Any]:
+        """The fields to set: those sent; a null title is ignored (there always is one)."""
+        fields = self.model_dump(exclude_unset=True)
+        if fields.get("title") is None:
+            fields.pop("title", None)
+        return fields
 
 
 class ConversationsPublic(BaseModel):
@@ -59,6 +84,20 @@ class MessageCreate(_Input):
     model: Text | None = None
     usage: Usage | None = None
 
+    def new(self, conversation_id: str, seq: int) -> Message:
+        """The message this request stores as number ``seq``: a new id, created now."""
+        return Message(
+            id=new_id(), conversation_id=conversation_id, seq=seq, created_at=now_iso(),
+            **self.model_dump(),
+        )  # fmt: skip
+
+    def repeat(self, existing: Message, conversation_id: str) -> Message:
+        """``existing`` (stored with this ``client_message_id``) as this send's answer: an
+        idempotent repeat, refused if that id was used in another conversation."""
+        if existing.conversation_id != conversation_id:
+            raise InvalidError("client_message_id was used in another conversation")
+        return existing
+
 
 class MessageUpdate(_Input):
     content: Text | None = None
@@ -66,6 +105,20 @@ class MessageUpdate(_Input):
     usage: Usage | None = None
     model: Text | None = None
     expect_status: StatusIn | None = None
+
+    def changes(self) -> dict[str, Any]:
+        """The fields to set: those sent and not null (``usage`` and ``model`` may be cleared);
+        ``usage`` as a plain dict."""
+        fields = self.model_dump(exclude_unset=True, exclude={"expect_status"})
+        return {k: v for k, v in fields.items() if v is not None or k in ("usage", "model")}
+
+    def allows(self, status: MessageStatus) -> bool:
+        """True unless ``expect_status`` names another status than the message's."""
+        return self.expect_status is None or status == self.expect_status
+
+    def conflict(self, status: MessageStatus) -> ConflictError:
+        """The refusal of an update whose ``expect_status`` the message (``status``) fails."""
+        return ConflictError(f"the message is {status}, not {self.expect_status}", status=status)
 
 
 class TextUpdate(_Input):
