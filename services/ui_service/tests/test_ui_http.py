@@ -113,7 +113,7 @@ def test_guest_tokens_live_an_hour_and_renew_through_the_cookie(tmp_path: Path) 
 
 
 def test_guest_ttl_is_at_most_an_hour(tmp_path: Path) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="TOKEN_TTL_SECONDS"):
         UiSettings(STATE_DIR=tmp_path, AUTH_SECRET=SECRET, TOKEN_TTL_SECONDS=7200)
 
 

@@ -40,7 +40,7 @@ class Backoff:
 
     def step(self, attempt: int) -> float:
         """The longest wait before repeat ``attempt`` (0, 1, ...)."""
-        return min(self.cap, self.base * 2 ** min(max(attempt, 0), _MAX_EXPONENT))
+        return min(self.cap, self.base * 2.0 ** min(max(attempt, 0), _MAX_EXPONENT))
 
     def delay(self, attempt: int) -> float:
         """A random wait before repeat ``attempt``, within ``[floor * step, step]``."""

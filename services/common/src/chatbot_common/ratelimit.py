@@ -13,6 +13,7 @@ import math
 import time
 import uuid
 from collections import deque
+from collections.abc import Iterable
 from typing import Any, Protocol
 
 from .errors import RateLimitedError
@@ -69,7 +70,8 @@ class MemoryWindows:
 
 
 def _wait(
-    entries: Any, used: int, cost: int, limit: int, window: float, now: float
+    entries: Iterable[tuple[float, int]], used: int, cost: int, limit: int, window: float,
+    now: float,
 ) -> float:
     """Seconds until the oldest entries expire far enough to admit ``cost``."""
     freed = 0
