@@ -13,7 +13,6 @@ import math
 import time
 import uuid
 from collections import deque
-from collections.abc import Iterable
 from typing import Any, Protocol
 
 from .errors import RateLimitedError
@@ -70,15 +69,14 @@ class MemoryWindows:
 
 
 def _wait(
-    entries: Iterable[tuple[float, int]], used: int, cost: int, limit: int, window: float,
-    now: float,
+    entries: Any, used: int, cost: int, limit: int, window: float, now: float
 ) -> float:
     """Seconds until the oldest entries expire far enough to admit ``cost``."""
     freed = 0
     for t, c in entries:
         freed += c
         if used - freed + cost <= limit:
-            return max(0.001, t + window - now)
+            return max(0.001, float(t) + window - now)
     return window  # a cost above the limit itself: never admitted; say "a whole window"
 
 
