@@ -34,9 +34,7 @@ async def live(redis: Proc) -> AsyncIterator[RedisLive]:
 
 async def back(live: RedisLive) -> None:
     """Wait for the gate's probe: Redis found again and the on-up callbacks run."""
-    probe = live.gate._probe
-    assert probe is not None
-    await asyncio.wait_for(probe, 20)
+    await asyncio.wait_for(live.gate.wait_up(), 20)
     assert live.up
 
 

@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
+import httpx2 as httpx
 import pytest
 
 from tests.support.chat_client import ChatClient
@@ -107,23 +107,78 @@ def stalls(talk: Talk, since: float, until: float) -> float:
     return max((b - a for a, b in itertools.pairwise(times)), default=0.0)
 
 
-async def test_frozen_redis_bounds_every_send_and_answer(cluster: Cluster) -> None:
-    upstream = cluster.system.upstream.url
-    clients: list[TimedClient] = []
+async def connected(cluster: Cluster) -> list[TimedClient]:
+    """CLIENTS users, alternately on replica A and B."""
+    clients = []
     for i in range(CLIENTS):
         replica = cluster.a if i % 2 == 0 else cluster.b
-        token = cluster.system.token(f"guest-{uuid.uuid4().hex}")
-        c = TimedClient(replica.url, token)
+        c = TimedClient(replica.url, cluster.system.token(f"guest-{uuid.uuid4().hex}"))
         await c.connect()
         clients.append(c)
+    return clients
+
+
+async def talks_of(clients: list[TimedClient]) -> list[Talk]:
+    """CONVERSATIONS conversations over the clients; the first half's answers hold after 3
+    tokens, the second half's after 5."""
+    talks = []
+    for i in range(CONVERSATIONS):
+        c = clients[i % CLIENTS]
+        hold = Hold.new(after=3 if i < CONVERSATIONS // 2 else 5)
+        talk = Talk(c, await conversation(c), hold)
+        talk.question = f"[tokens:{TOKENS}] frozen redis {i} {hold.tag}"
+        talks.append(talk)
+    return talks
+
+
+async def while_frozen(cluster: Cluster, before: list[Talk], during: list[Talk]) -> None:
+    """The held answers go on and end; 25 new sends meanwhile, one at a time per client (10
+    at once), answered up to their hold; both replicas stay ready."""
+    upstream = cluster.system.upstream.url
+    for t in before:
+        t.released_at = time.monotonic()
+        await t.hold.arelease(upstream)
+
+    async def sends_of(c: TimedClient) -> None:
+        for t in (t for t in during if t.client is c):
+            t.released_at = time.monotonic()
+            await send_timed(t)
+
+    await asyncio.gather(*(sends_of(c) for c in {t.client for t in during}))
+    for t in during:
+        await t.hold.wait_held(upstream)
+    for t in before:
+        await t.client.wait_done(t.cid, timeout=60)
+    async with httpx.AsyncClient(timeout=10) as http:
+        for replica in (cluster.a, cluster.b):
+            assert (await http.get(replica.url + "/readyz")).status_code == 200
+
+
+async def complete_once(talks: list[Talk]) -> None:
+    """Every answer ended ``complete`` exactly once, whole, contiguous and stored."""
+    for t in talks:
+        [done] = await t.client.wait_done(t.cid, timeout=90)
+        assert done["status"] == "complete"
+        assert done["content"] == expected_answer(t.question, TOKENS)
+        seen = t.client.answer(t.cid, done["id"])
+        assert seen is not None
+        assert_contiguous(seen.deltas)  # every index once, none missing, none twice
+        assert seen.text == done["content"]
+    await asyncio.sleep(1.0)  # a late second message.done would have arrived by now
+    for t in talks:
+        dones = [d for d in t.client.events["message.done"]
+                 if d["message"]["conversation_id"] == t.cid]
+        assert len(dones) == 1
+        stored = await t.client.ok("conversation.get", {"conversation_id": t.cid})
+        assert [m["status"] for m in stored["messages"]] == ["complete", "complete"]
+        assert stored["messages"][-1]["content"] == dones[0]["message"]["content"]
+
+
+async def test_frozen_redis_bounds_every_send_and_answer(cluster: Cluster) -> None:
+    upstream = cluster.system.upstream.url
+    clients = await connected(cluster)
     try:
-        talks = []
-        for i in range(CONVERSATIONS):
-            c = clients[i % CLIENTS]
-            hold = Hold.new(after=3 if i < CONVERSATIONS // 2 else 5)
-            talk = Talk(c, await conversation(c), hold)
-            talk.question = f"[tokens:{TOKENS}] frozen redis {i} {hold.tag}"
-            talks.append(talk)
+        talks = await talks_of(clients)
         before, during = talks[: CONVERSATIONS // 2], talks[CONVERSATIONS // 2 :]
 
         # 25 answers streaming (held after 3 tokens) when Redis freezes.
@@ -138,25 +193,7 @@ async def test_frozen_redis_bounds_every_send_and_answer(cluster: Cluster) -> No
         os.kill(cluster.redis.pid, signal.SIGSTOP)
         frozen_at = time.monotonic()
         try:
-            # The held answers go on during the freeze and end; 25 new sends meanwhile, one
-            # at a time per client (10 at once), answered up to their hold after 5 tokens.
-            for t in before:
-                t.released_at = time.monotonic()
-                await t.hold.arelease(upstream)
-
-            async def sends_of(c: TimedClient) -> None:
-                for t in (t for t in during if t.client is c):
-                    t.released_at = time.monotonic()
-                    await send_timed(t)
-
-            await asyncio.gather(*(sends_of(c) for c in clients))
-            for t in during:
-                await t.hold.wait_held(upstream)
-            for t in before:
-                await t.client.wait_done(t.cid, timeout=60)
-            async with httpx.AsyncClient(timeout=10) as http:  # both replicas stay ready
-                for replica in (cluster.a, cluster.b):
-                    assert (await http.get(replica.url + "/readyz")).status_code == 200
+            await while_frozen(cluster, before, during)
             # Frozen at least FREEZE_SECONDS, and until all of the above happened.
             await asyncio.sleep(max(0.0, frozen_at + FREEZE_SECONDS - time.monotonic()))
             thawed_at = time.monotonic()
@@ -184,22 +221,7 @@ async def test_frozen_redis_bounds_every_send_and_answer(cluster: Cluster) -> No
         await wait_redis_up(cluster.b)
         for t in during:
             await t.hold.arelease(upstream)
-        for t in talks:
-            [done] = await t.client.wait_done(t.cid, timeout=90)
-            assert done["status"] == "complete"
-            assert done["content"] == expected_answer(t.question, TOKENS)
-            seen = t.client.answer(t.cid, done["id"])
-            assert seen is not None
-            assert_contiguous(seen.deltas)  # every index once, none missing, none twice
-            assert seen.text == done["content"]
-        await asyncio.sleep(1.0)  # a late second message.done would have arrived by now
-        for t in talks:
-            dones = [d for d in t.client.events["message.done"]
-                     if d["message"]["conversation_id"] == t.cid]
-            assert len(dones) == 1
-            stored = (await t.client.ok("conversation.get", {"conversation_id": t.cid}))
-            assert [m["status"] for m in stored["messages"]] == ["complete", "complete"]
-            assert stored["messages"][-1]["content"] == dones[0]["message"]["content"]
+        await complete_once(talks)
     finally:
         for c in clients:
             await c.close()

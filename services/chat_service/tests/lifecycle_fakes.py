@@ -12,6 +12,7 @@ from chat_service.answer_run import AnswerPorts
 from chat_service.live import LiveAnswer
 from chat_service.llm_client import Chunk
 from chat_service.registry import AnswerRegistry
+from chat_service.shared import Orphan
 from chatbot_common.errors import ChatbotError, ConflictError
 
 Json = dict[str, Any]
@@ -127,6 +128,7 @@ class FakeShared:
         self.orphaned: dict[str, LiveAnswer] = {}  # what take_over finds
         self.resync_refused: set[str] = set()
         self.stop_requests: list[tuple[str, str]] = []
+        self.unknown = False  # Redis cannot tell (orphan checks)
 
     async def claim(self, cid: str, user_id: str) -> bool:
         if cid in self.leases:
@@ -191,6 +193,14 @@ class FakeShared:
 
     async def orphans(self) -> list[str]:
         return list(self.orphaned)
+
+    async def orphan(self, cid: str, mid: str, *, take: bool) -> Orphan:
+        if self.unknown:
+            return Orphan("unknown")
+        snap = await self.take_over(cid) if take else None
+        if snap is not None:
+            return Orphan("taken", snap)
+        return Orphan("owned" if await self.holds(cid, mid) else "free")
 
 
 HARNESSES: list[Harness] = []  # the test module's fixture cancels what each test left running

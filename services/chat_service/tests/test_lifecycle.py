@@ -246,6 +246,24 @@ async def test_an_orphan_without_redis_trace_ends_interrupted() -> None:
         ("interrupted", "checkpointed")]
 
 
+async def test_an_orphan_check_redis_cannot_answer_leaves_the_message_streaming() -> None:
+    h = Harness()
+    stored = {**placeholder(), "content": "so far"}
+    h.history.messages["m2"] = stored
+    h.shared.unknown = True
+    assert await h.registry.interrupt_orphan(USER, stored) is None
+    assert h.history.updates == []
+    assert h.emitted == []
+
+
+async def test_an_orphan_another_replica_holds_is_left_to_it() -> None:
+    h = Harness()
+    stored = {**placeholder(), "content": "so far"}
+    h.shared.records[CID] = ("m2", USER)
+    assert await h.registry.interrupt_orphan(USER, stored) == stored
+    assert h.history.updates == []
+
+
 async def test_an_answer_taken_over_elsewhere_is_abandoned_silently() -> None:
     h = Harness()
     answer = await h.start()

@@ -46,8 +46,8 @@ def test_the_library_still_calls_the_hooks() -> None:
     """Emits and room changes publish through ``_publish``; the listener task reads
     ``_listen``, which (in the library) reads ``_redis_listen_with_retries``."""
     assert "self._publish(" in inspect.getsource(AsyncPubSubManager.emit)
-    assert "self._listen()" in inspect.getsource(AsyncPubSubManager._thread)
-    listen = inspect.getsource(socketio.AsyncRedisManager._listen)
+    assert "self._listen()" in inspect.getsource(vars(AsyncPubSubManager)["_thread"])
+    listen = inspect.getsource(vars(socketio.AsyncRedisManager)["_listen"])
     assert "self._redis_listen_with_retries()" in listen
     for handler in ("_handle_emit", "_handle_disconnect", "_handle_enter_room",
                     "_handle_leave_room", "_handle_close_room", "_handle_callback"):

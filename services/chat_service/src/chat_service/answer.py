@@ -6,17 +6,12 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from chatbot_common.contract import AnswerEnd, MessageStatus
 from chatbot_common.errors import ChatbotError
 
 from .history_client import Json
 
 Emit = Callable[[str, Json, str], Awaitable[None]]
-
-# How an answer ended here. The first four are stored as the message's status; "handover"
-# (this replica shuts down and leaves it to another) and "abandoned" (another replica took it
-# over) store nothing here.
-# TODO(#18b): chatbot_common.contract.AnswerEnd / MessageStatus once they land.
-HANDOVER, ABANDONED = "handover", "abandoned"
 
 
 def room_of(conversation_id: str) -> str:
@@ -29,7 +24,7 @@ def context_of(system_prompt: str | None, recent: list[Json]) -> list[dict[str, 
     context.extend(
         {"role": m["role"], "content": m["content"]}
         for m in recent
-        if m["content"] and m["status"] != "streaming"
+        if m["content"] and m["status"] != MessageStatus.STREAMING
     )
     return context
 
@@ -45,7 +40,7 @@ class Answer:
     parts: list[str] = field(default_factory=list)
     usage: dict[str, int] | None = None
     error: ChatbotError | None = None
-    end_status: str | None = None
+    end_status: AnswerEnd | None = None  # how it ends here (internal; stored via ``.status``)
     stop_event: asyncio.Event = field(default_factory=asyncio.Event)
     finished: asyncio.Event = field(default_factory=asyncio.Event)
     task: asyncio.Task[None] | None = None
@@ -69,14 +64,14 @@ class Answer:
     @property
     def running(self) -> bool:
         """Not handed over or let go (it may still be finishing)."""
-        return self.end_status not in (HANDOVER, ABANDONED)
+        return self.end_status not in (AnswerEnd.HANDOVER, AnswerEnd.ABANDONED)
 
-    def request_stop(self, status: str) -> None:
+    def request_stop(self, status: AnswerEnd) -> None:
         if self.end_status is None:
             self.end_status = status
         self.stop_event.set()
 
     def abandon(self) -> None:
         """Another replica owns this answer now: end it here without a word."""
-        self.end_status = ABANDONED
+        self.end_status = AnswerEnd.ABANDONED
         self.stop_event.set()

@@ -15,10 +15,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from chatbot_common.backoff import Backoff
+from chatbot_common.contract import AnswerEnd, MessageStatus
 from chatbot_common.errors import ChatbotError, ConflictError, NotFoundError, UpstreamError
 
 from . import metrics
-from .answer import ABANDONED, HANDOVER, Answer, Emit, room_of
+from .answer import Answer, Emit, room_of
 from .coalescer import Coalescer
 from .history_client import HistoryClient, Json
 from .llm_client import LlmClient
@@ -28,7 +30,7 @@ from .shared import LocalOnly, SharedAnswers
 log = logging.getLogger(__name__)
 
 FINALISE_ATTEMPTS = 4
-FINALISE_FIRST_DELAY = 0.2
+FINALISE_BACKOFF = Backoff(base=0.2, cap=2.0, floor=0.5)  # 0.1-0.2 s, 0.2-0.4 s, 0.4-0.8 s
 
 
 def _fixed_interval() -> float:
@@ -53,7 +55,6 @@ class AnswerPorts:
         """Make a streaming message final once (``expect_status``), retrying a busy history
         with back-off; the stored message, or None if it is gone."""
         cid, mid = message["conversation_id"], message["id"]
-        delay = FINALISE_FIRST_DELAY  # TODO(#18b): chatbot_common.backoff once it lands
         for attempt in range(FINALISE_ATTEMPTS):
             try:
                 return await self.history.update_message(user_id, cid, mid, body)
@@ -67,8 +68,7 @@ class AnswerPorts:
                 if attempt == FINALISE_ATTEMPTS - 1:
                     log.error("could not finalise an answer", extra={"message_id": mid})
                     return {**message, "content": body["content"], "status": body["status"]}
-                await self.clock.sleep(delay)
-                delay *= 2
+                await self.clock.sleep(FINALISE_BACKOFF.delay(attempt))
         return None
 
     async def emit_conversation(self, user_id: str, conversation_id: str) -> None:
@@ -128,7 +128,7 @@ class AnswerRun:
                 log.warning("could not continue a taken-over answer", extra={
                     "conversation_id": answer.conversation_id, "error": answer.error.message})
                 answer.error = None
-                answer.end_status = answer.end_status or "interrupted"
+                answer.end_status = answer.end_status or AnswerEnd.INTERRUPTED
             await self._end()
         except Exception:
             log.exception("answer task failed", extra={"conversation_id": answer.conversation_id})
@@ -138,6 +138,7 @@ class AnswerRun:
             answer.finished.set()
 
     # ---- streaming -----------------------------------------------------------------------
+    # One loop: wait for the next chunk, a stop or the coalescer's deadline, whichever first.
     async def _stream(self, prompt: list[dict[str, str]], started: float) -> None:
         answer, clock = self.answer, self.ports.clock
         coalescer = Coalescer(self.ports.interval())
@@ -182,15 +183,9 @@ class AnswerRun:
             answer.error = UpstreamError("the answer failed")
             answer.error.__cause__ = exc
         finally:
-            stop_wait.cancel()
-            if next_chunk is not None and not next_chunk.done():
-                next_chunk.cancel()
-                with contextlib.suppress(BaseException):
-                    await next_chunk
-            with contextlib.suppress(Exception):
-                await chunks.aclose()  # type: ignore[attr-defined]
+            await _close(stop_wait, next_chunk, chunks)
         rest = coalescer.take(clock.now())
-        if rest and answer.end_status != ABANDONED:
+        if rest and answer.end_status != AnswerEnd.ABANDONED:
             await self._delta(rest, started)
 
     async def _delta(self, text: str, started: float) -> None:
@@ -248,13 +243,13 @@ class AnswerRun:
     async def _end(self) -> None:
         """Finalise the answer, or hand it over / let it go (another replica goes on)."""
         answer = self.answer
-        if answer.end_status == ABANDONED:  # another replica has taken it over
+        if answer.end_status == AnswerEnd.ABANDONED:  # another replica has taken it over
             self.tracker.forget(answer)
             return
-        if answer.end_status == HANDOVER:
+        if answer.end_status == AnswerEnd.HANDOVER:
             if await self._hand_over():
                 return
-            answer.end_status = "interrupted"
+            answer.end_status = AnswerEnd.INTERRUPTED
         await self._finish()
 
     async def _hand_over(self) -> bool:
@@ -275,8 +270,11 @@ class AnswerRun:
         answer, ports = self.answer, self.ports
         assert answer.message is not None
         await self._checkpoint_done()
-        status = answer.end_status or ("error" if answer.error else "complete")
-        body: Json = {"content": answer.text, "status": status, "expect_status": "streaming"}
+        end = answer.end_status or (AnswerEnd.ERROR if answer.error else AnswerEnd.COMPLETE)
+        status = end.status
+        assert status is not None  # hand-overs and let-go answers never get here
+        body: Json = {"content": answer.text, "status": status,
+                      "expect_status": MessageStatus.STREAMING}
         if answer.usage:
             body["usage"] = answer.usage
         if answer.model:
@@ -318,7 +316,7 @@ class AnswerRun:
         answer = self.answer
         log.warning("could not start an answer", extra={"error": exc.message})
         await self.tracker.release(answer)
-        metrics.ANSWERS.labels("error").inc()
+        metrics.ANSWERS.labels(MessageStatus.ERROR).inc()
         await self.ports.emit(
             "message.error",
             {"conversation_id": answer.conversation_id,
@@ -326,3 +324,16 @@ class AnswerRun:
             room_of(answer.conversation_id),
         )
 
+
+
+async def _close(
+    stop_wait: asyncio.Future[Any], next_chunk: asyncio.Future[Any] | None, chunks: Any
+) -> None:
+    """End a stream: the stop watcher, a pending read and the LLM response."""
+    stop_wait.cancel()
+    if next_chunk is not None and not next_chunk.done():
+        next_chunk.cancel()
+        with contextlib.suppress(BaseException):
+            await next_chunk
+    with contextlib.suppress(Exception):
+        await chunks.aclose()

@@ -21,11 +21,11 @@ log = logging.getLogger(__name__)
 async def _every(
     live: RedisLive, period: float, job: Callable[[], Awaitable[None]], name: str
 ) -> None:
+    """``job`` every ``period`` (jittered: replicas out of step), backing off while it fails."""
     failures = 0
     while True:
-        # TODO(#18b): chatbot_common.backoff once it lands.
         pause = period if failures == 0 else max(period, live.gate.backoff(failures))
-        await asyncio.sleep(pause * (0.75 + random.random() / 2))  # replicas out of step
+        await asyncio.sleep(pause * random.uniform(0.75, 1.25))
         try:
             await job()
             failures = 0

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import random
 
+from chatbot_common.backoff import Backoff
 from chatbot_common.errors import ChatbotError
 
 from .registry import AnswerRegistry
@@ -13,7 +12,7 @@ from .registry import AnswerRegistry
 log = logging.getLogger(__name__)
 
 BATCH = 100
-MAX_BACKOFF = 30.0
+RETRY = Backoff(base=0.5, floor=0.5)  # until the history service answers
 
 
 async def sweep(answers: AnswerRegistry, started_before: str) -> None:
@@ -21,14 +20,14 @@ async def sweep(answers: AnswerRegistry, started_before: str) -> None:
 
     Retries with capped, jittered back-off until the history service answers.
     """
-    delay = 0.5  # TODO(#18b): chatbot_common.backoff once it lands
+    attempt = 0
     while True:
         try:
             count = await _sweep_once(answers, started_before)
         except ChatbotError as exc:
-            log.info("recovery sweep postponed", extra={"error": exc.message, "retry_in": delay})
-            await asyncio.sleep(delay * (0.5 + random.random()))
-            delay = min(delay * 2, MAX_BACKOFF)
+            log.info("recovery sweep postponed", extra={"error": exc.message})
+            await RETRY.sleep(attempt)
+            attempt += 1
             continue
         if count:
             log.info("interrupted %d answer(s) left streaming", count)
@@ -47,7 +46,8 @@ async def _sweep_once(answers: AnswerRegistry, started_before: str) -> int:
                 continue
             if await answers.overlay(message) is not None:
                 continue
-            await answers.interrupt_orphan(user_id, message)
+            if await answers.interrupt_orphan(user_id, message) is None:
+                continue  # left as it is (Redis cannot tell): not progress, no busy loop
             progressed = True
             count += 1
         if len(batch) < BATCH or not progressed:

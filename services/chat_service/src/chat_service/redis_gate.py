@@ -24,9 +24,10 @@ from collections.abc import Awaitable, Callable
 from typing import Concatenate, ParamSpec, Protocol, TypeVar
 
 import redis.asyncio as aioredis
+from chatbot_common.backoff import Backoff
 from prometheus_client import Counter, Gauge
 from redis.asyncio.retry import Retry
-from redis.backoff import EqualJitterBackoff, NoBackoff
+from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError, ResponseError
 
@@ -71,6 +72,7 @@ class RedisGate:
         timeout: float,
         backoff_base: float = 0.2,
         backoff_cap: float = 2.0,
+        reconnect: Callable[[], Awaitable[object]] | None = None,
         *,
         redis: aioredis.Redis | None = None,
     ) -> None:
@@ -78,8 +80,9 @@ class RedisGate:
         self.timeout = timeout
         self.up = True
         self._ping = ping
-        # TODO(#18b): chatbot_common.backoff once it lands (one back-off helper).
-        self._backoff = EqualJitterBackoff(cap=backoff_cap, base=backoff_base)
+        self._reconnect = reconnect
+        # Equal jitter: at least half of each step, so probes of many replicas spread out.
+        self._backoff = Backoff(base=backoff_base, cap=backoff_cap, floor=0.5)
         self._probe: asyncio.Task[None] | None = None
         self._on_up: list[Callable[[], Awaitable[None]]] = []
         self._back = asyncio.Event()
@@ -91,7 +94,11 @@ class RedisGate:
         cls, url: str, timeout: float, backoff_base: float = 0.2, backoff_cap: float = 2.0
     ) -> RedisGate:
         redis = connect(url, timeout)
-        return cls(redis.ping, timeout, backoff_base, backoff_cap, redis=redis)
+
+        async def reconnect() -> None:  # drop the idle connections a restarted Redis closed
+            await redis.connection_pool.disconnect(inuse_connections=False)
+
+        return cls(redis.ping, timeout, backoff_base, backoff_cap, reconnect, redis=redis)
 
     @property
     def client(self) -> aioredis.Redis:
@@ -106,13 +113,23 @@ class RedisGate:
     async def call(
         self, where: str, fn: Callable[P, Awaitable[T]], *args: P.args, **kwargs: P.kwargs
     ) -> T:
-        """``fn(*args)`` once, within ``timeout``; ``RedisDown`` at once while Redis is down."""
+        """``fn(*args)`` within ``timeout``; ``RedisDown`` at once while Redis is down.
+
+        A connection the server closed (Redis restarted while this replica was idle) is
+        retried once, within the same bound, after ``reconnect`` drops the pool's idle
+        connections, which died with it: a restart alone is not an outage."""
         if not self.up:
             SKIPPED.labels(where).inc()
             raise RedisDown(f"redis down ({where} skipped)")
         try:
             async with asyncio.timeout(self.timeout):
-                return await fn(*args, **kwargs)
+                try:
+                    return await fn(*args, **kwargs)
+                except RedisConnectionError:
+                    if self._reconnect is None:
+                        raise
+                    await self._reconnect()
+                    return await fn(*args, **kwargs)
         except ResponseError:  # Redis answered: a bug of ours, not an outage
             raise
         except (RedisError, OSError, TimeoutError) as exc:
@@ -136,13 +153,13 @@ class RedisGate:
             )
 
     async def wait_up(self) -> None:
-        """Return once Redis is up (at once while it is)."""
-        if not self.up:
-            await self._back.wait()
+        """Return once Redis is up and, after an outage, the ``on_up`` callbacks have run
+        (at once while it is up)."""
+        await self._back.wait()
 
     def backoff(self, failures: int) -> float:
         """The pause before retry number ``failures`` (capped, jittered)."""
-        return float(self._backoff.compute(failures))
+        return self._backoff.delay(failures)
 
     async def _probe_until_up(self) -> None:
         failures = 0

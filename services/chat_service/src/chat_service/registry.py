@@ -20,10 +20,11 @@ import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+from chatbot_common.contract import AnswerEnd, MessageStatus, Role
 from chatbot_common.errors import ChatbotError, NotFoundError, UnavailableError
 
 from . import metrics
-from .answer import HANDOVER, Answer, context_of, room_of
+from .answer import Answer, context_of, room_of
 from .answer_run import AnswerPorts, AnswerRun
 from .history_client import Json
 from .live import LiveAnswer
@@ -133,14 +134,16 @@ class AnswerRegistry:
             if prepared is not None:
                 return prepared[1]
             created, _ = await history.create_message(user_id, cid, {
-                "role": "assistant", "content": "", "status": "streaming", "model": model})
+                "role": Role.ASSISTANT, "content": "", "status": MessageStatus.STREAMING,
+                "model": model})
             return created
 
         self._track(answer, lambda run: run.new(context, message))
         return answer
 
     async def stop(
-        self, conversation_id: str, status: str = "stopped", wait_seconds: float = 30
+        self, conversation_id: str, status: AnswerEnd = AnswerEnd.STOPPED,
+        wait_seconds: float = 30,
     ) -> bool:
         """Ask the in-flight answer to end with ``status`` and wait until it is finalised."""
         answer = self._answers.get(conversation_id)
@@ -154,8 +157,12 @@ class AnswerRegistry:
     async def on_remote_stop(self, cid: str, status: str) -> None:
         """Another replica asks this one to stop its answer in ``cid``."""
         answer = self._answers.get(cid)
-        if answer is not None:
-            answer.request_stop(status)
+        if answer is None:
+            return
+        try:
+            answer.request_stop(AnswerEnd(status))
+        except ValueError:
+            log.warning("stop request with an unknown status", extra={"status": status})
 
     async def drain(self, deadline: float) -> None:
         """Shutdown: let answers finish until ``deadline`` (the clock's), then hand what is
@@ -169,7 +176,7 @@ class AnswerRegistry:
                     asyncio.gather(*pending), max(0.0, deadline - self.ports.clock.now()))
         left = list(self._answers.values())
         for answer in left:
-            answer.request_stop(HANDOVER if self.continues else "interrupted")
+            answer.request_stop(AnswerEnd.HANDOVER if self.continues else AnswerEnd.INTERRUPTED)
         if left:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.gather(*(a.finished.wait() for a in left)), 10)
@@ -215,21 +222,27 @@ class AnswerRegistry:
     async def interrupt_orphan(self, user_id: str, message: Json) -> Json | None:
         """A ``streaming`` message no live answer owns: take it over (continue it, or end it
         ``interrupted`` with the text Redis holds); with no trace in Redis it ends
-        ``interrupted``. Returns the message as it is now (``next_index`` while continued)."""
+        ``interrupted``. Returns the message as it is now (``next_index`` while continued),
+        or None when it was left as it is."""
         cid = message["conversation_id"]
-        snap = None if self.draining else await self.shared.take_over(cid)
-        if snap is not None:
-            now = await self._adopt(snap)
-            if snap.message_id == message["id"]:
-                return now
-        elif await self.shared.holds(cid, message["id"]):
-            # Another replica owns it, or is about to take it: not an orphan.
+        found = await self.shared.orphan(cid, message["id"], take=not self.draining)
+        if found.state == "unknown":
+            # Redis cannot say whether another replica streams it (down, or slower than the
+            # gate's bound on a busy machine): never end a live answer on a guess. It stays
+            # ``streaming``; the next read with Redis back settles it.
+            log.info("orphan check postponed", extra={"conversation_id": cid})
+            return None
+        if found.state == "owned":  # another replica owns it, or is about to take it
             return await self.overlay(message) or message
+        if found.snap is not None:
+            now = await self._adopt(found.snap)
+            if found.snap.message_id == message["id"]:
+                return now
         final = await self.ports.finalise(user_id, message, {
-            "content": message["content"], "status": "interrupted",
-            "expect_status": "streaming"})
-        if final is not None and final.get("status") == "interrupted":
-            metrics.ANSWERS.labels("interrupted").inc()
+            "content": message["content"], "status": MessageStatus.INTERRUPTED,
+            "expect_status": MessageStatus.STREAMING})
+        if final is not None and final.get("status") == MessageStatus.INTERRUPTED:
+            metrics.ANSWERS.labels(MessageStatus.INTERRUPTED).inc()
         return final
 
     async def _adopt(self, snap: LiveAnswer) -> Json | None:
@@ -268,7 +281,7 @@ class AnswerRegistry:
         except NotFoundError:
             return None, []
         message = next((m for m in recent if m["id"] == snap.message_id), None)
-        if message is None or message["status"] != "streaming":
+        if message is None or message["status"] != MessageStatus.STREAMING:
             return None, []
         before = [m for m in recent if m["seq"] < message["seq"]][-self.context_messages:]
         return message, context_of(conversation.get("system_prompt"), before)
@@ -277,12 +290,13 @@ class AnswerRegistry:
         cid = snap.conversation_id
         try:
             final = await self.ports.finalise(snap.user_id, message, {
-                "content": snap.text, "status": "interrupted", "expect_status": "streaming"})
+                "content": snap.text, "status": MessageStatus.INTERRUPTED,
+                "expect_status": MessageStatus.STREAMING})
         finally:
             await self.shared.release(cid, snap.message_id or None)
-        if final is not None and final.get("status") == "interrupted":
+        if final is not None and final.get("status") == MessageStatus.INTERRUPTED:
             log.info("took over an orphaned answer", extra={"conversation_id": cid})
-            metrics.ANSWERS.labels("interrupted").inc()
+            metrics.ANSWERS.labels(MessageStatus.INTERRUPTED).inc()
             await self.ports.emit("message.done", {"message": final}, room_of(cid))
             await self.ports.emit_conversation(snap.user_id, cid)
         return final

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable
-from typing import Protocol, TypeVar
+from typing import NamedTuple, Protocol, TypeVar
 
 from redis.exceptions import RedisError
 
@@ -56,6 +56,18 @@ class SharedAnswers(Protocol):
         ...
 
     async def orphans(self) -> list[str]: ...
+
+    async def orphan(self, cid: str, mid: str, *, take: bool) -> Orphan: ...
+
+
+class Orphan(NamedTuple):
+    """What Redis says of a ``streaming`` message no answer of this replica owns:
+    ``taken`` (this replica holds its lease now: ``snap``), ``owned`` (another replica owns it,
+    or is about to take it), ``free`` (no trace: nobody streams it) or ``unknown`` (Redis cannot
+    tell: down, or slower than the gate's bound)."""
+
+    state: str
+    snap: LiveAnswer | None = None
 
 
 class LocalOnly:
@@ -105,6 +117,9 @@ class LocalOnly:
 
     async def orphans(self) -> list[str]:
         return []
+
+    async def orphan(self, cid: str, mid: str, *, take: bool) -> Orphan:
+        return Orphan("free")
 
 
 class RedisShared:
@@ -176,6 +191,16 @@ class RedisShared:
     async def orphans(self) -> list[str]:
         return await self.live.orphans()
 
+    async def orphan(self, cid: str, mid: str, *, take: bool) -> Orphan:
+        try:
+            snap = await self.live.take_over(cid) if take else None
+            if snap is not None:
+                return Orphan("taken", snap)
+            return Orphan("owned" if await self.live.holds(cid, mid) else "free")
+        except RedisError as exc:
+            _log_unavailable("orphan check", exc)
+            return Orphan("unknown")
+
 
 async def _best(what: str, op: Awaitable[T], default: T) -> T:
     """``await op``; on a Redis failure log it (once per outage: the gate logged the outage,
@@ -183,8 +208,12 @@ async def _best(what: str, op: Awaitable[T], default: T) -> T:
     try:
         return await op
     except RedisError as exc:
-        if isinstance(exc, RedisDown) and exc.__cause__ is None:
-            log.debug("redis down: %s skipped", what)
-        else:
-            log.warning("redis unavailable: %s", what, extra={"error": str(exc)})
+        _log_unavailable(what, exc)
         return default
+
+
+def _log_unavailable(what: str, exc: RedisError) -> None:
+    if isinstance(exc, RedisDown) and exc.__cause__ is None:
+        log.debug("redis down: %s skipped", what)
+    else:
+        log.warning("redis unavailable: %s", what, extra={"error": str(exc)})
