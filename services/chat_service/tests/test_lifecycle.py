@@ -10,6 +10,7 @@ import socket
 from collections.abc import AsyncIterator
 
 import pytest
+from chat_service.answer import Answer
 from chat_service.live import LiveAnswer, RedisLive
 from chat_service.llm_client import Chunk
 from chat_service.redis_gate import RedisGate
@@ -182,13 +183,19 @@ def _orphan(parts: list[str]) -> LiveAnswer:
     return LiveAnswer(CID, "m2", USER, "me", parts)
 
 
-async def test_take_over_continues_the_same_message_from_the_next_index() -> None:
-    h = Harness()
+async def _continued(h: Harness) -> Answer:
+    """Found by the take-over scan: ``m2`` with two deltas, continued here."""
     h.history.messages["m2"] = placeholder()
     h.shared.orphaned[CID] = _orphan(["Echo:", " w1"])
     await h.registry.take_over_orphans()
     answer = h.registry.in_flight(CID)
     assert answer is not None
+    return answer
+
+
+async def test_take_over_continues_the_same_message_from_the_next_index() -> None:
+    h = Harness()
+    answer = await _continued(h)
     h.llm.say(" w2", " w3")
     h.llm.end()
     await ended(answer)
@@ -202,11 +209,7 @@ async def test_take_over_continues_the_same_message_from_the_next_index() -> Non
 
 async def test_a_continuation_that_fails_before_a_new_token_ends_interrupted() -> None:
     h = Harness()
-    h.history.messages["m2"] = placeholder()
-    h.shared.orphaned[CID] = _orphan(["Echo:", " w1"])
-    await h.registry.take_over_orphans()
-    answer = h.registry.in_flight(CID)
-    assert answer is not None
+    answer = await _continued(h)
     h.llm.feed.put_nowait(UpstreamError("no prefill here"))
     await ended(answer)
     assert [(u["status"], u["content"]) for u in h.history.updates] == [
