@@ -10,6 +10,8 @@ from typing import Literal
 from chatbot_common.text import Text
 from pydantic import BaseModel, ConfigDict, Field
 
+from .files import FileRef
+
 Role = Literal["user", "assistant"]
 Status = Literal["complete", "streaming", "stopped", "interrupted", "error"]
 
@@ -43,11 +45,21 @@ class Usage(_Input):
     total_tokens: int = Field(ge=0)
 
 
+class Sampling(_Input):
+    """Sampling settings of a conversation (the chat service checks the operator's bounds);
+    a missing value means the model's default."""
+
+    temperature: float | None = Field(None, ge=0, le=10)
+    top_p: float | None = Field(None, gt=0, le=1)
+    max_tokens: int | None = Field(None, ge=1)
+
+
 class ConversationBase(_Input):
     # Lengths are checked against the configurable limits (413 too_large), see api/limits.py.
     title: Text | None = None
     system_prompt: Text | None = None
     model: Text | None = None
+    sampling: Sampling | None = None
 
 
 class ConversationCreate(ConversationBase):
@@ -66,6 +78,7 @@ class ConversationPublic(BaseModel):
     message_count: int
     model: str | None = None
     system_prompt: str | None = None
+    sampling: Sampling | None = None
 
 
 class ConversationsPublic(BaseModel):
@@ -79,6 +92,7 @@ class MessageCreate(_Input):
     client_message_id: str | None = Field(None, pattern=CLIENT_ID_PATTERN)
     model: Text | None = None
     usage: Usage | None = None
+    files: list[FileRef] | None = None  # set by the routes from stored files, never by callers
 
 
 class MessageUpdate(_Input):
@@ -106,6 +120,7 @@ class MessagePublic(BaseModel):
     model: str | None = None
     usage: Usage | None = None
     client_message_id: str | None = None
+    files: list[FileRef] | None = None
 
 
 class MessagesPublic(BaseModel):
@@ -136,6 +151,7 @@ class TurnCreate(_Input):
     answer: bool = True
     context_messages: int = Field(50, ge=1, le=1000)
     default_model: str | None = None
+    file_ids: list[str] = Field(default_factory=list, max_length=100)
 
 
 class TurnStored(BaseModel):

@@ -32,7 +32,7 @@ TRANSIENT: tuple[type[BaseException], ...] = (
 )
 _MSG_FIELDS = (
     "conversation_id", "seq", "role", "content", "status", "created_at", "model", "usage",
-    "client_message_id",
+    "client_message_id", "files",
     )  # fmt: skip
 
 
@@ -45,6 +45,7 @@ def conversation_from_doc(doc: Doc) -> ConversationPublic:
         message_count=doc.get("message_count", 0),
         model=doc.get("model"),
         system_prompt=doc.get("system_prompt"),
+        sampling=doc.get("sampling"),
     )
 
 

@@ -13,7 +13,6 @@ beside the writer.
 from __future__ import annotations
 
 import asyncio
-import json
 import sqlite3
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -31,15 +30,24 @@ from ..models import (
     MessagePublic,
     MessageUpdate,
     StreamingMessage,
-    Usage,
     new_id,
     now_iso,
 )
 from ._common import DEFAULT_TITLE
 from ._group_commit import GroupCommitWriter
+from ._sqlite_rows import (
+    _CONV_COLS,
+    _MSG_COLS,
+    Db,
+    _add_columns,
+    _casefold,
+    _conversation,
+    _json,
+    _message,
+    _one,
+)
 
 T = TypeVar("T")
-Db = aiosqlite.Connection
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS conversations (
@@ -50,7 +58,8 @@ CREATE TABLE IF NOT EXISTS conversations (
     model TEXT,
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL,
-    message_count INTEGER NOT NULL DEFAULT 0
+    message_count INTEGER NOT NULL DEFAULT 0,
+    sampling TEXT
 );
 CREATE INDEX IF NOT EXISTS conversations_user_updated
     ON conversations (user_id, updated_at DESC);
@@ -67,37 +76,13 @@ CREATE TABLE IF NOT EXISTS messages (
     client_message_id TEXT,
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL,
+    files TEXT,
     UNIQUE (conversation_id, seq),
     UNIQUE (user_id, client_message_id)
 );
 CREATE INDEX IF NOT EXISTS messages_streaming
     ON messages (updated_at) WHERE status = 'streaming';
 """
-
-_CONV_COLS = "id, title, created_at, updated_at, message_count, model, system_prompt"
-_MSG_COLS = (
-    "id, conversation_id, seq, role, content, status, created_at, model, usage, client_message_id"
-)
-
-
-def _conversation(row: sqlite3.Row) -> ConversationPublic:
-    return ConversationPublic(**dict(row))
-
-
-def _message(row: sqlite3.Row) -> MessagePublic:
-    r = dict(row)
-    usage = r.pop("usage")
-    return MessagePublic(**r, usage=Usage(**json.loads(usage)) if usage else None)
-
-
-def _casefold(text: object) -> str | None:
-    return text.casefold() if isinstance(text, str) else None
-
-
-async def _one(db: Db, sql: str, args: Any) -> sqlite3.Row | None:
-    rows = list(await db.execute_fetchall(sql, args))
-    return rows[0] if rows else None
-
 
 async def _get_conversation(db: Db, user_id: str, conversation_id: str) -> ConversationPublic:
     row = await _one(
@@ -151,6 +136,7 @@ class SqliteHistoryRepository:
         self._writer_db = await self._connect()
         await self._writer_db.execute("PRAGMA journal_mode = WAL")
         await self._writer_db.executescript(SCHEMA)
+        await _add_columns(self._writer_db)
         self._writer = GroupCommitWriter(self._writer_db)
         self._reader = await self._connect()
 
@@ -191,13 +177,15 @@ class SqliteHistoryRepository:
             message_count=0,
             model=data.model,
             system_prompt=data.system_prompt,
+            sampling=data.sampling,
         )
 
         async def op(db: Db) -> ConversationPublic:
             await db.execute(
                 "INSERT INTO conversations (id, user_id, title, system_prompt, model,"
-                " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (conv.id, user_id, conv.title, conv.system_prompt, conv.model, now, now),
+                " created_at, updated_at, sampling) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (conv.id, user_id, conv.title, conv.system_prompt, conv.model, now, now,
+                 _json(data.sampling)),
             )
             return conv
 
@@ -239,6 +227,8 @@ class SqliteHistoryRepository:
         fields = data.model_dump(exclude_unset=True)
         if fields.get("title") is None:
             fields.pop("title", None)  # a conversation always has a title
+        if "sampling" in fields:
+            fields["sampling"] = _json(data.sampling)
 
         async def op(db: Db) -> ConversationPublic:
             await _get_conversation(db, user_id, conversation_id)
@@ -297,9 +287,9 @@ class SqliteHistoryRepository:
             row = await _one(
                 db,
                 "INSERT INTO messages (id, conversation_id, user_id, seq, role, content,"
-                " status, model, usage, client_message_id, created_at, updated_at)"
+                " status, model, usage, client_message_id, created_at, updated_at, files)"
                 " SELECT ?, ?, ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM messages"
-                "  WHERE conversation_id = ?), ?, ?, ?, ?, ?, ?, ?, ?"
+                "  WHERE conversation_id = ?), ?, ?, ?, ?, ?, ?, ?, ?, ?"
                 " FROM conversations WHERE id = ? AND user_id = ?"
                 " ON CONFLICT (user_id, client_message_id) DO NOTHING RETURNING seq",
                 (
@@ -315,6 +305,7 @@ class SqliteHistoryRepository:
                     data.client_message_id,
                     now,
                     now,
+                    _json(data.files),
                     conversation_id,
                     user_id,
                 ),

@@ -12,8 +12,9 @@ from fastapi import APIRouter, status
 from fastapi.responses import JSONResponse
 
 from ...models import MessageCreate, TurnCreate, TurnStored
-from ..deps import ConversationId, HistoryDep, InternalAuth, SettingsDep, UserId
+from ..deps import ConversationId, FilesDep, HistoryDep, InternalAuth, SettingsDep, UserId
 from ..limits import check_message
+from .files import file_refs
 
 router = APIRouter(
     prefix="/v1/conversations/{conversation_id}/turns", tags=["turns"],
@@ -32,10 +33,12 @@ async def start_turn(
     body: TurnCreate,
     user_id: UserId,
     repo: HistoryDep,
+    files: FilesDep,
     settings: SettingsDep,
 ) -> JSONResponse:
     user = MessageCreate(role="user", content=body.content, status="complete",
-                         client_message_id=body.client_message_id)
+                         client_message_id=body.client_message_id,
+                         files=await file_refs(files, user_id, conversation_id, body.file_ids))
     check_message(user, settings)
     conversation = await repo.get_conversation(user_id, conversation_id)  # ownership, 404
     message, created = await repo.add_message(user_id, conversation_id, user)
