@@ -16,6 +16,7 @@ from .history_client import HistoryClient, Json
 from .live import RedisLive
 from .llm_client import LlmClient
 from .pace import LoopLag
+from .sampling import request_fields
 from .streaming import Answer, AnswerStreamer, Emit, room_of
 
 __all__ = ["Answer", "AnswerManager", "Emit", "context_of", "room_of"]
@@ -25,14 +26,16 @@ log = logging.getLogger(__name__)
 FINALISE_ATTEMPTS = 4
 
 
-def context_of(system_prompt: str | None, recent: list[Json]) -> list[dict[str, str]]:
-    """The messages sent to the LLM service: the system prompt and the finished messages."""
-    context = [{"role": "system", "content": system_prompt}] if system_prompt else []
-    context.extend(
-        {"role": m["role"], "content": m["content"]}
-        for m in recent
-        if m["content"] and m["status"] != "streaming"
-    )
+def context_of(system_prompt: str | None, recent: list[Json]) -> list[Json]:
+    """The messages sent to the LLM service: the system prompt and the finished messages
+    (a message naming files keeps them: ``attachments.expand_files`` reads them in)."""
+    context: list[Json] = [{"role": "system", "content": system_prompt}] if system_prompt else []
+    for m in recent:
+        if (m["content"] or m.get("files")) and m["status"] != "streaming":
+            item: Json = {"role": m["role"], "content": m["content"]}
+            if m.get("files"):
+                item["files"] = m["files"]
+            context.append(item)
     return context
 
 
@@ -132,7 +135,8 @@ class AnswerManager(AnswerStreamer):
         cid = conversation["id"]
         if cid in self._answers:
             raise UnavailableError("an answer is already streaming in this conversation")
-        answer = Answer(user_id=user_id, conversation_id=cid, model=model)
+        answer = Answer(user_id=user_id, conversation_id=cid, model=model,
+                        sampling=request_fields(conversation.get("sampling")))
         self._answers[cid] = answer
         if self.live is not None:
             try:
@@ -283,7 +287,7 @@ class AnswerManager(AnswerStreamer):
             mid = answer.message["id"] if answer.message else None
             await self._shared(self.live.release(answer.conversation_id, mid))
 
-    async def _context(self, answer: Answer, system_prompt: str | None) -> list[dict[str, str]]:
+    async def _context(self, answer: Answer, system_prompt: str | None) -> list[Json]:
         """The system prompt and the recent finished messages (the LLM service trims)."""
         recent = await self.history.list_messages(
             answer.user_id, answer.conversation_id, limit=self.context_messages

@@ -8,6 +8,8 @@ from chatbot_common.errors import ChatbotError, InvalidError
 from chatbot_common.text import Seq, Text
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
+from .sampling import Sampling
+
 #: Ids the history service hands out; anything else (operators, paths) is refused.
 Id = Annotated[StrictStr, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 ClientMessageId = Annotated[StrictStr, Field(pattern=r"^[A-Za-z0-9_.:-]{1,100}$")]
@@ -22,6 +24,14 @@ class ConversationCreate(Payload):
     title: Text | None = None
     system_prompt: Text | None = None
     model: Annotated[Text, Field(min_length=1, max_length=200)] | None = None
+    sampling: Sampling | None = None
+
+
+class ConversationUpdate(Payload):
+    """Settings of a conversation that may change later (its sampling settings)."""
+
+    conversation_id: Id
+    sampling: Sampling
 
 
 class ConversationList(Payload):
@@ -56,6 +66,7 @@ class MessageSend(Payload):
     conversation_id: Id
     client_message_id: ClientMessageId
     content: Text
+    file_ids: Annotated[list[Id], Field(max_length=100)] | None = None
 
 
 class AuthRenew(Payload):

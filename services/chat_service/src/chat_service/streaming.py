@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,10 +15,11 @@ from chatbot_common.errors import ChatbotError, UpstreamError
 from redis.exceptions import RedisError
 
 from . import metrics
+from .attachments import expand_files
 from .coalescer import Coalescer
 from .history_client import HistoryClient, Json
 from .live import RedisLive
-from .llm_client import LlmClient
+from .llm_client import Chunk, LlmClient
 from .pace import LoopLag, delta_interval
 from .redis_gate import RedisDown
 
@@ -38,6 +39,7 @@ class Answer:
     user_id: str
     conversation_id: str
     model: str | None
+    sampling: Json | None = None  # temperature, top_p, max_tokens sent with the request
     message: Json | None = None
     parts: list[str] = field(default_factory=list)
     usage: dict[str, int] | None = None
@@ -113,9 +115,15 @@ class AnswerStreamer:
             log.warning("redis unavailable", extra={"error": str(exc)})
             return None
 
-    async def stream(self, answer: Answer, context: list[dict[str, str]], started: float) -> None:
+    async def _chunks(self, answer: Answer, context: list[Json]) -> AsyncIterator[Chunk]:
+        """The answer's chunks; the files its context names are read in first."""
+        messages = await expand_files(self.history, answer.user_id, context)
+        async for chunk in self.llm.stream(messages, answer.model, answer.sampling):
+            yield chunk
+
+    async def stream(self, answer: Answer, context: list[Json], started: float) -> None:
         coalescer = Coalescer(self.interval())
-        chunks = self.llm.stream(context, answer.model)
+        chunks = self._chunks(answer, context)
         stop_wait = asyncio.ensure_future(answer.stop_event.wait())
         next_chunk: asyncio.Future[Any] | None = None
         last_chunk_at: float | None = None

@@ -78,7 +78,7 @@ async def adopt(answers: AnswerManager, snap: LiveAnswer) -> Json | None:
 
 async def _find(
     answers: AnswerManager, snap: LiveAnswer
-) -> tuple[Json | None, list[dict[str, str]]]:
+) -> tuple[Json | None, list[Json]]:
     """The streaming message and the context its answer was asked with."""
     if not snap.message_id:
         return None, []
@@ -120,7 +120,7 @@ def resume(
     user_id: str,
     message: Json,
     parts: list[str],
-    context: list[dict[str, str]],
+    context: list[Json],
 ) -> Answer:
     """Continue ``message`` on this replica from delta index ``len(parts)``."""
     cid = message["conversation_id"]
@@ -139,7 +139,7 @@ def resume(
     return answer
 
 
-async def _continue(answers: AnswerManager, answer: Answer, prompt: list[dict[str, str]]) -> None:
+async def _continue(answers: AnswerManager, answer: Answer, prompt: list[Json]) -> None:
     try:
         await answers.stream(answer, prompt, time.monotonic())
         if answer.error is not None and answer.sent == answer.resumed_from:
