@@ -32,8 +32,8 @@ class _Llm:
         self.pieces, self.fail = pieces, fail
         self.asked: list[list[dict[str, str]]] = []
 
-    async def stream(self, messages: list[dict[str, str]], model: str | None
-                     ) -> AsyncIterator[Chunk]:
+    async def stream(self, messages: list[dict[str, str]], model: str | None,
+                     sampling: object = None) -> AsyncIterator[Chunk]:
         self.asked.append(messages)
         if self.fail:
             raise UpstreamError("the LLM service is unreachable")
