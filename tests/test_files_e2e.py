@@ -21,6 +21,7 @@ from tests.support.chat_client import ChatClient
 from tests.support.mongo_server import MongoServer
 from tests.support.pdf import make_pdf
 from tests.support.stack import Stack, start_stack
+from tests.support.upstream_log import upstream_request as received
 
 VISION = "fake/vision-1"
 PNG = base64.b64decode(
@@ -93,16 +94,7 @@ async def user(stack: Stack) -> AsyncIterator[User]:
 
 
 def upstream_request(stack: Stack, marker: str) -> dict[str, Any]:
-    """The body of the request whose last user message holds ``marker``."""
-    found = httpx.get(stack.upstream.url + "/_fake/requests", timeout=10).json()["requests"]
-    for request in reversed(found):
-        last = request["body"]["messages"][-1]
-        content = last["content"]
-        text = content if isinstance(content, str) else " ".join(
-            p.get("text", "") for p in content if isinstance(p, dict))
-        if marker in text:
-            return dict(request["body"])
-    raise AssertionError(f"no upstream request with {marker!r}")
+    return received(stack.upstream.url, marker)
 
 
 def stored_files(stack: Stack, conversation_id: str) -> int:
