@@ -16,18 +16,17 @@ from __future__ import annotations
 
 import contextlib
 import functools
-from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from bson import Binary
-from chatbot_common.errors import NotFoundError, TooLargeError, UnavailableError
+from chatbot_common.errors import NotFoundError, TooLargeError
 from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import PyMongoError
 
 from ..files import FileDetail, FilePublic
-from ._mongo_support import TRANSIENT, Doc, KeyedLocks
+from ._mongo_support import Doc, KeyedLocks
 from ._retry import RetryPolicy
+from ._side_stores import MongoSideStore
 
 T = TypeVar("T")
 
@@ -45,43 +44,22 @@ def _detail(doc: Doc) -> FileDetail:
     return FileDetail(id=doc["_id"], text=doc.get("text"), **{k: doc.get(k) for k in _META})
 
 
-class MongoFilesRepository:
+class MongoFilesRepository(MongoSideStore):
+    NAME = "files"
+
     def __init__(self, db: AsyncDatabase[Doc], retry: RetryPolicy) -> None:
-        self.db = db
+        super().__init__(db, retry)
         self.files = db["files"]
         self.chunks = db["file_chunks"]
         self.conversations = db["conversations"]
-        self.retry = retry
-        self._indexes_ready = False
         self._users = KeyedLocks()
 
-    async def _do(self, operation: str, call: Callable[[], Awaitable[T]]) -> T:
-        try:
-            if not self._indexes_ready:
-                await self.retry.run("files_indexes", self._indexes, TRANSIENT)
-                self._indexes_ready = True
-            return await self.retry.run(operation, call, TRANSIENT)
-        except UnavailableError:
-            raise
-        except PyMongoError as exc:
-            if exc.has_error_label("RetryableError"):
-                raise UnavailableError("the history store is unavailable") from exc
-            raise
-
     async def _indexes(self) -> None:
-        await self.files.create_index(
-            [("user_id", ASCENDING), ("conversation_id", ASCENDING)], name="user_conversation"
-        )
-        await self.chunks.create_index(
-            [("user_id", ASCENDING), ("conversation_id", ASCENDING)], name="user_conversation"
-        )
-
-    async def open(self) -> None:
-        with contextlib.suppress(UnavailableError):
-            await self._do("files_ping", lambda: self.db.command("ping"))
-
-    async def close(self) -> None:
-        return None  # the client belongs to the history store
+        for collection in (self.files, self.chunks):
+            await collection.create_index(
+                [("user_id", ASCENDING), ("conversation_id", ASCENDING)],
+                name="user_conversation",
+            )
 
     async def user_bytes(self, user_id: str) -> int:
         async def run() -> list[Doc]:
