@@ -209,3 +209,13 @@ def test_export_then_import_gives_the_same_conversation(
             page.click(".msg-user .file-chip[data-name='notes.md']")
         assert Path(again.value.path()).read_bytes() == notes.read_bytes()
         assert not problems.errors, problems.errors
+
+
+def test_a_file_too_large_is_refused_on_the_page(files_stack: Stack, tmp_path: Path) -> None:
+    big = tmp_path / "huge.pdf"
+    big.write_bytes(make_pdf(["too big"], pad_to=20 << 20))
+    with browser(tmp_path / "profile") as context:
+        page, _ = open_chat(context, files_stack.ui.url)
+        attach_with_button(page, big)
+        page.wait_for_selector(".toast >> text=The file is too large: huge.pdf")
+        assert page.locator("#attachments .chip").count() == 0
