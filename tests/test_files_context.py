@@ -74,5 +74,5 @@ async def test_the_local_model_refuses_images() -> None:
     image = [{"type": "text", "text": "hi"},
              {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}}]
     with pytest.raises(InvalidError):
-        gateway._check_images(None, [{"role": "user", "content": image}])
-    gateway._check_images(None, [{"role": "user", "content": "text only"}])
+        gateway.check_images(None, [{"role": "user", "content": image}])
+    gateway.check_images(None, [{"role": "user", "content": "text only"}])

@@ -67,7 +67,7 @@ async def repo(settings: HistorySettings) -> AsyncIterator[HistoryRepository]:
         yield repository
     finally:
         if settings.mongodb_uri:
-            inner = repository._inner  # type: ignore[attr-defined]
+            inner = repository.inner  # type: ignore[attr-defined]
             await inner.client.drop_database(inner.db.name)
         await repository.close()
 
@@ -89,7 +89,7 @@ async def files(
     settings: HistorySettings, repo: HistoryRepository
 ) -> AsyncIterator[FilesRepository]:
     """The files store beside ``repo`` (MongoDB: on the same client and database)."""
-    client = repo._inner.client if settings.mongodb_uri else None  # type: ignore[attr-defined]
+    client = repo.inner.client if settings.mongodb_uri else None  # type: ignore[attr-defined]
     store = create_files_repository(settings, client)
     await store.open()
     try:

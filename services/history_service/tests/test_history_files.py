@@ -3,16 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from chatbot_common.contract import FileRef, Sampling, new_id, now_iso
 from chatbot_common.errors import NotFoundError, TooLargeError
-from history_service.files import FileDetail, FileRef, extract_text, sniff
-from history_service.models import (
-    ConversationCreate,
-    ConversationUpdate,
-    MessageCreate,
-    Sampling,
-    new_id,
-    now_iso,
-)
+from history_service.files import FileDetail, extract_text, sniff
+from history_service.models import ConversationCreate, ConversationUpdate, MessageCreate
 from history_service.repository import FilesRepository, HistoryRepository
 
 A, B = "user-a", "user-b"

@@ -70,6 +70,15 @@ class HistoryClient:
                 raise UnavailableError("the history service sent a malformed answer") from exc
         raise _error_of(r)
 
+    async def _object(
+        self, method: str, path: str, user_id: str | None, *, json: Json | None = None
+    ) -> Json:
+        """A route that answers one JSON object (a conversation, a message, a user)."""
+        body = await self._call(method, path, user_id, json=json)
+        if not isinstance(body, dict):
+            raise UnavailableError("the history service sent a malformed answer")
+        return body
+
     async def ready(self) -> bool:
         try:
             r = await self._http.get("/readyz")
@@ -79,7 +88,7 @@ class HistoryClient:
 
     # conversations
     async def create_conversation(self, user_id: str, body: Json) -> Json:
-        return await self._call("POST", "/v1/conversations", user_id, json=body)
+        return await self._object("POST", "/v1/conversations", user_id, json=body)
 
     async def list_conversations(
         self, user_id: str, limit: int | None, before: str | None
@@ -96,10 +105,10 @@ class HistoryClient:
         return list(body["conversations"])
 
     async def get_conversation(self, user_id: str, cid: str) -> Json:
-        return await self._call("GET", f"/v1/conversations/{_seg(cid)}", user_id)
+        return await self._object("GET", f"/v1/conversations/{_seg(cid)}", user_id)
 
     async def update_conversation(self, user_id: str, cid: str, body: Json) -> Json:
-        return await self._call(
+        return await self._object(
             "PATCH", f"/v1/conversations/{_seg(cid)}", user_id, json=body
         )
 
@@ -133,7 +142,7 @@ class HistoryClient:
         return turn
 
     async def update_message(self, user_id: str, cid: str, mid: str, body: Json) -> Json:
-        return await self._call(
+        return await self._object(
             "PATCH", f"/v1/conversations/{_seg(cid)}/messages/{_seg(mid)}", user_id, json=body
         )
 
@@ -166,12 +175,13 @@ class HistoryClient:
         except httpx.HTTPError as exc:
             raise UnavailableError("the history service is unavailable") from exc
         if r.is_success:
-            file: Json = r.json()
-            return file
+            file = r.json()
+            if isinstance(file, dict):
+                return file
         raise _error_of(r)
 
     async def get_file(self, user_id: str, fid: str) -> Json:
-        return await self._call("GET", f"/v1/files/{_seg(fid)}", user_id)
+        return await self._object("GET", f"/v1/files/{_seg(fid)}", user_id)
 
     async def file_data(self, user_id: str, fid: str) -> tuple[str, bytes]:
         """``(media type, bytes)`` of one of the user's files."""
@@ -206,10 +216,10 @@ class HistoryClient:
 
     # users and usage (admin events)
     async def user_seen(self, user_id: str, body: Json) -> Json:
-        return await self._call("PUT", "/v1/me", user_id, json=body)
+        return await self._object("PUT", "/v1/me", user_id, json=body)
 
     async def get_user(self, user_id: str) -> Json:
-        return await self._call("GET", "/v1/me", user_id)
+        return await self._object("GET", "/v1/me", user_id)
 
     async def list_users(self, limit: int | None, before: str | None) -> list[Json]:
         body = await self._call("GET", "/v1/users", None, params={"limit": limit,
@@ -217,7 +227,7 @@ class HistoryClient:
         return list(body["users"])
 
     async def update_user(self, body: Json) -> Json:
-        return await self._call("PATCH", "/v1/users", None, json=body)
+        return await self._object("PATCH", "/v1/users", None, json=body)
 
     async def add_usage(self, body: Json) -> bool:
         return bool((await self._call("POST", "/v1/usage", None, json=body))["created"])

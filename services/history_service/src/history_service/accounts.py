@@ -14,12 +14,22 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from chatbot_common.contract import MessageStatus
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, field_validator
 
 GroupBy = Literal["user", "model", "day"]
-UsageStatus = Literal["complete", "stopped", "interrupted", "error"]
+
+
+def _final(status: MessageStatus) -> MessageStatus:
+    if not status.final:
+        raise ValueError("an answer's final status (complete, stopped, interrupted or error)")
+    return status
+
+
+#: How a finished answer ended (never ``streaming``).
+UsageStatus = Annotated[MessageStatus, Strict(False), AfterValidator(_final)]
 
 
 class _Input(BaseModel):
@@ -149,7 +159,7 @@ def summarise(records: list[UsageCreate], group_by: GroupBy) -> list[UsageRow]:
             messages=len(items),
             prompt_tokens=sum(r.prompt_tokens for r in items),
             completion_tokens=sum(r.completion_tokens for r in items),
-            errors=sum(1 for r in items if r.status == "error"),
+            errors=sum(1 for r in items if r.status == MessageStatus.ERROR),
             ttft_p50_ms=percentile(ttfts, 50),
             ttft_p95_ms=percentile(ttfts, 95),
         ))

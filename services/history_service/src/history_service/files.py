@@ -19,6 +19,7 @@ import logging
 import re
 from typing import Literal
 
+from chatbot_common.contract import FileRef
 from chatbot_common.errors import InvalidError
 from pydantic import BaseModel, Field
 
@@ -45,16 +46,6 @@ _TEXT_TYPES = {
     "xml": "application/xml",
 }
 _TRUNCATED = "\n[… the rest of this file was cut: it is longer than {limit} characters]"
-
-
-class FileRef(BaseModel):
-    """A file as a message names it."""
-
-    id: str
-    name: str
-    media_type: str
-    size: int = Field(ge=0)
-    kind: Kind
 
 
 class FilePublic(FileRef):

@@ -7,9 +7,10 @@ import sqlite3
 from typing import Any
 
 import aiosqlite
+from chatbot_common.contract import Usage
 from pydantic import BaseModel
 
-from ..models import ConversationPublic, MessagePublic, Usage
+from ..models import ConversationPublic, MessagePublic
 
 Db = aiosqlite.Connection
 

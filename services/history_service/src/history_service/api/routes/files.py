@@ -7,6 +7,7 @@ import asyncio
 import base64
 from typing import Annotated
 
+from chatbot_common.contract import FileRef, new_id, now_iso, valid_id
 from chatbot_common.errors import InvalidError, NotFoundError, TooLargeError
 from fastapi import APIRouter, Query, Request, Response, status
 
@@ -17,12 +18,10 @@ from ...files import (
     FileDetail,
     FileIds,
     FilePublic,
-    FileRef,
     FilesPublic,
     extract_text,
     sniff,
 )
-from ...models import new_id, now_iso, valid_id
 from ...repository import FilesRepository
 from ..deps import FileId, FilesDep, InternalAuth, SettingsDep, UserId, get_conversation_id
 
