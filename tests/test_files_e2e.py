@@ -234,7 +234,12 @@ async def test_a_20_mb_pdf_is_too_large_and_nothing_is_stored(stack: Stack, user
 async def test_another_user_cannot_fetch_a_file(stack: Stack, user: User) -> None:
     conv = await user.conversation()
     file = user.upload(conv["id"], "secret.txt", b"the vault code is 1234").json()["file"]
-    assert user.http.get(f"/v1/files/{file['id']}").content == b"the vault code is 1234"
+    own = user.http.get(f"/v1/files/{file['id']}")
+    assert own.content == b"the vault code is 1234"
+    # Served as a download, never rendered on the chat origin.
+    assert own.headers["content-disposition"] == 'attachment; filename="secret.txt"'
+    assert own.headers["x-content-type-options"] == "nosniff"
+    assert "sandbox" in own.headers["content-security-policy"]
     intruder = User(stack)
     await intruder.client.connect()
     try:

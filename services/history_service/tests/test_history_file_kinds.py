@@ -16,6 +16,8 @@ from tests.support.pdf import make_pdf
     ("notes.MD", "# Überschrift\n".encode(), ("document", "text/markdown")),
     ("main.py", b"print('hi')\n", ("document", "text/plain")),
     ("noext", b"plain words", ("document", "text/plain")),
+    ("page.html", b"<script>alert(1)</script>", ("document", "text/plain")),  # never rendered
+    ("pic.svg", b"<svg onload='alert(1)'/>", ("document", "text/plain")),
     ("photo.txt", b"\x89PNG\r\n\x1a\n....", ("image", "image/png")),  # the bytes decide
     ("x.jpg", b"\xff\xd8\xff\xe0....", ("image", "image/jpeg")),
     ("x.webp", b"RIFF\x00\x00\x00\x00WEBPVP8 ", ("image", "image/webp")),

@@ -107,6 +107,7 @@ async def download(
     return Response(data, media_type=media_type, headers={
         "Content-Disposition": f'attachment; filename="{safe}"',
         "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": "default-src 'none'; sandbox",
         "Cache-Control": "private, no-store",
     })
 

@@ -42,9 +42,7 @@ _TEXT_TYPES = {
     "md": "text/markdown",
     "markdown": "text/markdown",
     "json": "application/json",
-    "html": "text/html",
-    "xml": "application/xml",
-}
+}  # HTML, SVG, XML …: text/plain (a browser never renders what we serve as a file)
 _TRUNCATED = "\n[… the rest of this file was cut: it is longer than {limit} characters]"
 
 
