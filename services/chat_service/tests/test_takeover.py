@@ -31,10 +31,12 @@ class _Llm:
     def __init__(self, pieces: list[str], fail: bool = False) -> None:
         self.pieces, self.fail = pieces, fail
         self.asked: list[list[dict[str, str]]] = []
+        self.sampling: list[object] = []
 
     async def stream(self, messages: list[dict[str, str]], model: str | None,
                      sampling: object = None) -> AsyncIterator[Chunk]:
         self.asked.append(messages)
+        self.sampling.append(sampling)
         if self.fail:
             raise UpstreamError("the LLM service is unreachable")
         for piece in self.pieces:
@@ -60,6 +62,14 @@ async def test_continues_the_same_message_from_the_next_index() -> None:
     assert [u["status"] for u in history.updates] == ["complete"]
     assert history.updates[0]["content"] == "Echo: w1 w2 w3"
     assert answers.in_flight("c1") is None
+
+
+async def test_a_continuation_keeps_the_conversations_sampling() -> None:
+    history, llm, emitted = _History(), _Llm([" w2"]), []
+    answers = _manager(history, llm, emitted)
+    answer = resume(answers, "u1", MESSAGE, ["Echo:", " w1"], CONTEXT, {"temperature": 0.3})
+    await answer.finished.wait()
+    assert llm.sampling == [{"temperature": 0.3}]
 
 
 async def test_a_failure_before_the_first_new_token_ends_interrupted() -> None:

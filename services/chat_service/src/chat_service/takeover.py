@@ -22,6 +22,7 @@ from . import metrics
 from .answers import Answer, AnswerManager, context_of, room_of
 from .history_client import Json
 from .live import LiveAnswer
+from .sampling import request_fields
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +66,7 @@ async def adopt(answers: AnswerManager, snap: LiveAnswer) -> Json | None:
     assert live is not None
     cid = snap.conversation_id
     try:
-        message, context = await _find(answers, snap)
+        message, context, sampling = await _find(answers, snap)
     except ChatbotError as exc:  # history busy: give the lease back, the next scan retries
         log.warning("cannot take over an answer yet", extra={"error": exc.message})
         await answers._shared(live.drop_lease(cid))
@@ -74,7 +75,7 @@ async def adopt(answers: AnswerManager, snap: LiveAnswer) -> Json | None:
         await answers._shared(live.release(cid, snap.message_id or None))
         return None
     if answers.continues and not answers.draining and answers.in_flight(cid) is None:
-        answer = resume(answers, snap.user_id, message, snap.parts, context)
+        answer = resume(answers, snap.user_id, message, snap.parts, context, sampling)
         log.info(
             "continuing an answer taken over",
             extra={"conversation_id": cid, "next_index": answer.next_index},
@@ -85,22 +86,23 @@ async def adopt(answers: AnswerManager, snap: LiveAnswer) -> Json | None:
 
 async def _find(
     answers: AnswerManager, snap: LiveAnswer
-) -> tuple[Json | None, list[Json]]:
-    """The streaming message and the context its answer was asked with."""
+) -> tuple[Json | None, list[Json], Json]:
+    """The streaming message, the context its answer was asked with and its sampling."""
     if not snap.message_id:
-        return None, []
+        return None, [], {}
     try:
         conversation = await answers.history.get_conversation(snap.user_id, snap.conversation_id)
         recent = await answers.history.list_messages(
             snap.user_id, snap.conversation_id, limit=answers.context_messages + 1
         )
     except NotFoundError:
-        return None, []
+        return None, [], {}
     message = next((m for m in recent if m["id"] == snap.message_id), None)
     if message is None or message["status"] != "streaming":
-        return None, []
+        return None, [], {}
     before = [m for m in recent if m["seq"] < message["seq"]][-answers.context_messages :]
-    return message, context_of(conversation.get("system_prompt"), before)
+    sampling = request_fields(conversation.get("sampling"))
+    return message, context_of(conversation.get("system_prompt"), before), sampling
 
 
 async def _interrupt(answers: AnswerManager, snap: LiveAnswer, message: Json) -> Json | None:
@@ -128,11 +130,14 @@ def resume(
     message: Json,
     parts: list[str],
     context: list[Json],
+    sampling: Json | None = None,
 ) -> Answer:
-    """Continue ``message`` on this replica from delta index ``len(parts)``."""
+    """Continue ``message`` on this replica from delta index ``len(parts)`` (with the
+    conversation's ``sampling`` settings)."""
     cid = message["conversation_id"]
     answer = Answer(
         user_id=user_id,
+        sampling=sampling,
         conversation_id=cid,
         model=message.get("model"),
         message=message,
