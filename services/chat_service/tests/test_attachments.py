@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from chat_service.answers import context_of
+from chat_service.answer import context_of
 from chat_service.attachments import expand_files, with_files
 
 

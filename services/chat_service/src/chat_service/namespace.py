@@ -26,7 +26,7 @@ from . import metrics
 from .acks import Ack, error_ack, ok, within_budget
 from .admin import AdminEvents
 from .admission import Refused
-from .answers import room_of
+from .answer import room_of
 from .ratelimit import ANSWERING_EVENTS
 from .sampling import checked
 from .schemas import (
@@ -44,7 +44,6 @@ from .schemas import (
 )
 from .service import ChatService
 from .sessions import Connections
-from .takeover import interrupt_orphan
 from .titles import is_untitled, title_from
 
 log = logging.getLogger(__name__)
@@ -243,7 +242,7 @@ class ChatNamespace(socketio.AsyncNamespace):
                     m = live
             result.append(m)
         for i in orphans:
-            final = await interrupt_orphan(answers, user_id, result[i])
+            final = await answers.interrupt_orphan(user_id, result[i])
             if final is not None:
                 result[i] = final
         budget = self.service.settings.max_ack_bytes
