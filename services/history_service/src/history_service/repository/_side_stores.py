@@ -19,9 +19,8 @@ from typing import Any, TypeVar
 import aiosqlite
 from chatbot_common.errors import UnavailableError
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError, PyMongoError
 
-from ._mongo_support import TRANSIENT, Doc
+from ._mongo_support import TRANSIENT, Doc, bounded
 from ._retry import RetryPolicy
 
 T = TypeVar("T")
@@ -90,18 +89,13 @@ class MongoSideStore:
     async def _indexes(self) -> None:
         """Create this store's indexes (idempotent)."""
 
+    async def _ready(self) -> None:
+        if not self._indexes_ready:
+            await self.retry.run(f"{self.NAME}_indexes", self._indexes, TRANSIENT)
+            self._indexes_ready = True
+
     async def _do(self, operation: str, call: Callable[[], Awaitable[T]]) -> T:
-        try:
-            if not self._indexes_ready:
-                await self.retry.run(f"{self.NAME}_indexes", self._indexes, TRANSIENT)
-                self._indexes_ready = True
-            return await self.retry.run(operation, call, TRANSIENT)
-        except (DuplicateKeyError, UnavailableError):
-            raise
-        except PyMongoError as exc:
-            if exc.has_error_label("RetryableError"):
-                raise UnavailableError("the history store is unavailable") from exc
-            raise
+        return await bounded(self.retry, operation, call, before=self._ready)
 
     async def open(self) -> None:
         """Indexes now, or (store down) before the first use."""
