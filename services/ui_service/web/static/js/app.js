@@ -215,7 +215,7 @@ async function boot() {
   $("new-chat").addEventListener("click", () => {
     closeSidebar();
     chat.newChat();
-    attachments.clear();
+    attachments.discard();
     settings.reset();
     input.focus();
   });

@@ -84,6 +84,14 @@ export class Attachments {
     this.render();
   }
 
+  /** Drop the attachments not sent (a new chat): their stored files are deleted too. */
+  discard() {
+    for (const item of this.items) {
+      if (item.file) this.api.remove(item.file.id).catch(() => {});
+    }
+    this.clear();
+  }
+
   remove(item) {
     this.items = this.items.filter((other) => other !== item);
     if (item.file) this.api.remove(item.file.id).catch(() => {});
