@@ -17,6 +17,8 @@ CLIENT_EVENTS = (
     "admin.usage",
     "admin.users",
     "admin.user.update",
+    # Files, sampling settings, import (issue 20)
+    "conversation.update",
 )
 
 ERROR_CODES = frozenset(

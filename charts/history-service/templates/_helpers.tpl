@@ -24,6 +24,10 @@
   (list "STORE_RETRY_ATTEMPTS" .Values.storeRetry.attempts)
   (list "STORE_RETRY_BASE_DELAY" .Values.storeRetry.baseDelaySeconds)
   (list "STORE_RETRY_MAX_DELAY" .Values.storeRetry.maxDelaySeconds)
+  (list "MAX_FILE_BYTES" .Values.files.maxFileBytes)
+  (list "MAX_USER_FILE_BYTES" .Values.files.maxUserFileBytes)
+  (list "MAX_FILE_TEXT_CHARS" .Values.files.maxFileTextChars)
+  (list "MAX_IMPORT_BYTES" .Values.files.maxImportBytes)
 ) }}
 {{- end }}
 

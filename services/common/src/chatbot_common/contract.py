@@ -19,7 +19,7 @@ import re
 import uuid
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr
 
@@ -105,6 +105,27 @@ class Usage(BaseModel):
     total_tokens: int = Field(ge=0)
 
 
+class Sampling(BaseModel):
+    """A conversation's sampling settings (issue 20); None = the model's default. The chat
+    service holds them to the operator's bounds (``LLM_MAX_TOKENS_CAP`` and the like)."""
+
+    model_config = ConfigDict(strict=True, extra="ignore")
+
+    temperature: float | None = Field(None, ge=0, le=10)
+    top_p: float | None = Field(None, gt=0, le=1)
+    max_tokens: int | None = Field(None, ge=1)
+
+
+class FileRef(BaseModel):
+    """A file as a message names it (issue 20): stored with its conversation."""
+
+    id: str
+    name: str
+    media_type: str
+    size: int = Field(ge=0)
+    kind: Literal["document", "image"]
+
+
 class Conversation(BaseModel):
     """A conversation as every service sends it."""
 
@@ -115,6 +136,7 @@ class Conversation(BaseModel):
     message_count: int
     model: str | None = None
     system_prompt: str | None = None
+    sampling: Sampling | None = None
 
 
 class Message(BaseModel):
@@ -135,3 +157,4 @@ class Message(BaseModel):
     model: str | None = None
     usage: Usage | None = None
     client_message_id: str | None = None
+    files: list[FileRef] | None = None

@@ -14,9 +14,11 @@ from typing import Annotated, Any
 from chatbot_common.contract import (
     CLIENT_MESSAGE_ID_PATTERN,
     Conversation,
+    FileRef,
     Message,
     MessageStatus,
     Role,
+    Sampling,
     Usage,
     new_id,
     now_iso,
@@ -46,6 +48,7 @@ class ConversationBase(_Input):
     title: Text | None = None
     system_prompt: Text | None = None
     model: Text | None = None
+    sampling: Sampling | None = None
 
 
 class ConversationCreate(ConversationBase):
@@ -60,6 +63,7 @@ class ConversationCreate(ConversationBase):
             message_count=0,
             model=self.model,
             system_prompt=self.system_prompt,
+            sampling=self.sampling,
         )
 
 
@@ -83,6 +87,7 @@ class MessageCreate(_Input):
     client_message_id: str | None = Field(None, pattern=CLIENT_MESSAGE_ID_PATTERN)
     model: Text | None = None
     usage: Usage | None = None
+    files: list[FileRef] | None = None  # set by the routes from stored files, never by callers
 
     def new(self, conversation_id: str, seq: int) -> Message:
         """The message this request stores as number ``seq``: a new id, created now."""
@@ -155,6 +160,7 @@ class TurnCreate(_Input):
     answer: bool = True
     context_messages: int = Field(50, ge=1, le=1000)
     default_model: str | None = None
+    file_ids: list[str] = Field(default_factory=list, max_length=100)
 
 
 class TurnStored(BaseModel):

@@ -9,7 +9,7 @@ from chatbot_common.errors import NotFoundError
 from chatbot_common.http import internal_auth
 from fastapi import Depends, Header, Request
 
-from ..repository import AccountsRepository, HistoryRepository
+from ..repository import AccountsRepository, FilesRepository, HistoryRepository
 from ..settings import HistorySettings
 
 
@@ -28,6 +28,11 @@ def get_accounts(request: Request) -> AccountsRepository:
     return accounts
 
 
+def get_files(request: Request) -> FilesRepository:
+    files: FilesRepository = request.app.state.files
+    return files
+
+
 async def require_internal(
     request: Request, authorization: Annotated[str | None, Header()] = None
 ) -> None:
@@ -43,6 +48,7 @@ def get_user_id(x_user_id: Annotated[str, Header(min_length=1, max_length=200)])
 SettingsDep = Annotated[HistorySettings, Depends(get_settings)]
 HistoryDep = Annotated[HistoryRepository, Depends(get_repository)]
 AccountsDep = Annotated[AccountsRepository, Depends(get_accounts)]
+FilesDep = Annotated[FilesRepository, Depends(get_files)]
 UserId = Annotated[str, Depends(get_user_id)]
 InternalAuth = Depends(require_internal)
 
@@ -62,5 +68,10 @@ def get_message_id(message_id: str) -> str:
     return _path_id(message_id, "message")
 
 
+def get_file_id(file_id: str) -> str:
+    return _path_id(file_id, "file")
+
+
 ConversationId = Annotated[str, Depends(get_conversation_id)]
 MessageId = Annotated[str, Depends(get_message_id)]
+FileId = Annotated[str, Depends(get_file_id)]

@@ -13,29 +13,29 @@ from ..metrics import MESSAGES_STORED, OPERATION_DURATION, STORE_UP
 from ..settings import HistorySettings
 from .accounts_base import AccountsRepository
 from .base import HistoryRepository
+from .files_base import FilesRepository
 
 __all__ = [
-    "AccountsRepository", "HistoryRepository", "create_repository", "create_stores", "instrumented"
+    "AccountsRepository", "FilesRepository", "HistoryRepository", "create_files_repository",
+    "create_repository", "create_stores", "instrumented",
 ]
 
 
-def create_stores(settings: HistorySettings) -> tuple[HistoryRepository, AccountsRepository]:
-    """The history store and the users/usage store beside it (one MongoDB client for both)."""
+def create_stores(
+    settings: HistorySettings,
+) -> tuple[HistoryRepository, AccountsRepository, FilesRepository]:
+    """The history store, the users/usage store and the files store beside it (one MongoDB
+    client for all)."""
     if settings.mongodb_uri:
         from ._mongo_support import create_client, history_database
-        from ._retry import RetryPolicy
         from .accounts_mongo import MongoAccountsRepository
         from .mongo import MongoHistoryRepository
 
         client = create_client(settings)
-        retry = RetryPolicy(
-            settings.store_retry_attempts,
-            settings.store_retry_base_delay,
-            settings.store_retry_max_delay,
-        )
         return (
             instrumented(MongoHistoryRepository(client, settings)),
-            MongoAccountsRepository(history_database(client, settings), retry),
+            MongoAccountsRepository(history_database(client, settings), _retry_policy(settings)),
+            create_files_repository(settings, client),
         )
     from .accounts_sqlite import SqliteAccountsRepository
 
@@ -43,7 +43,32 @@ def create_stores(settings: HistorySettings) -> tuple[HistoryRepository, Account
     return (
         create_repository(settings),
         SqliteAccountsRepository(path, settings.sqlite_busy_timeout_ms),
+        create_files_repository(settings),
     )
+
+
+def _retry_policy(settings: HistorySettings) -> Any:
+    from ._retry import RetryPolicy
+
+    return RetryPolicy(
+        settings.store_retry_attempts,
+        settings.store_retry_base_delay,
+        settings.store_retry_max_delay,
+    )
+
+
+def create_files_repository(settings: HistorySettings, client: Any = None) -> FilesRepository:
+    """The files store of the selected backend (MongoDB: on ``client``, else a new one)."""
+    if settings.mongodb_uri:
+        from ._mongo_support import create_client, history_database
+        from .files_mongo import MongoFilesRepository
+
+        db = history_database(client or create_client(settings), settings)
+        return MongoFilesRepository(db, _retry_policy(settings))
+    from .files_sqlite import SqliteFilesRepository
+
+    path = settings.state_dir / "history.sqlite3"
+    return SqliteFilesRepository(path, settings.sqlite_busy_timeout_ms)
 
 
 def create_repository(settings: HistorySettings) -> HistoryRepository:

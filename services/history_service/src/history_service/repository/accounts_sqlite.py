@@ -7,15 +7,12 @@ SQLite's write lock (``busy_timeout``). ``synchronous=FULL`` as for messages.
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
-from pathlib import Path
-from typing import Any
 
-import aiosqlite
-from chatbot_common.errors import NotFoundError, UnavailableError
+from chatbot_common.errors import NotFoundError
 
 from ..accounts import UsageCreate, UserRecord, UserSeen, UserUpdate
+from ._side_stores import SqliteSideStore
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
@@ -55,47 +52,8 @@ def _user(row: sqlite3.Row) -> UserRecord:
     return UserRecord(**{**r, "guest": bool(r["guest"]), "disabled": bool(r["disabled"])})
 
 
-class SqliteAccountsRepository:
-    def __init__(self, path: Path, busy_timeout_ms: int = 5000) -> None:
-        self.path = path
-        self.busy_timeout_ms = busy_timeout_ms
-        self._db: aiosqlite.Connection | None = None
-        self._lock = asyncio.Lock()
-
-    async def open(self) -> None:
-        await asyncio.to_thread(self.path.parent.mkdir, parents=True, exist_ok=True)
-        db = await aiosqlite.connect(self.path, isolation_level=None)
-        db.row_factory = sqlite3.Row
-        await db.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
-        await db.execute("PRAGMA journal_mode = WAL")
-        await db.execute("PRAGMA synchronous = FULL")
-        await db.executescript(SCHEMA)
-        self._db = db
-
-    async def close(self) -> None:
-        if self._db is not None:
-            await self._db.close()
-            self._db = None
-
-    @property
-    def db(self) -> aiosqlite.Connection:
-        if self._db is None:
-            raise UnavailableError("the history store is not open")
-        return self._db
-
-    async def _write(self, sql: str, args: Any) -> int:
-        async with self._lock:
-            await self.db.execute("BEGIN IMMEDIATE")
-            try:
-                cursor = await self.db.execute(sql, args)
-                await self.db.execute("COMMIT")
-            except BaseException:
-                await self.db.execute("ROLLBACK")
-                raise
-            return cursor.rowcount
-
-    async def _rows(self, sql: str, args: Any) -> list[sqlite3.Row]:
-        return list(await self.db.execute_fetchall(sql, args))
+class SqliteAccountsRepository(SqliteSideStore):
+    SCHEMA = SCHEMA
 
     async def seen(self, user_id: str, data: UserSeen, now: str) -> UserRecord:
         await self._write(

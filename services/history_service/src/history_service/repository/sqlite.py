@@ -13,14 +13,13 @@ beside the writer.
 from __future__ import annotations
 
 import asyncio
-import json
 import sqlite3
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 import aiosqlite
-from chatbot_common.contract import Usage, now_iso
+from chatbot_common.contract import now_iso
 from chatbot_common.errors import NotFoundError, UnavailableError
 from chatbot_common.settings import private_file
 
@@ -34,9 +33,19 @@ from ..models import (
     StreamingMessage,
 )
 from ._group_commit import GroupCommitWriter
+from ._sqlite_rows import (
+    _CONV_COLS,
+    _MSG_COLS,
+    Db,
+    _add_columns,
+    _casefold,
+    _conversation,
+    _json,
+    _message,
+    _one,
+)
 
 T = TypeVar("T")
-Db = aiosqlite.Connection
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS conversations (
@@ -47,7 +56,8 @@ CREATE TABLE IF NOT EXISTS conversations (
     model TEXT,
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL,
-    message_count INTEGER NOT NULL DEFAULT 0
+    message_count INTEGER NOT NULL DEFAULT 0,
+    sampling TEXT
 );
 CREATE INDEX IF NOT EXISTS conversations_user_updated
     ON conversations (user_id, updated_at DESC);
@@ -64,37 +74,13 @@ CREATE TABLE IF NOT EXISTS messages (
     client_message_id TEXT,
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL,
+    files TEXT,
     UNIQUE (conversation_id, seq),
     UNIQUE (user_id, client_message_id)
 );
 CREATE INDEX IF NOT EXISTS messages_streaming
     ON messages (updated_at) WHERE status = 'streaming';
 """
-
-_CONV_COLS = "id, title, created_at, updated_at, message_count, model, system_prompt"
-_MSG_COLS = (
-    "id, conversation_id, seq, role, content, status, created_at, model, usage, client_message_id"
-)
-
-
-def _conversation(row: sqlite3.Row) -> ConversationPublic:
-    return ConversationPublic(**dict(row))
-
-
-def _message(row: sqlite3.Row) -> MessagePublic:
-    r = dict(row)
-    usage = r.pop("usage")
-    return MessagePublic(**r, usage=Usage(**json.loads(usage)) if usage else None)
-
-
-def _casefold(text: object) -> str | None:
-    return text.casefold() if isinstance(text, str) else None
-
-
-async def _one(db: Db, sql: str, args: Any) -> sqlite3.Row | None:
-    rows = list(await db.execute_fetchall(sql, args))
-    return rows[0] if rows else None
-
 
 async def _get_conversation(db: Db, user_id: str, conversation_id: str) -> ConversationPublic:
     row = await _one(
@@ -148,6 +134,7 @@ class SqliteHistoryRepository:
         self._writer_db = await self._connect()
         await self._writer_db.execute("PRAGMA journal_mode = WAL")
         await self._writer_db.executescript(SCHEMA)
+        await _add_columns(self._writer_db)
         self._writer = GroupCommitWriter(self._writer_db)
         self._reader = await self._connect()
 
@@ -184,9 +171,9 @@ class SqliteHistoryRepository:
         async def op(db: Db) -> ConversationPublic:
             await db.execute(
                 "INSERT INTO conversations (id, user_id, title, system_prompt, model,"
-                " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                " created_at, updated_at, sampling) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (conv.id, user_id, conv.title, conv.system_prompt, conv.model, conv.created_at,
-                 conv.updated_at),
+                 conv.updated_at, _json(conv.sampling)),
             )
             return conv
 
@@ -226,6 +213,8 @@ class SqliteHistoryRepository:
         self, user_id: str, conversation_id: str, data: ConversationUpdate
     ) -> ConversationPublic:
         fields = data.changes()
+        if "sampling" in fields:
+            fields["sampling"] = _json(data.sampling)
 
         async def op(db: Db) -> ConversationPublic:
             await _get_conversation(db, user_id, conversation_id)
@@ -283,9 +272,9 @@ class SqliteHistoryRepository:
             row = await _one(
                 db,
                 "INSERT INTO messages (id, conversation_id, user_id, seq, role, content,"
-                " status, model, usage, client_message_id, created_at, updated_at)"
+                " status, model, usage, client_message_id, created_at, updated_at, files)"
                 " SELECT ?, ?, ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM messages"
-                "  WHERE conversation_id = ?), ?, ?, ?, ?, ?, ?, ?, ?"
+                "  WHERE conversation_id = ?), ?, ?, ?, ?, ?, ?, ?, ?, ?"
                 " FROM conversations WHERE id = ? AND user_id = ?"
                 " ON CONFLICT (user_id, client_message_id) DO NOTHING RETURNING seq",
                 (
@@ -301,6 +290,7 @@ class SqliteHistoryRepository:
                     message.client_message_id,
                     message.created_at,
                     message.created_at,
+                    _json(message.files),
                     conversation_id,
                     user_id,
                 ),

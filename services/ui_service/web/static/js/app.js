@@ -1,13 +1,17 @@
 // Boot the chat page: libraries, language, connection, and the wiring of the page's controls.
 
+import "./strings_files.js";
+import { Attachments, fileChip } from "./attachments.js";
 import { Auth } from "./auth.js";
 import { Chat } from "./chat.js";
 import { Connection } from "./connection.js";
 import { fillIcons, toast } from "./dom.js";
 import { exportConversation } from "./exporter.js";
+import { FileApi } from "./files.js";
 import { applyTranslations, initLanguage, language, setLanguage, t } from "./i18n.js";
 import { loadLibraries } from "./libs.js";
 import { MarkdownRenderer } from "./markdown.js";
+import { SettingsPanel } from "./settings_panel.js";
 import { Sidebar, conversationTitle } from "./sidebar.js";
 import { Thread } from "./thread.js";
 
@@ -69,7 +73,7 @@ async function boot() {
   applyTranslations(document);
   fillIcons(document, {
     "open-sidebar": "menu", "close-sidebar": "close", "export-btn": "download", send: "send",
-    stop: "stop", "to-bottom": "down", "rename-title": "pencil",
+    stop: "stop", "to-bottom": "down", "rename-title": "pencil", "conv-settings-btn": "sliders",
   });
   let libs;
   try {
@@ -93,6 +97,7 @@ async function boot() {
   }
   showIdentity(auth);
   const markdown = new MarkdownRenderer(libs);
+  const files = new FileApi(config.chat_url, auth);
   const input = $("input");
   const app = $("app");
   let chat;
@@ -117,6 +122,7 @@ async function boot() {
     thread: new Thread($("messages"), $("thread"), markdown, {
       regenerate: () => chat.regenerate(),
       resend: (text) => chat.send(text),
+      fileChip: (file) => fileChip(file, files),
     }),
     renderSidebar: () => sidebar.render(chat.sidebarState()),
     showConversation: (conv) => {
@@ -142,6 +148,8 @@ async function boot() {
       const model = $("model-select").value;
       if (prompt) options.system_prompt = prompt;
       if (model) options.model = model;
+      const sampling = settings.forNewChat();
+      if (sampling) options.sampling = sampling;
       return options;
     },
   };
@@ -155,6 +163,12 @@ async function boot() {
     },
   });
   chat = new Chat(conn, view);
+  const attachments = new Attachments($("attachments"), files, () => chat.ensureConversation());
+  attachments.bind($("attach"), $("file-input"), $("main"), input);
+  const settings = new SettingsPanel($("conv-settings-btn"), $("conv-settings"), {
+    save: (sampling) => chat.updateSettings(sampling),
+    current: () => chat.current,
+  });
   $("boot").remove();
   view.showConversation(null);
   setConnState("connecting");
@@ -171,7 +185,9 @@ async function boot() {
     input.value = "";
     autoGrow(input);
     $("send").disabled = true;
-    const ok = await chat.send(text);
+    const attached = await attachments.ready();
+    const ok = await chat.send(text, attached);
+    if (ok) attachments.clear();
     if (!ok && !input.value) input.value = text;
     $("send").disabled = !input.value.trim();
   };
@@ -196,7 +212,28 @@ async function boot() {
   $("stop").addEventListener("click", () => chat.stop());
 
   // Sidebar controls.
-  $("new-chat").addEventListener("click", () => { closeSidebar(); chat.newChat(); input.focus(); });
+  $("new-chat").addEventListener("click", () => {
+    closeSidebar();
+    chat.newChat();
+    attachments.discard();
+    settings.reset();
+    input.focus();
+  });
+  $("import-btn").addEventListener("click", () => $("import-input").click());
+  $("import-input").addEventListener("change", async (event) => {
+    const file = event.target.files[0];
+    event.target.value = "";
+    if (!file) return;
+    try {
+      const conversation = await files.importConversation(await file.text());
+      await chat.loadList();
+      closeSidebar();
+      await chat.open(conversation.id);
+      toast(t("imported"));
+    } catch (err) {
+      toast(`${t("importFailed")}: ${err.message || err}`, { kind: "error", timeout: 8000 });
+    }
+  });
   let searchTimer = 0;
   $("search").addEventListener("input", (event) => {
     clearTimeout(searchTimer);
@@ -232,7 +269,10 @@ async function boot() {
   exportMenu.addEventListener("keydown", (event) => { if (event.key === "Escape") { toggleMenu(false); exportBtn.focus(); } });
   for (const [id, format] of [["export-md", "markdown"], ["export-json", "json"]]) {
     $(id).addEventListener("click", () => {
-      if (chat.current) exportConversation(format, chat.current, view.thread.messages);
+      if (chat.current) {
+        exportConversation(format, chat.current, view.thread.messages, files)
+          .catch((err) => toast(String(err.message || err), { kind: "error" }));
+      }
     });
   }
 

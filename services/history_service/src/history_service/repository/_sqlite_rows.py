@@ -1,0 +1,62 @@
+"""Rows of the SQLite store as models, and its small helpers."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import Any
+
+import aiosqlite
+from chatbot_common.contract import Usage
+from pydantic import BaseModel
+
+from ..models import ConversationPublic, MessagePublic
+
+Db = aiosqlite.Connection
+
+_CONV_COLS = "id, title, created_at, updated_at, message_count, model, system_prompt, sampling"
+_MSG_COLS = (
+    "id, conversation_id, seq, role, content, status, created_at, model, usage,"
+    " client_message_id, files"
+)
+#: Columns added after the first release: ``open()`` adds them to an older file.
+_ADDED_COLUMNS = (("conversations", "sampling", "TEXT"), ("messages", "files", "TEXT"))
+
+
+def _conversation(row: sqlite3.Row) -> ConversationPublic:
+    r = dict(row)
+    sampling = r.pop("sampling")
+    return ConversationPublic(**r, sampling=json.loads(sampling) if sampling else None)
+
+
+def _message(row: sqlite3.Row) -> MessagePublic:
+    r = dict(row)
+    usage, files = r.pop("usage"), r.pop("files")
+    return MessagePublic(
+        **r, usage=Usage(**json.loads(usage)) if usage else None,
+        files=json.loads(files) if files else None,
+    )
+
+
+def _json(model: BaseModel | list[Any] | None) -> str | None:
+    if model is None:
+        return None
+    if isinstance(model, list):
+        return json.dumps([m.model_dump() for m in model])
+    return model.model_dump_json()
+
+
+async def _add_columns(db: Db) -> None:
+    for table, column, kind in _ADDED_COLUMNS:
+        present = {r[1] for r in await db.execute_fetchall(f"PRAGMA table_info({table})")}
+        if column not in present:
+            await db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+
+
+def _casefold(text: object) -> str | None:
+    return text.casefold() if isinstance(text, str) else None
+
+
+async def _one(db: Db, sql: str, args: Any) -> sqlite3.Row | None:
+    rows = list(await db.execute_fetchall(sql, args))
+    return rows[0] if rows else None
