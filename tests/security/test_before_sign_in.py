@@ -18,6 +18,10 @@ from collections.abc import Iterator
 
 import httpx2 as httpx
 import pytest
+from chat_service.settings import Settings as ChatSettings
+from history_service.settings import HistorySettings
+from llm_service.settings import LlmSettings
+from ui_service.settings import UiSettings
 
 from tests.security._hostile import (
     closed_within,
@@ -104,8 +108,15 @@ def test_connections_beyond_the_cap_get_503(hostile: Stack) -> None:
     try:
         for _ in range(CAP):
             held.append(socket.create_connection(("127.0.0.1", chat.port), timeout=10))
-        time.sleep(0.5)  # the server has accepted them
-        refused = raw_http(chat.port, b"GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n")
+        # The kernel completes the handshakes before the server accepts them: ask until the
+        # server has counted all CAP (each answered probe closes again at once).
+        deadline = time.monotonic() + 60
+        while True:
+            refused = raw_http(chat.port, b"GET /healthz HTTP/1.1\r\nHost: a\r\n"
+                                          b"Connection: close\r\n\r\n")
+            if status_of(refused) == 503 or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
         assert status_of(refused) == 503, refused[:100]
         for s in held[:5]:
             s.close()
@@ -130,7 +141,10 @@ async def test_every_http_service_limits_bodies(hostile: Stack, service: str) ->
                   "llm": (hostile.llm, "/v1/chat/completions")}[service]
     headers = {"Authorization": f"Bearer {hostile.internal_token}", "X-User-Id": "guest-b",
                "Content-Type": "application/json"}
-    body = b'{"pad": "' + b"a" * (10 << 20) + b'"}'  # a field no route reads
+    settings = {"ui": UiSettings, "chat": ChatSettings, "history": HistorySettings,
+                "llm": LlmSettings}[service]
+    limit = settings.model_fields["max_request_bytes"].default  # the stack runs the defaults
+    body = b'{"pad": "' + b"a" * (limit + (1 << 20)) + b'"}'  # a field no route reads
     async with httpx.AsyncClient(timeout=30) as http:
         declared = await http.post(proc.url + path, content=body, headers=headers)
 
