@@ -84,16 +84,28 @@ def test_send_message_streams_the_answer(stack: Stack, tmp_path: Path) -> None:
 
 def test_reload_mid_answer_completes_the_answer(stack: Stack, tmp_path: Path) -> None:
     hold = Hold.new(after=100)  # the answer pauses there until the page has reloaded
-    question = f"A long answer for a reload [tokens:700] {hold.tag}"
+    later = Hold.new(after=300)  # and there until the page has shown live deltas
+    question = f"A long answer for a reload [tokens:700] {hold.tag} {later.tag}"
     with browser(tmp_path / "profile") as context:
         page, problems = open_chat(context, stack.ui.url)
+        snapshots: list[str | bytes] = []  # conversation.get requests the page sends
+        page.on("websocket", lambda ws: ws.on("framesent", lambda frame: snapshots.append(frame)
+                                              if '"conversation.get"' in str(frame) else None))
         send(page, question)
         wait_streaming_text(page, 40)
         page.reload()
         wait_connected(page)
-        # Resumed from conversation.get (status streaming, next_index) plus live deltas.
+        # Resumed from conversation.get (status streaming, next_index) plus live deltas: the
+        # text grows past the snapshot while the answer still streams, with no new snapshot
+        # (message.done carries the whole text, and the page re-reads an answer silent for
+        # 20 s: neither shows that the live deltas are applied).
         page.wait_for_selector(".msg-assistant.streaming")
+        shown, read = len(page.inner_text(".msg.streaming .markdown")), len(snapshots)
         hold.release(stack.upstream.url)
+        later.wait_held_sync(stack.upstream.url)
+        wait_streaming_text(page, shown)
+        assert len(snapshots) == read, "the text grew by a new snapshot, not by live deltas"
+        later.release(stack.upstream.url)
         wait_answer_done(page)
         assert assistant_texts(page) == [expected_answer(question, 700)]
         assert stored_messages(stack, page)[1]["content"] == expected_answer(question, 700)
