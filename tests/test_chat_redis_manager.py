@@ -70,7 +70,13 @@ async def outage(cluster: Cluster, how: str, c: ChatClient, tokens: int = OUTAGE
     started = loop.time()
 
     async def streamed_on() -> None:
-        await c.wait_for(lambda: words(c) >= before + tokens, timeout=60)
+        try:
+            await c.wait_for(lambda: words(c) >= before + tokens, timeout=60)
+        except TimeoutError:
+            got = words(c) - before
+            raise AssertionError(
+                f"Redis away ({how}): {got} of {tokens} tokens reached the client in 60 s"
+            ) from None
         await asyncio.sleep(max(0.0, started + OUTAGE_SECONDS - loop.time()))
 
     if how == "kill":
