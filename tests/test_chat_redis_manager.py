@@ -70,7 +70,13 @@ async def outage(cluster: Cluster, how: str, c: ChatClient, tokens: int = OUTAGE
     started = loop.time()
 
     async def streamed_on() -> None:
-        await c.wait_for(lambda: words(c) >= before + tokens, timeout=60)
+        try:
+            await c.wait_for(lambda: words(c) >= before + tokens, timeout=60)
+        except TimeoutError:
+            got = words(c) - before
+            raise AssertionError(
+                f"Redis away ({how}): {got} of {tokens} tokens reached the client in 60 s"
+            ) from None
         await asyncio.sleep(max(0.0, started + OUTAGE_SECONDS - loop.time()))
 
     if how == "kill":
@@ -192,25 +198,39 @@ async def test_no_duplicates_on_the_answering_replica_or_the_other(
 async def test_frozen_redis_streams_live_and_another_replica_resumes_after(
     cluster: Cluster, on_a: ChatClient, user_id: str
 ) -> None:
-    """Redis frozen 2 s (SIGSTOP) mid-answer: the local client keeps getting deltas; after
-    SIGCONT the answer's Redis record (deltas, lease, owner) is restored, so a client that
-    reconnects to the other replica mid-answer gets the text so far and ``next_index``, and
-    the deltas from there complete it without a gap."""
-    hold = Hold.new(after=300)  # the answer waits there until B has reconnected
-    question = f"[tokens:600] frozen redis {hold.tag}"
+    """Redis frozen (SIGSTOP) mid-answer: the local client keeps getting deltas; after SIGCONT
+    the answer's Redis record (deltas, lease, owner) is restored, so a client that reconnects
+    to the other replica mid-answer gets the text so far and ``next_index``, and the deltas
+    from there complete it without a gap. The answer is paused (held) while Redis comes back
+    and B reconnects: no later delta can repair the record, Redis's return alone must."""
+    upstream = cluster.system.upstream.url
+    frozen = Hold.new(after=10)  # Redis is frozen while the answer waits here
+    held = Hold.new(after=100)  # and the answer waits here until B has reconnected
+    question = f"[tokens:600] frozen redis {frozen.tag} {held.tag}"
+    await wait_redis_up(cluster.a)
     cid = await conversation(on_a)
     await send(on_a, cid, question)
-    await on_a.wait_for(lambda: len(on_a.events["message.delta"]) >= 3)
-    during = await outage(cluster, "stop", on_a, tokens=20)
+    await frozen.wait_held(upstream)
+    os.kill(cluster.redis.pid, signal.SIGSTOP)
+    try:
+        await frozen.arelease(upstream)
+        await held.wait_held(upstream)
+        # the tokens up to the second hold reach the local client while Redis is frozen
+        await on_a.wait_for(lambda: words(on_a) >= 100, timeout=60)
+    finally:
+        os.kill(cluster.redis.pid, signal.SIGCONT)
+    during = words(on_a)
     deltas_after_freeze = len(on_a.events["message.delta"])
     assert await metric(cluster.a, "chat_redis_skipped_total") > 0
-    await wait_redis_up(cluster.a)
+    await wait_redis_up(cluster.a)  # up once the answers' records are restored
     b = await cluster.client(cluster.b, user_id)
     try:
         live = (await b.ok("conversation.get", {"conversation_id": cid}))["messages"][-1]
         assert live["status"] == "streaming", "the answer ended before B reconnected"
-        assert live["next_index"] >= deltas_after_freeze  # the deltas streamed while frozen
-        await hold.arelease(cluster.system.upstream.url)
+        # every delta streamed while Redis was frozen, as the local client got them
+        assert live["next_index"] == deltas_after_freeze, (live, deltas_after_freeze)
+        assert live["content"] == "".join(d["delta"] for d in on_a.events["message.delta"])
+        await held.arelease(upstream)
         [done] = await b.wait_done(cid, timeout=60)
         rest = rest_after(b, live)
         assert_contiguous(rest, start=live["next_index"])

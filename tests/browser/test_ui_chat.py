@@ -53,6 +53,31 @@ def stored_messages(stack: Stack, page: Page) -> list[dict[str, Any]]:
     return messages
 
 
+def snapshot_requests(page: Page) -> list[str | bytes]:
+    """The conversation.get requests (snapshots) the page sends from now on."""
+    sent: list[str | bytes] = []
+
+    def on_frame(frame: str | bytes) -> None:
+        if '"conversation.get"' in str(frame):
+            sent.append(frame)
+
+    page.on("websocket", lambda ws: ws.on("framesent", on_frame))
+    return sent
+
+
+def shows_live_deltas(
+    page: Page, snapshots: list[str | bytes], go_on: Hold, pause: Hold, upstream_url: str
+) -> None:
+    """The answer held at ``go_on`` goes on to ``pause``: meanwhile the page's streaming text
+    grows, with no new snapshot. (message.done carries the whole text, and the page re-reads
+    an answer silent for 20 s: neither shows that the live deltas are applied.)"""
+    shown, read = len(page.inner_text(".msg.streaming .markdown")), len(snapshots)
+    go_on.release(upstream_url)
+    pause.wait_held_sync(upstream_url)
+    wait_streaming_text(page, shown)
+    assert len(snapshots) == read, "the text grew by a new snapshot, not by live deltas"
+
+
 def test_send_message_streams_the_answer(stack: Stack, tmp_path: Path) -> None:
     question = "Hello browser **bold** and `code` please [tokens:40]"
     with browser(tmp_path / "profile") as context:
@@ -84,16 +109,19 @@ def test_send_message_streams_the_answer(stack: Stack, tmp_path: Path) -> None:
 
 def test_reload_mid_answer_completes_the_answer(stack: Stack, tmp_path: Path) -> None:
     hold = Hold.new(after=100)  # the answer pauses there until the page has reloaded
-    question = f"A long answer for a reload [tokens:700] {hold.tag}"
+    later = Hold.new(after=300)  # and there until the page has shown live deltas
+    question = f"A long answer for a reload [tokens:700] {hold.tag} {later.tag}"
     with browser(tmp_path / "profile") as context:
         page, problems = open_chat(context, stack.ui.url)
+        snapshots = snapshot_requests(page)
         send(page, question)
         wait_streaming_text(page, 40)
         page.reload()
         wait_connected(page)
         # Resumed from conversation.get (status streaming, next_index) plus live deltas.
         page.wait_for_selector(".msg-assistant.streaming")
-        hold.release(stack.upstream.url)
+        shows_live_deltas(page, snapshots, hold, later, stack.upstream.url)
+        later.release(stack.upstream.url)
         wait_answer_done(page)
         assert assistant_texts(page) == [expected_answer(question, 700)]
         assert stored_messages(stack, page)[1]["content"] == expected_answer(question, 700)
@@ -390,16 +418,19 @@ def test_second_tab_follows_the_conversation(stack: Stack, tmp_path: Path) -> No
         send(first, "Opening question [tokens:6]")
         wait_answer_done(first)
         second = context.new_page()
+        snapshots = snapshot_requests(second)
         second.goto(first.url)  # the same user (token in localStorage), the same conversation
         wait_connected(second)
         second.wait_for_selector(".msg-assistant")
         hold = Hold.new(after=5)  # paused until the second tab has seen it streaming
-        question = f"Seen in both tabs [tokens:300] {hold.tag}"
+        later = Hold.new(after=150)  # and there until it has shown live deltas
+        question = f"Seen in both tabs [tokens:300] {hold.tag} {later.tag}"
         send(first, question)
         # The other tab shows the new question and the streamed answer as they happen.
         second.wait_for_selector(".msg-user >> text=Seen in both tabs")
         second.wait_for_selector(".msg-assistant.streaming")
-        hold.release(stack.upstream.url)
+        shows_live_deltas(second, snapshots, hold, later, stack.upstream.url)
+        later.release(stack.upstream.url)
         wait_answer_done(second, 2)
         wait_answer_done(first, 2)
         assert assistant_texts(second) == assistant_texts(first)

@@ -97,7 +97,7 @@ class Plan:
     tokens: list[str]
     prompt_tokens: int
     prefill: str = ""  # a trailing assistant message to continue
-    hold: tuple[str, int] | None = None  # (key, after N tokens of the whole answer)
+    holds: tuple[tuple[str, int], ...] = ()  # (key, after N tokens of the whole answer)
 
     @property
     def pieces(self) -> list[str]:
@@ -235,8 +235,9 @@ class FakeUpstream:
         half = len(pieces) // 2
         done_before = len(plan.tokens) - len(pieces)  # tokens a prefill already covered
         for i, piece in enumerate(pieces):
-            if plan.hold and done_before + i == plan.hold[1]:
-                await self.holds.hold(plan.hold[0], self.s.fake_stall_seconds)
+            for key, after in plan.holds:
+                if done_before + i == after:
+                    await self.holds.hold(key, self.s.fake_stall_seconds)
             if i and i == half and plan.fault in ("stall", "drop"):
                 if plan.fault == "drop":
                     raise _DroppedConnection("fake upstream drops the connection")

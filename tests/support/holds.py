@@ -1,10 +1,10 @@
 """Hold an answer of the fake upstream on command, so a test pauses it instead of racing it.
 
 Put ``[hold:KEY]`` (or ``[hold:KEY@N]``) in the last user message: the streamed answer sends its
-first N tokens (default 1), then waits until the test releases KEY. A released key stays
-released (a release may come first; a continuation of the same question passes). The hold
-counts tokens of the whole answer, so a continuation (assistant prefill) past token N does not
-stop again. A hold lasts at most the fake's ``--stall-seconds``.
+first N tokens (default 1), then waits until the test releases KEY; several tags pause it at each
+point in turn. A released key stays released (a release may come first; a continuation of the
+same question passes). The hold counts tokens of the whole answer, so a continuation (assistant
+prefill) past token N does not stop again. A hold lasts at most the fake's ``--stall-seconds``.
 
 Routes of the fake: ``POST /_fake/release/KEY``; ``GET /_fake/held/KEY?timeout=S`` answers
 ``{"held": true}`` as soon as an answer waits at KEY (at once when one already does), 408 when
@@ -76,10 +76,9 @@ class HoldBoard:
         self.released.clear()
 
 
-def parse(text: str) -> tuple[str, int] | None:
-    """``(key, after_tokens)`` of the hold tag in ``text``, if any."""
-    m = HOLD_TAG.search(text)
-    return (m.group(1), int(m.group(2) or 1)) if m else None
+def parse(text: str) -> tuple[tuple[str, int], ...]:
+    """``(key, after_tokens)`` of each hold tag in ``text`` (an answer may pause twice)."""
+    return tuple((m.group(1), int(m.group(2) or 1)) for m in HOLD_TAG.finditer(text))
 
 
 @dataclass(frozen=True)
