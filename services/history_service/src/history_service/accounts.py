@@ -66,6 +66,8 @@ class UsageCreate(_Input):
     completion_tokens: int = Field(0, ge=0)
     ttft_ms: float | None = Field(None, ge=0)
     finished_at: str = Field(min_length=10, max_length=40)
+    #: The user's verdict on the answer ("good"/"bad"), set later by its feedback.
+    feedback: Literal["good", "bad"] | None = None
 
     @property
     def day(self) -> str:
@@ -78,6 +80,8 @@ class UsageRow(BaseModel):
     prompt_tokens: int
     completion_tokens: int
     errors: int
+    good: int = 0  # answers rated "Good response"
+    bad: int = 0  # answers rated "Bad response"
     ttft_p50_ms: float | None = None
     ttft_p95_ms: float | None = None
 
@@ -150,6 +154,8 @@ def summarise(records: list[UsageCreate], group_by: GroupBy) -> list[UsageRow]:
             prompt_tokens=sum(r.prompt_tokens for r in items),
             completion_tokens=sum(r.completion_tokens for r in items),
             errors=sum(1 for r in items if r.status == "error"),
+            good=sum(1 for r in items if r.feedback == "good"),
+            bad=sum(1 for r in items if r.feedback == "bad"),
             ttft_p50_ms=percentile(ttfts, 50),
             ttft_p95_ms=percentile(ttfts, 95),
         ))

@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from chatbot_common.http import add_common_middleware, install_error_handlers, probes_router
 from fastapi import FastAPI
 
-from .api.routes import accounts, conversations, messages, streaming, turns
+from .api.routes import accounts, conversations, messages, streaming, turns, versions
 from .metrics import STORE_UP
 from .repository import HistoryRepository, create_stores
 from .settings import HistorySettings
@@ -56,6 +56,7 @@ def create_app(settings: HistorySettings | None = None) -> FastAPI:
     app.include_router(messages.router)
     app.include_router(streaming.router)
     app.include_router(turns.router)
+    app.include_router(versions.router)
     app.include_router(accounts.router)
     add_common_middleware(app, settings.max_request_bytes)
     install_error_handlers(app)

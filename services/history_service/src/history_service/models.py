@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 Role = Literal["user", "assistant"]
 Status = Literal["complete", "streaming", "stopped", "interrupted", "error"]
+Rating = Literal["good", "bad"]
 
 #: Ids we hand out are 32-char hex; anything not matching this is simply not found.
 ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -95,6 +96,19 @@ class TextUpdate(_Input):
     content: str
 
 
+class Feedback(_Input):
+    """A user's verdict on an answer (thumbs up/down) with an optional comment."""
+
+    rating: Rating
+    comment: Text | None = None
+
+
+class FeedbackUpdate(_Input):
+    """``feedback: null`` takes the verdict back."""
+
+    feedback: Feedback | None
+
+
 class MessagePublic(BaseModel):
     id: str
     conversation_id: str
@@ -106,6 +120,12 @@ class MessagePublic(BaseModel):
     model: str | None = None
     usage: Usage | None = None
     client_message_id: str | None = None
+    #: The message this one follows (``None`` for a first message): the tree of versions.
+    parent_id: str | None = None
+    #: Ids of every version of this message (siblings: same parent), oldest first; only
+    #: where there is more than one (``list_messages``).
+    versions: list[str] | None = None
+    feedback: Feedback | None = None
 
 
 class MessagesPublic(BaseModel):
@@ -136,6 +156,25 @@ class TurnCreate(_Input):
     answer: bool = True
     context_messages: int = Field(50, ge=1, le=1000)
     default_model: str | None = None
+    #: Edit: the new message is a new version of this (user) message; the messages from it
+    #: on leave the active branch.
+    edit_of: str | None = Field(None, pattern=r"^[A-Za-z0-9_-]{1,64}$")
+
+
+class BranchSelect(_Input):
+    """Show the branch through ``message_id`` (a version of some message)."""
+
+    message_id: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
+
+
+class TreeMessage(MessagePublic):
+    """A message of any branch (exports): ``active`` when on the branch shown."""
+
+    active: bool = True
+
+
+class TreePublic(BaseModel):
+    messages: list[TreeMessage]
 
 
 class TurnStored(BaseModel):

@@ -50,6 +50,19 @@ _USAGE_COLS = (
 )
 
 
+async def _add_feedback_column(db: aiosqlite.Connection) -> None:
+    """``usage.feedback`` (an answer's rating), added to files of earlier versions too."""
+    await db.execute("BEGIN IMMEDIATE")
+    try:
+        cols = {r[1] for r in await db.execute_fetchall("PRAGMA table_info(usage)")}
+        if "feedback" not in cols:
+            await db.execute("ALTER TABLE usage ADD COLUMN feedback TEXT")
+        await db.execute("COMMIT")
+    except BaseException:
+        await db.execute("ROLLBACK")
+        raise
+
+
 def _user(row: sqlite3.Row) -> UserRecord:
     r = dict(row)
     return UserRecord(**{**r, "guest": bool(r["guest"]), "disabled": bool(r["disabled"])})
@@ -70,6 +83,7 @@ class SqliteAccountsRepository:
         await db.execute("PRAGMA journal_mode = WAL")
         await db.execute("PRAGMA synchronous = FULL")
         await db.executescript(SCHEMA)
+        await _add_feedback_column(db)
         self._db = db
 
     async def close(self) -> None:
@@ -161,10 +175,15 @@ class SqliteAccountsRepository:
 
     async def usage_between(self, start: str | None, end: str | None) -> list[UsageCreate]:
         rows = await self._rows(
-            f"SELECT {_USAGE_COLS} FROM usage WHERE finished_at >= ? AND finished_at < ?",
+            f"SELECT {_USAGE_COLS}, feedback FROM usage"
+            " WHERE finished_at >= ? AND finished_at < ?",
             (start or "", end or "\uffff"),
         )
         return [UsageCreate.model_validate(dict(r), strict=False) for r in rows]
+
+    async def set_feedback(self, message_id: str, rating: str | None) -> None:
+        await self._write("UPDATE usage SET feedback = ? WHERE message_id = ?",
+                          (rating, message_id))
 
     async def tokens_on(self, user_id: str, day: str) -> int:
         rows = await self._rows(

@@ -23,18 +23,22 @@ import aiosqlite
 from chatbot_common.errors import ConflictError, InvalidError, NotFoundError, UnavailableError
 from chatbot_common.settings import private_file
 
+from .. import tree
 from ..models import (
     ConversationCreate,
     ConversationPublic,
     ConversationUpdate,
+    Feedback,
     MessageCreate,
     MessagePublic,
     MessageUpdate,
     StreamingMessage,
+    TreeMessage,
     Usage,
     new_id,
     now_iso,
 )
+from . import _sqlite_tree as versions
 from ._common import DEFAULT_TITLE
 from ._group_commit import GroupCommitWriter
 
@@ -76,7 +80,8 @@ CREATE INDEX IF NOT EXISTS messages_streaming
 
 _CONV_COLS = "id, title, created_at, updated_at, message_count, model, system_prompt"
 _MSG_COLS = (
-    "id, conversation_id, seq, role, content, status, created_at, model, usage, client_message_id"
+    "id, conversation_id, seq, role, content, status, created_at, model, usage, client_message_id,"
+    " parent_id, feedback"
 )
 
 
@@ -87,7 +92,10 @@ def _conversation(row: sqlite3.Row) -> ConversationPublic:
 def _message(row: sqlite3.Row) -> MessagePublic:
     r = dict(row)
     usage = r.pop("usage")
-    return MessagePublic(**r, usage=Usage(**json.loads(usage)) if usage else None)
+    feedback = versions.feedback_of(r.pop("feedback"))
+    return MessagePublic(
+        **r, usage=Usage(**json.loads(usage)) if usage else None, feedback=feedback
+    )
 
 
 def _casefold(text: object) -> str | None:
@@ -151,6 +159,7 @@ class SqliteHistoryRepository:
         self._writer_db = await self._connect()
         await self._writer_db.execute("PRAGMA journal_mode = WAL")
         await self._writer_db.executescript(SCHEMA)
+        await versions.upgrade(self._writer_db)
         self._writer = GroupCommitWriter(self._writer_db)
         self._reader = await self._connect()
 
@@ -269,70 +278,75 @@ class SqliteHistoryRepository:
     async def list_messages(
         self, user_id: str, conversation_id: str, after_seq: int | None, limit: int
     ) -> list[MessagePublic]:
+        # The active branch only (see tree.py), with the versions of its messages.
         await _get_conversation(self._r, user_id, conversation_id)
         if after_seq is not None:
             sql = (
-                f"SELECT {_MSG_COLS} FROM messages WHERE conversation_id = ? AND seq > ?"
-                " ORDER BY seq LIMIT ?"
+                f"SELECT {_MSG_COLS} FROM messages WHERE conversation_id = ? AND active = 1"
+                " AND seq > ? ORDER BY seq LIMIT ?"
             )
             args: tuple[Any, ...] = (conversation_id, after_seq, limit)
         else:
             sql = (
                 f"SELECT * FROM (SELECT {_MSG_COLS} FROM messages WHERE conversation_id = ?"
-                " ORDER BY seq DESC LIMIT ?) ORDER BY seq"
+                " AND active = 1 ORDER BY seq DESC LIMIT ?) ORDER BY seq"
             )
             args = (conversation_id, limit)
-        return [_message(r) for r in await self._r.execute_fetchall(sql, args)]
+        found = [_message(r) for r in await self._r.execute_fetchall(sql, args)]
+        return tree.with_versions(found, await versions.siblings(self._r, conversation_id, found))
 
     async def add_message(
         self, user_id: str, conversation_id: str, data: MessageCreate
     ) -> tuple[MessagePublic, bool]:
+        return await self._write(lambda db: self._insert(db, user_id, conversation_id, data))
+
+    async def _insert(
+        self, db: Db, user_id: str, conversation_id: str, data: MessageCreate
+    ) -> tuple[MessagePublic, bool]:
         now = now_iso()
         mid = new_id()
         usage = data.usage.model_dump_json() if data.usage else None
-
-        async def op(db: Db) -> tuple[MessagePublic, bool]:
-            # One statement: the conversation must be this user's; seq = max + 1 under the
-            # write lock; a repeated client_message_id inserts nothing.
-            row = await _one(
-                db,
-                "INSERT INTO messages (id, conversation_id, user_id, seq, role, content,"
-                " status, model, usage, client_message_id, created_at, updated_at)"
-                " SELECT ?, ?, ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM messages"
-                "  WHERE conversation_id = ?), ?, ?, ?, ?, ?, ?, ?, ?"
-                " FROM conversations WHERE id = ? AND user_id = ?"
-                " ON CONFLICT (user_id, client_message_id) DO NOTHING RETURNING seq",
-                (
-                    mid,
-                    conversation_id,
-                    user_id,
-                    conversation_id,
-                    data.role,
-                    data.content,
-                    data.status,
-                    data.model,
-                    usage,
-                    data.client_message_id,
-                    now,
-                    now,
-                    conversation_id,
-                    user_id,
-                ),
-            )
-            if row is None:
-                return await self._existing(db, user_id, conversation_id, data), False
-            await db.execute(
-                "UPDATE conversations SET message_count = message_count + 1,"
-                " updated_at = max(updated_at, ?) WHERE id = ?",
-                (now, conversation_id),
-            )
-            message = MessagePublic(
-                id=mid, conversation_id=conversation_id, seq=row[0], created_at=now,
-                **data.model_dump(),
-            )  # fmt: skip
-            return message, True
-
-        return await self._write(op)
+        # One statement: the conversation must be this user's; seq = max + 1 under the
+        # write lock; the parent is the active branch's last message; a repeated
+        # client_message_id inserts nothing.
+        row = await _one(
+            db,
+            "INSERT INTO messages (id, conversation_id, user_id, seq, role, content,"
+            " status, model, usage, client_message_id, created_at, updated_at, parent_id)"
+            " SELECT ?, ?, ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM messages"
+            f"  WHERE conversation_id = ?), ?, ?, ?, ?, ?, ?, ?, ?, {versions.PARENT_SQL}"
+            " FROM conversations WHERE id = ? AND user_id = ?"
+            " ON CONFLICT (user_id, client_message_id) DO NOTHING RETURNING seq, parent_id",
+            (
+                mid,
+                conversation_id,
+                user_id,
+                conversation_id,
+                data.role,
+                data.content,
+                data.status,
+                data.model,
+                usage,
+                data.client_message_id,
+                now,
+                now,
+                conversation_id,
+                conversation_id,
+                user_id,
+            ),
+        )
+        if row is None:
+            return await self._existing(db, user_id, conversation_id, data), False
+        await db.execute(
+            "UPDATE conversations SET message_count = message_count + 1,"
+            " updated_at = max(updated_at, ?) WHERE id = ?",
+            (now, conversation_id),
+        )
+        message = MessagePublic(
+            id=mid, conversation_id=conversation_id, seq=row[0], created_at=now,
+            parent_id=row[1], **data.model_dump(),
+        )  # fmt: skip
+        return message, True
 
     async def _existing(
         self, db: Db, user_id: str, conversation_id: str, data: MessageCreate
@@ -390,15 +404,17 @@ class SqliteHistoryRepository:
 
     async def delete_message(self, user_id: str, conversation_id: str, message_id: str) -> None:
         async def op(db: Db) -> None:
-            cur = await db.execute(
-                "DELETE FROM messages WHERE id = ? AND conversation_id = ? AND user_id = ?",
+            row = await _one(
+                db,
+                "DELETE FROM messages WHERE id = ? AND conversation_id = ? AND user_id = ?"
+                " RETURNING active",
                 (message_id, conversation_id, user_id),
             )
-            if cur.rowcount == 0:
+            if row is None:
                 raise NotFoundError("no such message")
             await db.execute(
-                "UPDATE conversations SET message_count = message_count - 1 WHERE id = ?",
-                (conversation_id,),
+                "UPDATE conversations SET message_count = message_count - ? WHERE id = ?",
+                (row[0], conversation_id),
             )
 
         await self._write(op)
@@ -420,3 +436,60 @@ class SqliteHistoryRepository:
         return [
             StreamingMessage(**_message(r).model_dump(), user_id=r["user_id"]) for r in rows
         ]
+
+    # -- versions (tree.py) and feedback ------------------------------------------------
+
+    async def edit_message(
+        self, user_id: str, conversation_id: str, message_id: str, data: MessageCreate
+    ) -> tuple[MessagePublic, bool]:
+        async def op(db: Db) -> tuple[MessagePublic, bool]:
+            await _get_conversation(db, user_id, conversation_id)
+            if data.client_message_id is not None:
+                row = await _one(
+                    db,
+                    f"SELECT {_MSG_COLS} FROM messages WHERE user_id = ? AND client_message_id = ?",
+                    (user_id, data.client_message_id),
+                )
+                if row is not None:  # a repeat: nothing changes again
+                    return await self._existing(db, user_id, conversation_id, data), False
+            edited = await _get_message(db, user_id, conversation_id, message_id)
+            tree.check_editable(edited, await versions.is_active(db, message_id))
+            await versions.leave_branch_from(db, conversation_id, edited.seq)
+            return await self._insert(db, user_id, conversation_id, data)
+
+        return await self._write(op)
+
+    async def select_branch(
+        self, user_id: str, conversation_id: str, message_id: str
+    ) -> ConversationPublic:
+        async def op(db: Db) -> ConversationPublic:
+            await _get_conversation(db, user_id, conversation_id)
+            nodes = await versions.nodes(db, conversation_id)
+            path = tree.branch_through(nodes, message_id)
+            on, off = tree.changes(nodes, path)
+            await versions.activate(db, conversation_id, on, off, len(path))
+            return await _get_conversation(db, user_id, conversation_id)
+
+        return await self._write(op)
+
+    async def list_tree(
+        self, user_id: str, conversation_id: str, after_seq: int | None, limit: int
+    ) -> list[TreeMessage]:
+        await _get_conversation(self._r, user_id, conversation_id)
+        rows = await versions.tree_rows(self._r, _MSG_COLS, conversation_id, after_seq, limit)
+        return [
+            TreeMessage(**_message(r).model_dump(), active=bool(r["active"])) for r in rows
+        ]
+
+    async def set_feedback(
+        self, user_id: str, conversation_id: str, message_id: str, feedback: Feedback | None
+    ) -> MessagePublic:
+        async def op(db: Db) -> MessagePublic:
+            tree.check_rated(await _get_message(db, user_id, conversation_id, message_id))
+            await db.execute(
+                "UPDATE messages SET feedback = ? WHERE id = ?",
+                (versions.feedback_json(feedback), message_id),
+            )
+            return await _get_message(db, user_id, conversation_id, message_id)
+
+        return await self._write(op)
