@@ -17,6 +17,11 @@ CLIENT_EVENTS = (
     "admin.usage",
     "admin.users",
     "admin.user.update",
+    # Message versions and feedback (issue 20)
+    "message.edit",
+    "conversation.branch",
+    "conversation.tree",
+    "message.feedback",
 )
 
 ERROR_CODES = frozenset(

@@ -43,7 +43,7 @@ async def test_each_message_knows_its_parent(repo: HistoryRepository) -> None:
 async def test_edit_continues_from_there_and_keeps_the_old_version(
     repo: HistoryRepository,
 ) -> None:
-    cid, (u1, a1, u2, a2) = await four(repo)
+    cid, (_u1, a1, u2, _a2) = await four(repo)
     # Edit the second user message (the third of four): a sibling of it, after a1.
     edited, created = await repo.edit_message(A, cid, u2.id, user("u2 edited", "c3"))
     assert created
@@ -81,7 +81,7 @@ async def test_edit_continues_from_there_and_keeps_the_old_version(
 
 
 async def test_edit_the_first_message_and_send_after_switching(repo: HistoryRepository) -> None:
-    cid, (u1, a1, u2, a2) = await four(repo)
+    cid, (u1, a1, _u2, a2) = await four(repo)
     first, _ = await repo.edit_message(A, cid, u1.id, user("u1 again"))
     assert first.parent_id is None
     assert (await repo.get_conversation(A, cid)).message_count == 1
@@ -100,7 +100,7 @@ async def test_edit_the_first_message_and_send_after_switching(repo: HistoryRepo
 
 
 async def test_edit_is_idempotent_and_checked(repo: HistoryRepository) -> None:
-    cid, (u1, a1, u2, a2) = await four(repo)
+    cid, (_u1, a1, u2, _a2) = await four(repo)
     first, created = await repo.edit_message(A, cid, u2.id, user("v2", "edit-1"))
     again, created_again = await repo.edit_message(A, cid, u2.id, user("v2", "edit-1"))
     assert created and not created_again

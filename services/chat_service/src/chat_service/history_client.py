@@ -144,6 +144,28 @@ class HistoryClient:
             json={"content": content},
         )
 
+    async def select_branch(self, user_id: str, cid: str, mid: str) -> Json:
+        """Make the branch through ``mid`` the active one; the conversation."""
+        return await self._call(
+            "POST", f"/v1/conversations/{_seg(cid)}/branch", user_id, json={"message_id": mid}
+        )
+
+    async def list_tree(
+        self, user_id: str, cid: str, after_seq: int | None = None, limit: int | None = None
+    ) -> list[Json]:
+        """Every message of every branch (``parent_id``, ``active``), ascending ``seq``."""
+        body = await self._call(
+            "GET", f"/v1/conversations/{_seg(cid)}/tree", user_id,
+            params={"after_seq": after_seq, "limit": limit},
+        )
+        return list(body["messages"])
+
+    async def set_feedback(self, user_id: str, cid: str, mid: str, feedback: Json | None) -> Json:
+        return await self._call(
+            "PUT", f"/v1/conversations/{_seg(cid)}/messages/{_seg(mid)}/feedback", user_id,
+            json={"feedback": feedback},
+        )
+
     async def delete_message(self, user_id: str, cid: str, mid: str) -> None:
         await self._call("DELETE", f"/v1/conversations/{_seg(cid)}/messages/{_seg(mid)}", user_id)
 

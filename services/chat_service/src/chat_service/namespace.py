@@ -35,6 +35,7 @@ from .schemas import (
     ConversationRef,
     ConversationRename,
     ConversationSearch,
+    MessageEdit,
     MessageSend,
     check_text,
     parse,
@@ -43,6 +44,7 @@ from .service import ChatService
 from .sessions import Connections
 from .takeover import interrupt_orphan
 from .titles import is_untitled, title_from
+from .versions import VERSION_EVENTS, VersionEvents
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +64,9 @@ class ChatNamespace(socketio.AsyncNamespace):
         "message.send",
         "message.stop",
         "message.regenerate",
+        "message.edit",
         "auth.renew",
+        *VERSION_EVENTS,
     )
 
     def __init__(self, service: ChatService, namespace: str = "/") -> None:
@@ -72,9 +76,12 @@ class ChatNamespace(socketio.AsyncNamespace):
         self.connections = Connections()
         self.admin = AdminEvents(service, self.connections, self.close_user)
         self.handlers: dict[str, Handler] = {
-            event: getattr(self, "on_" + event.replace(".", "_")) for event in self.EVENTS
+            event: getattr(self, "on_" + event.replace(".", "_"))
+            for event in self.EVENTS
+            if event not in VERSION_EVENTS
         }
         self.handlers.update(self.admin.handlers())
+        self.handlers.update(VersionEvents(service, self.emit).handlers())
 
     async def trigger_event(self, event: str, *args: Any) -> Any:
         # The server's own connect/disconnect run while the sid is pending; the same names sent
@@ -275,6 +282,15 @@ class ChatNamespace(socketio.AsyncNamespace):
         with self.service.admitting(p.conversation_id) as refused:
             return await self._send(sid, user_id, p, refused)
 
+    async def on_message_edit(self, sid: str, user_id: str, data: Any) -> Ack:
+        """A new version of a user message (``versions.py``): sent like ``message.send``, its
+        answer streams; the messages after the old version leave the active branch."""
+        p = parse(MessageEdit, data)
+        check_text("content", p.content, self.service.settings.max_content_chars,
+                   required=True, too_long=TooLargeError)
+        with self.service.admitting(p.conversation_id) as refused:
+            return await self._send(sid, user_id, p, refused)
+
     async def _send(self, sid: str, user_id: str, p: MessageSend, refused: Refused | None) -> Ack:
         history, _, answers = self.service.clients()
         settings = self.service.settings
@@ -283,7 +299,8 @@ class ChatNamespace(socketio.AsyncNamespace):
         turn = await history.start_turn(user_id, p.conversation_id, {
             "content": p.content, "client_message_id": p.client_message_id,
             "answer": refused is None, "context_messages": settings.history_messages,
-            "default_model": settings.default_model})
+            "default_model": settings.default_model,
+            "edit_of": p.message_id if isinstance(p, MessageEdit) else None})
         conversation, message = turn["conversation"], turn["message"]
         room = room_of(p.conversation_id)
         await self.enter_room(sid, room)
