@@ -5,11 +5,14 @@ import { Chat } from "./chat.js";
 import { Connection } from "./connection.js";
 import { fillIcons, toast } from "./dom.js";
 import { exportConversation } from "./exporter.js";
+import { rateMessage } from "./feedback.js";
 import { applyTranslations, initLanguage, language, setLanguage, t } from "./i18n.js";
 import { loadLibraries } from "./libs.js";
 import { MarkdownRenderer } from "./markdown.js";
 import { Sidebar, conversationTitle } from "./sidebar.js";
+import { Speech } from "./speech.js";
 import { Thread } from "./thread.js";
+import { editMessage, loadTree, showVersion } from "./versions.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -69,7 +72,7 @@ async function boot() {
   applyTranslations(document);
   fillIcons(document, {
     "open-sidebar": "menu", "close-sidebar": "close", "export-btn": "download", send: "send",
-    stop: "stop", "to-bottom": "down", "rename-title": "pencil",
+    stop: "stop", "to-bottom": "down", "rename-title": "pencil", dictate: "mic",
   });
   let libs;
   try {
@@ -94,6 +97,11 @@ async function boot() {
   showIdentity(auth);
   const markdown = new MarkdownRenderer(libs);
   const input = $("input");
+  const speech = new Speech();
+  speech.bindDictation($("dictate"), input, () => {
+    autoGrow(input);
+    $("send").disabled = !input.value.trim();
+  });
   const app = $("app");
   let chat;
 
@@ -116,7 +124,10 @@ async function boot() {
   const view = {
     thread: new Thread($("messages"), $("thread"), markdown, {
       regenerate: () => chat.regenerate(),
-      resend: (text) => chat.send(text),
+      edit: (message, text) => editMessage(chat, message, text),
+      showVersion: (id) => showVersion(chat, id),
+      rate: (message, rating, comment) => rateMessage(chat, message, rating, comment),
+      speak: speech.canSpeak ? (message) => speech.speak(message) : undefined,
     }),
     renderSidebar: () => sidebar.render(chat.sidebarState()),
     showConversation: (conv) => {
@@ -232,7 +243,11 @@ async function boot() {
   exportMenu.addEventListener("keydown", (event) => { if (event.key === "Escape") { toggleMenu(false); exportBtn.focus(); } });
   for (const [id, format] of [["export-md", "markdown"], ["export-json", "json"]]) {
     $(id).addEventListener("click", () => {
-      if (chat.current) exportConversation(format, chat.current, view.thread.messages);
+      if (!chat.current) return;
+      const conv = chat.current;
+      loadTree(chat.conn, conv.id).catch(() => null).then((every) => {
+        exportConversation(format, conv, every?.length ? every : view.thread.messages);
+      });
     });
   }
 
