@@ -14,6 +14,7 @@ import openai
 import pytest
 from openai import OpenAI
 
+from tests.support.holds import Hold
 from tests.support.processes import Proc, start_process, start_service
 
 TOKEN = "internal-test-token"
@@ -103,9 +104,11 @@ def stream_text(client: OpenAI, content: str, **kwargs: Any) -> tuple[str, list[
     return text, chunks
 
 
-def metric_value(gateway: Proc, name: str, **labels: str) -> float:
+def metric_value(
+    gateway: Proc, name: str, *, missing_is_zero: bool = False, **labels: str
+) -> float:
     """The sum of the metric's samples with these labels; fails when there is none (a missing
-    metric is not a zero)."""
+    metric is not a zero), unless the caller reads a count before the first such event."""
     body = httpx.get(f"{gateway.url}/metrics", timeout=30).text
     samples = []
     for line in body.splitlines():
@@ -113,7 +116,7 @@ def metric_value(gateway: Proc, name: str, **labels: str) -> float:
             continue
         if all(f'{k}="{v}"' in line for k, v in labels.items()):
             samples.append(float(line.rsplit(" ", 1)[1]))
-    assert samples, f"no sample of {name} with {labels} in /metrics"
+    assert samples or missing_is_zero, f"no sample of {name} with {labels} in /metrics"
     return sum(samples)
 
 
@@ -174,7 +177,9 @@ def test_default_system_prompt_and_upstream_key(client: OpenAI, primary: Proc) -
 
 def test_429_is_retried_after_retry_after(client: OpenAI, gateway: Proc, primary: Proc) -> None:
     question = unique("[fault:429x1@primary] busy")
-    retries = metric_value(gateway, "llm_retries_total", upstream=primary_name(primary))
+    retries = metric_value(
+        gateway, "llm_retries_total", upstream=primary_name(primary), missing_is_zero=True
+    )
     started = time.monotonic()
     text, _ = stream_text(client, question)
     elapsed = time.monotonic() - started
@@ -366,24 +371,33 @@ def test_client_leaving_mid_stream_closes_the_upstream_stream(
     gateway: Proc, primary: Proc
 ) -> None:
     name = primary_name(primary)
-    before = metric_value(gateway, "llm_requests_total", upstream=name, outcome="cancelled")
+    before = metric_value(
+        gateway, "llm_requests_total", upstream=name, outcome="cancelled", missing_is_zero=True
+    )
+    # the upstream pauses after its first token until released, so the client surely leaves
+    # mid-stream however slow the machine is (a free-running answer could finish first)
+    hold = Hold.new()
     body = {
-        "messages": [{"role": "user", "content": unique("[tokens:2000] long answer")}],
+        "messages": [{"role": "user", "content": unique(f"{hold.tag} long answer")}],
         "stream": True,
     }
-    with httpx.stream(
-        "POST", f"{gateway.url}/v1/chat/completions", json=body,
-        headers={"Authorization": f"Bearer {TOKEN}"}, timeout=30,
-    ) as response:
-        lines = response.iter_lines()
-        assert next(lines).startswith("data: ")
-    # 2,000 tokens at 2 ms each would take 4 s; the gateway notices the client left first.
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        if metric_value(
-            gateway, "llm_requests_total", upstream=name, outcome="cancelled"
-        ) == before + 1:
-            break
-        time.sleep(0.1)
+    try:
+        with httpx.stream(
+            "POST", f"{gateway.url}/v1/chat/completions", json=body,
+            headers={"Authorization": f"Bearer {TOKEN}"}, timeout=60,
+        ) as response:
+            lines = response.iter_lines()
+            assert next(lines).startswith("data: ")
+            hold.wait_held_sync(primary.url)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if metric_value(
+                gateway, "llm_requests_total", upstream=name, outcome="cancelled",
+                missing_is_zero=True,
+            ) == before + 1:
+                break
+            time.sleep(0.1)
+    finally:
+        hold.release(primary.url)
     after = metric_value(gateway, "llm_requests_total", upstream=name, outcome="cancelled")
     assert after == before + 1

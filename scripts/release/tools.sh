@@ -27,7 +27,9 @@ ensure() { # <name> <package@version>: go install into a directory of its own
 }
 
 echo "ACTIONLINT=$(ensure actionlint "github.com/rhysd/actionlint/cmd/actionlint@$ACTIONLINT_VERSION")"
-registry_dir="$CACHE/registry-$(sha256sum "$(dirname "$0")/registry/go.sum" "$(dirname "$0")/registry/main.go" | sha256sum | cut -c1-12)"
+# hash the sources' contents only: sha256sum's output names each file, and the path differs
+# between callers (relative from test-prereqs.sh, absolute from the test fixtures)
+registry_dir="$CACHE/registry-$(cat "$(dirname "$0")/registry/go.sum" "$(dirname "$0")/registry/main.go" | sha256sum | cut -c1-12)"
 if [[ ! -x $registry_dir/registry ]]; then
     ((CHECK_ONLY == 0)) || { echo "registry is not built: run scripts/test-prereqs.sh release" >&2; exit 1; }
     mkdir -p "$registry_dir"
