@@ -22,6 +22,10 @@ CLIENT_EVENTS = (
     "conversation.branch",
     "conversation.tree",
     "message.feedback",
+    "share.create",
+    "share.list",
+    "share.revoke",
+    "share.get",
 )
 
 ERROR_CODES = frozenset(

@@ -166,6 +166,22 @@ class HistoryClient:
             json={"feedback": feedback},
         )
 
+    # share links
+    async def create_share(self, user_id: str, cid: str, body: Json) -> Json:
+        return await self._call("POST", f"/v1/conversations/{_seg(cid)}/shares", user_id,
+                                json=body)
+
+    async def list_shares(self, user_id: str, cid: str) -> list[Json]:
+        body = await self._call("GET", f"/v1/conversations/{_seg(cid)}/shares", user_id)
+        return list(body["shares"])
+
+    async def revoke_share(self, user_id: str, share_id: str) -> None:
+        await self._call("DELETE", f"/v1/shares/{_seg(share_id)}", user_id)
+
+    async def read_share(self, share_id: str) -> Json:
+        """``{share, user_id (the owner), conversation, messages}``; NotFoundError if gone."""
+        return await self._call("GET", f"/v1/shares/{_seg(share_id)}", None)
+
     async def delete_message(self, user_id: str, cid: str, mid: str) -> None:
         await self._call("DELETE", f"/v1/conversations/{_seg(cid)}/messages/{_seg(mid)}", user_id)
 

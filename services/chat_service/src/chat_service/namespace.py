@@ -42,6 +42,7 @@ from .schemas import (
 )
 from .service import ChatService
 from .sessions import Connections
+from .shares import SHARE_EVENTS, ShareEvents
 from .takeover import interrupt_orphan
 from .titles import is_untitled, title_from
 from .versions import VERSION_EVENTS, VersionEvents
@@ -67,6 +68,7 @@ class ChatNamespace(socketio.AsyncNamespace):
         "message.edit",
         "auth.renew",
         *VERSION_EVENTS,
+        *SHARE_EVENTS,
     )
 
     def __init__(self, service: ChatService, namespace: str = "/") -> None:
@@ -78,10 +80,11 @@ class ChatNamespace(socketio.AsyncNamespace):
         self.handlers: dict[str, Handler] = {
             event: getattr(self, "on_" + event.replace(".", "_"))
             for event in self.EVENTS
-            if event not in VERSION_EVENTS
+            if event not in VERSION_EVENTS and event not in SHARE_EVENTS
         }
         self.handlers.update(self.admin.handlers())
         self.handlers.update(VersionEvents(service, self.emit).handlers())
+        self.handlers.update(ShareEvents(service, self.connections).handlers())
 
     async def trigger_event(self, event: str, *args: Any) -> Any:
         # The server's own connect/disconnect run while the sid is pending; the same names sent

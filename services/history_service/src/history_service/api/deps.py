@@ -9,7 +9,7 @@ from chatbot_common.http import internal_auth
 from fastapi import Depends, Header, Request
 
 from ..models import valid_id
-from ..repository import AccountsRepository, HistoryRepository
+from ..repository import AccountsRepository, HistoryRepository, SharesRepository
 from ..settings import HistorySettings
 
 
@@ -40,9 +40,15 @@ def get_user_id(x_user_id: Annotated[str, Header(min_length=1, max_length=200)])
     return x_user_id
 
 
+def get_shares(request: Request) -> SharesRepository:
+    shares: SharesRepository = request.app.state.shares
+    return shares
+
+
 SettingsDep = Annotated[HistorySettings, Depends(get_settings)]
 HistoryDep = Annotated[HistoryRepository, Depends(get_repository)]
 AccountsDep = Annotated[AccountsRepository, Depends(get_accounts)]
+SharesDep = Annotated[SharesRepository, Depends(get_shares)]
 UserId = Annotated[str, Depends(get_user_id)]
 InternalAuth = Depends(require_internal)
 
@@ -62,5 +68,10 @@ def get_message_id(message_id: str) -> str:
     return _path_id(message_id, "message")
 
 
+def get_share_id(share_id: str) -> str:
+    return _path_id(share_id, "share")
+
+
 ConversationId = Annotated[str, Depends(get_conversation_id)]
 MessageId = Annotated[str, Depends(get_message_id)]
+ShareId = Annotated[str, Depends(get_share_id)]

@@ -13,19 +13,25 @@ from ..metrics import MESSAGES_STORED, OPERATION_DURATION, STORE_UP
 from ..settings import HistorySettings
 from .accounts_base import AccountsRepository
 from .base import HistoryRepository
+from .shares_base import SharesRepository
 
 __all__ = [
-    "AccountsRepository", "HistoryRepository", "create_repository", "create_stores", "instrumented"
+    "AccountsRepository", "HistoryRepository", "SharesRepository", "create_repository",
+    "create_stores", "instrumented",
 ]
 
 
-def create_stores(settings: HistorySettings) -> tuple[HistoryRepository, AccountsRepository]:
-    """The history store and the users/usage store beside it (one MongoDB client for both)."""
+def create_stores(
+    settings: HistorySettings,
+) -> tuple[HistoryRepository, AccountsRepository, SharesRepository]:
+    """The history store and the users/usage and share-link stores beside it (one MongoDB
+    client for all)."""
     if settings.mongodb_uri:
         from ._mongo_support import create_client, history_database
         from ._retry import RetryPolicy
         from .accounts_mongo import MongoAccountsRepository
         from .mongo import MongoHistoryRepository
+        from .shares_mongo import MongoSharesRepository
 
         client = create_client(settings)
         retry = RetryPolicy(
@@ -36,13 +42,16 @@ def create_stores(settings: HistorySettings) -> tuple[HistoryRepository, Account
         return (
             instrumented(MongoHistoryRepository(client, settings)),
             MongoAccountsRepository(history_database(client, settings), retry),
+            MongoSharesRepository(history_database(client, settings), retry),
         )
     from .accounts_sqlite import SqliteAccountsRepository
+    from .shares_sqlite import SqliteSharesRepository
 
     path = settings.state_dir / "history.sqlite3"
     return (
         create_repository(settings),
         SqliteAccountsRepository(path, settings.sqlite_busy_timeout_ms),
+        SqliteSharesRepository(path, settings.sqlite_busy_timeout_ms),
     )
 
 

@@ -1,0 +1,99 @@
+"""Share links in the embedded SQLite file (table ``shares``; the snapshot as JSON).
+
+A connection of its own (WAL); each write one statement in autocommit, ``synchronous=FULL``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+from chatbot_common.errors import UnavailableError
+
+from ..shares import ShareRecord
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS shares (
+    id TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL,
+    conversation_id TEXT NOT NULL,
+    title TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    expires_at TEXT,
+    message_count INTEGER NOT NULL,
+    snapshot TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS shares_conversation ON shares (user_id, conversation_id);
+"""
+_COLS = "id, user_id, conversation_id, title, created_at, expires_at, message_count, snapshot"
+
+
+def _share(row: sqlite3.Row) -> ShareRecord:
+    r = dict(row)
+    return ShareRecord(**{**r, "snapshot": json.loads(r["snapshot"])})
+
+
+class SqliteSharesRepository:
+    def __init__(self, path: Path, busy_timeout_ms: int = 5000) -> None:
+        self.path = path
+        self.busy_timeout_ms = busy_timeout_ms
+        self._db: aiosqlite.Connection | None = None
+        self._lock = asyncio.Lock()
+
+    async def open(self) -> None:
+        await asyncio.to_thread(self.path.parent.mkdir, parents=True, exist_ok=True)
+        db = await aiosqlite.connect(self.path, isolation_level=None)
+        db.row_factory = sqlite3.Row
+        await db.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
+        await db.execute("PRAGMA journal_mode = WAL")
+        await db.execute("PRAGMA synchronous = FULL")
+        await db.executescript(SCHEMA)
+        self._db = db
+
+    async def close(self) -> None:
+        if self._db is not None:
+            await self._db.close()
+            self._db = None
+
+    @property
+    def db(self) -> aiosqlite.Connection:
+        if self._db is None:
+            raise UnavailableError("the history store is not open")
+        return self._db
+
+    async def _write(self, sql: str, args: Any) -> int:
+        async with self._lock:
+            cursor = await self.db.execute(sql, args)
+            return cursor.rowcount
+
+    async def add(self, share: ShareRecord) -> None:
+        await self._write(
+            f"INSERT INTO shares ({_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (share.id, share.user_id, share.conversation_id, share.title, share.created_at,
+             share.expires_at, share.message_count, json.dumps(share.snapshot)),
+        )
+
+    async def get(self, share_id: str) -> ShareRecord | None:
+        rows = list(await self.db.execute_fetchall(
+            f"SELECT {_COLS} FROM shares WHERE id = ?", (share_id,)))
+        return _share(rows[0]) if rows else None
+
+    async def list_for(self, user_id: str, conversation_id: str) -> list[ShareRecord]:
+        rows = await self.db.execute_fetchall(
+            f"SELECT {_COLS} FROM shares WHERE user_id = ? AND conversation_id = ?"
+            " ORDER BY created_at DESC",
+            (user_id, conversation_id),
+        )
+        return [_share(r) for r in rows]
+
+    async def delete(self, user_id: str, share_id: str) -> bool:
+        return await self._write(
+            "DELETE FROM shares WHERE id = ? AND user_id = ?", (share_id, user_id)) > 0
+
+    async def delete_for(self, user_id: str, conversation_id: str) -> None:
+        await self._write("DELETE FROM shares WHERE user_id = ? AND conversation_id = ?",
+                          (user_id, conversation_id))
