@@ -9,6 +9,7 @@ import { rateMessage } from "./feedback.js";
 import { applyTranslations, initLanguage, language, setLanguage, t } from "./i18n.js";
 import { loadLibraries } from "./libs.js";
 import { MarkdownRenderer } from "./markdown.js";
+import { ShareDialog } from "./sharing.js";
 import { Sidebar, conversationTitle } from "./sidebar.js";
 import { Speech } from "./speech.js";
 import { Thread } from "./thread.js";
@@ -72,6 +73,7 @@ async function boot() {
   applyTranslations(document);
   fillIcons(document, {
     "open-sidebar": "menu", "close-sidebar": "close", "export-btn": "download", send: "send",
+    "share-btn": "share",
     stop: "stop", "to-bottom": "down", "rename-title": "pencil", dictate: "mic",
   });
   let libs;
@@ -89,6 +91,10 @@ async function boot() {
   }
   $("signout").addEventListener("click", () => { conn?.close(); auth.signOut(); });
   await auth.start();
+  if (auth.kind && location.pathname.startsWith("/s/")) {
+    location.replace(location.pathname); // back from signing in to read a share link
+    return;
+  }
   if (!auth.kind) {
     $("boot").remove();
     showSignIn(auth, auth.error?.message);
@@ -138,6 +144,7 @@ async function boot() {
       badge.hidden = !conv?.model;
       badge.textContent = conv?.model || "";
       $("export-btn").disabled = !conv;
+      $("share-btn").disabled = !conv;
       $("rename-title").hidden = !conv;
     },
     setBusy: (value) => {
@@ -166,6 +173,8 @@ async function boot() {
     },
   });
   chat = new Chat(conn, view);
+  const shareDialog = new ShareDialog($("share-dialog"), conn, Boolean(config.auth?.oidc));
+  $("share-btn").addEventListener("click", () => { if (chat.currentId) shareDialog.open(chat.currentId); });
   $("boot").remove();
   view.showConversation(null);
   setConnState("connecting");

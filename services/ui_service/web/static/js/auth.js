@@ -92,7 +92,7 @@ export class Auth {
     const meta = await (await fetch("/auth/oidc/metadata")).json();
     const verifier = randomString(48);
     const state = randomString(16);
-    const returnTo = location.pathname.startsWith("/c/") ? location.pathname : "/";
+    const returnTo = /^\/[cs]\//.test(location.pathname) ? location.pathname : "/";
     sessionStorage.setItem(PKCE_KEY, JSON.stringify({ verifier, state, returnTo }));
     const challenge = base64url(
       await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier)),
