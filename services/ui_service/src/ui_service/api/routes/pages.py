@@ -40,5 +40,5 @@ async def admin_page(settings: SettingsDep) -> FileResponse:
 @router.get("/vendor/{package}/{path:path}", include_in_schema=False)
 async def vendor_file(package: str, path: str, settings: SettingsDep) -> FileResponse:
     target = vendor.resolve(settings.node_modules, package, path)
-    media_type = _JS if target.suffix in {".js", ".mjs"} else None
+    media_type = _JS if target.suffix in {".js", ".mjs"} else vendor.MEDIA_TYPES.get(target.suffix)
     return FileResponse(target, media_type=media_type, headers=_NO_CACHE)
