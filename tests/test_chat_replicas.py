@@ -140,7 +140,10 @@ def rest_after(c: ChatClient, live: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
-async def test_another_replica_sees_the_answer_live(on_a: ChatClient, on_b: ChatClient) -> None:
+async def test_another_replica_sees_the_answer_live(
+    cluster: Cluster, on_a: ChatClient, on_b: ChatClient
+) -> None:
+    await redis_steady(cluster)  # tests run in random order: one may have just restarted Redis
     cid = await conversation(on_a)
     await on_b.ok("conversation.get", {"conversation_id": cid})  # subscribe on replica B
     await send(on_a, cid, "hello from A")
@@ -158,6 +161,7 @@ async def test_reconnect_to_another_replica_mid_answer(
     cluster: Cluster, on_a: ChatClient, user_id: str
 ) -> None:
     hold = Hold.new(after=10)  # paused there until the client is back on replica B
+    await redis_steady(cluster)
     cid = await conversation(on_a)
     await send(on_a, cid, f"[tokens:120] long answer {hold.tag}")
     await hold.wait_held(cluster.system.upstream.url)
@@ -181,6 +185,7 @@ async def test_stop_from_another_replica(
     cluster: Cluster, on_a: ChatClient, on_b: ChatClient
 ) -> None:
     hold = Hold.new(after=10)  # paused there until stopped
+    await redis_steady(cluster)
     cid = await conversation(on_a)
     await on_b.ok("conversation.get", {"conversation_id": cid})
     await send(on_a, cid, f"[tokens:400] go on and on {hold.tag}")

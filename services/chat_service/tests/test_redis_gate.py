@@ -87,3 +87,30 @@ async def test_the_probe_finds_redis_again_and_restores_the_records() -> None:
     assert gate.up
     assert restored == [True]  # calls allowed while the records are restored
     assert await gate.call("op", redis.ok) == "ok"
+
+
+async def test_a_connection_the_server_closed_is_retried_once_on_a_fresh_one() -> None:
+    """A Redis restart while the replica was idle leaves dead pooled connections: the call is
+    retried once after the pool drops them, and the gate stays up."""
+    redis = FakeRedis()
+    reconnects = 0
+    failing = [RedisConnectionError("Connection closed by server.")]
+
+    async def reconnect() -> None:
+        nonlocal reconnects
+        reconnects += 1
+
+    async def stale_then_ok() -> str:
+        redis.calls += 1
+        if failing:
+            raise failing.pop()
+        return "ok"
+
+    gate = RedisGate(redis.ping, timeout=5, reconnect=reconnect)
+    assert await gate.call("op", stale_then_ok) == "ok"
+    assert (redis.calls, reconnects, gate.up) == (2, 1, True)
+    # refused twice in a row is an outage: down, after one retry only
+    with pytest.raises(RedisDown):
+        await gate.call("op", redis.refused)
+    assert (redis.calls, reconnects, gate.up) == (4, 2, False)
+    await gate.aclose()

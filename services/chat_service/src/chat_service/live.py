@@ -145,12 +145,15 @@ class RedisLive:
         backoff_base: float = 0.2,
         backoff_cap: float = 2.0,
     ) -> None:
-        # One attempt per call (the gate bounds it and backs off), never redis-py's retries.
+        # The gate bounds each call and backs off; never redis-py's own retries.
         self.redis = aioredis.Redis.from_url(
             url, decode_responses=True, socket_connect_timeout=max(op_timeout, 0.1),
             socket_timeout=5, health_check_interval=10, retry=Retry(NoBackoff(), 0),
         )
-        self.gate = RedisGate(self.redis.ping, op_timeout, backoff_base, backoff_cap)
+        self.gate = RedisGate(
+            self.redis.ping, op_timeout, backoff_base, backoff_cap,
+            reconnect=lambda: self.redis.connection_pool.disconnect(inuse_connections=False),
+        )
         self.replica_id = replica_id
         self.lease_ms = int(lease_seconds * 1000)
         self._renew = self.redis.register_script(_RENEW)

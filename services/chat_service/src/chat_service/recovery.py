@@ -48,7 +48,8 @@ async def _sweep_once(answers: AnswerManager, started_before: str) -> int:
                 continue
             if await answers.overlay(message) is not None:
                 continue
-            await interrupt_orphan(answers, user_id, message)
+            if await interrupt_orphan(answers, user_id, message) is None:
+                continue  # left as it is (Redis cannot tell): not progress, no busy loop
             progressed = True
             count += 1
         if len(batch) < BATCH or not progressed:

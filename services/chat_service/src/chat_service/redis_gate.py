@@ -52,10 +52,12 @@ class RedisGate:
         timeout: float,
         backoff_base: float = 0.2,
         backoff_cap: float = 2.0,
+        reconnect: Callable[[], Awaitable[object]] | None = None,
     ) -> None:
         self.timeout = timeout
         self.up = True
         self._ping = ping
+        self._reconnect = reconnect
         self._backoff = EqualJitterBackoff(cap=backoff_cap, base=backoff_base)
         self._probe: asyncio.Task[None] | None = None
         self._on_up: list[Callable[[], Awaitable[None]]] = []
@@ -68,13 +70,23 @@ class RedisGate:
     async def call(
         self, where: str, fn: Callable[P, Awaitable[T]], *args: P.args, **kwargs: P.kwargs
     ) -> T:
-        """``fn(*args)`` once, within ``timeout``; ``RedisDown`` at once while Redis is down."""
+        """``fn(*args)`` within ``timeout``; ``RedisDown`` at once while Redis is down.
+
+        A connection the server closed (Redis restarted while this replica was idle) is
+        retried once, within the same bound, after ``reconnect`` drops the pool's idle
+        connections, which died with it: a restart alone is not an outage."""
         if not self.up:
             SKIPPED.labels(where).inc()
             raise RedisDown(f"redis down ({where} skipped)")
         try:
             async with asyncio.timeout(self.timeout):
-                return await fn(*args, **kwargs)
+                try:
+                    return await fn(*args, **kwargs)
+                except RedisConnectionError:
+                    if self._reconnect is None:
+                        raise
+                    await self._reconnect()
+                    return await fn(*args, **kwargs)
         except ResponseError:  # Redis answered: a bug of ours, not an outage
             raise
         except (RedisError, OSError, TimeoutError) as exc:

@@ -16,6 +16,7 @@ import logging
 import time
 
 from chatbot_common.errors import ChatbotError, NotFoundError
+from redis.exceptions import RedisError
 
 from . import metrics
 from .answers import Answer, AnswerManager, context_of, room_of
@@ -29,19 +30,25 @@ async def interrupt_orphan(answers: AnswerManager, user_id: str, message: Json) 
     """A ``streaming`` message no live answer owns: take it over (continue it, or end it
     ``interrupted`` with the text Redis holds); with no trace in Redis it ends ``interrupted``.
 
-    Returns the message as it is now (with ``next_index`` while it is being continued)."""
+    Returns the message as it is now (with ``next_index`` while it is being continued), or
+    None when it was left as it is."""
     cid = message["conversation_id"]
     if answers.live is not None:
-        snap = None
-        if not answers.draining:
-            snap = await answers._shared(answers.live.take_over(cid))
+        try:
+            snap = None if answers.draining else await answers.live.take_over(cid)
+            if snap is None and await answers.live.holds(cid, message["id"]):
+                # Another replica owns it, or is about to take it: not an orphan.
+                return await answers.overlay(message) or message
+        except RedisError as exc:
+            # Redis cannot say whether another replica streams it (down, or slower than the
+            # gate's bound on a busy machine): never end a live answer on a guess. It stays
+            # ``streaming``; the next read with Redis back settles it.
+            log.info("orphan check postponed", extra={"conversation_id": cid, "error": str(exc)})
+            return None
         if snap is not None:
             now = await adopt(answers, snap)
             if snap.message_id == message["id"]:
                 return now
-        elif await answers._shared(answers.live.holds(cid, message["id"])):
-            # Another replica owns it, or is about to take it: not an orphan.
-            return await answers.overlay(message) or message
     final = await answers.finalise(
         user_id,
         message,
