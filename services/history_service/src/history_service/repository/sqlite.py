@@ -13,7 +13,6 @@ beside the writer.
 from __future__ import annotations
 
 import asyncio
-import json
 import sqlite3
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -28,19 +27,25 @@ from ..models import (
     ConversationCreate,
     ConversationPublic,
     ConversationUpdate,
-    Feedback,
     MessageCreate,
     MessagePublic,
     MessageUpdate,
     StreamingMessage,
-    TreeMessage,
-    Usage,
     new_id,
     now_iso,
 )
 from . import _sqlite_tree as versions
 from ._common import DEFAULT_TITLE
 from ._group_commit import GroupCommitWriter
+from ._sqlite_rows import CONV_COLS as _CONV_COLS
+from ._sqlite_rows import MSG_COLS as _MSG_COLS
+from ._sqlite_rows import casefold as _casefold
+from ._sqlite_rows import conversation_row as _conversation
+from ._sqlite_rows import get_conversation as _get_conversation
+from ._sqlite_rows import get_message as _get_message
+from ._sqlite_rows import message_row as _message
+from ._sqlite_rows import one as _one
+from ._sqlite_versions import SqliteVersions
 
 T = TypeVar("T")
 Db = aiosqlite.Connection
@@ -78,60 +83,7 @@ CREATE INDEX IF NOT EXISTS messages_streaming
     ON messages (updated_at) WHERE status = 'streaming';
 """
 
-_CONV_COLS = "id, title, created_at, updated_at, message_count, model, system_prompt"
-_MSG_COLS = (
-    "id, conversation_id, seq, role, content, status, created_at, model, usage, client_message_id,"
-    " parent_id, feedback"
-)
-
-
-def _conversation(row: sqlite3.Row) -> ConversationPublic:
-    return ConversationPublic(**dict(row))
-
-
-def _message(row: sqlite3.Row) -> MessagePublic:
-    r = dict(row)
-    usage = r.pop("usage")
-    feedback = versions.feedback_of(r.pop("feedback"))
-    return MessagePublic(
-        **r, usage=Usage(**json.loads(usage)) if usage else None, feedback=feedback
-    )
-
-
-def _casefold(text: object) -> str | None:
-    return text.casefold() if isinstance(text, str) else None
-
-
-async def _one(db: Db, sql: str, args: Any) -> sqlite3.Row | None:
-    rows = list(await db.execute_fetchall(sql, args))
-    return rows[0] if rows else None
-
-
-async def _get_conversation(db: Db, user_id: str, conversation_id: str) -> ConversationPublic:
-    row = await _one(
-        db,
-        f"SELECT {_CONV_COLS} FROM conversations WHERE id = ? AND user_id = ?",
-        (conversation_id, user_id),
-    )
-    if row is None:
-        raise NotFoundError("no such conversation")
-    return _conversation(row)
-
-
-async def _get_message(
-    db: Db, user_id: str, conversation_id: str, message_id: str
-) -> MessagePublic:
-    row = await _one(
-        db,
-        f"SELECT {_MSG_COLS} FROM messages WHERE id = ? AND conversation_id = ? AND user_id = ?",
-        (message_id, conversation_id, user_id),
-    )
-    if row is None:
-        raise NotFoundError("no such message")
-    return _message(row)
-
-
-class SqliteHistoryRepository:
+class SqliteHistoryRepository(SqliteVersions):
     """``HistoryRepository`` on a SQLite file (see the module docstring)."""
 
     name = "sqlite"
@@ -436,60 +388,3 @@ class SqliteHistoryRepository:
         return [
             StreamingMessage(**_message(r).model_dump(), user_id=r["user_id"]) for r in rows
         ]
-
-    # -- versions (tree.py) and feedback ------------------------------------------------
-
-    async def edit_message(
-        self, user_id: str, conversation_id: str, message_id: str, data: MessageCreate
-    ) -> tuple[MessagePublic, bool]:
-        async def op(db: Db) -> tuple[MessagePublic, bool]:
-            await _get_conversation(db, user_id, conversation_id)
-            if data.client_message_id is not None:
-                row = await _one(
-                    db,
-                    f"SELECT {_MSG_COLS} FROM messages WHERE user_id = ? AND client_message_id = ?",
-                    (user_id, data.client_message_id),
-                )
-                if row is not None:  # a repeat: nothing changes again
-                    return await self._existing(db, user_id, conversation_id, data), False
-            edited = await _get_message(db, user_id, conversation_id, message_id)
-            tree.check_editable(edited, await versions.is_active(db, message_id))
-            await versions.leave_branch_from(db, conversation_id, edited.seq)
-            return await self._insert(db, user_id, conversation_id, data)
-
-        return await self._write(op)
-
-    async def select_branch(
-        self, user_id: str, conversation_id: str, message_id: str
-    ) -> ConversationPublic:
-        async def op(db: Db) -> ConversationPublic:
-            await _get_conversation(db, user_id, conversation_id)
-            nodes = await versions.nodes(db, conversation_id)
-            path = tree.branch_through(nodes, message_id)
-            on, off = tree.changes(nodes, path)
-            await versions.activate(db, conversation_id, on, off, len(path))
-            return await _get_conversation(db, user_id, conversation_id)
-
-        return await self._write(op)
-
-    async def list_tree(
-        self, user_id: str, conversation_id: str, after_seq: int | None, limit: int
-    ) -> list[TreeMessage]:
-        await _get_conversation(self._r, user_id, conversation_id)
-        rows = await versions.tree_rows(self._r, _MSG_COLS, conversation_id, after_seq, limit)
-        return [
-            TreeMessage(**_message(r).model_dump(), active=bool(r["active"])) for r in rows
-        ]
-
-    async def set_feedback(
-        self, user_id: str, conversation_id: str, message_id: str, feedback: Feedback | None
-    ) -> MessagePublic:
-        async def op(db: Db) -> MessagePublic:
-            tree.check_rated(await _get_message(db, user_id, conversation_id, message_id))
-            await db.execute(
-                "UPDATE messages SET feedback = ? WHERE id = ?",
-                (versions.feedback_json(feedback), message_id),
-            )
-            return await _get_message(db, user_id, conversation_id, message_id)
-
-        return await self._write(op)
