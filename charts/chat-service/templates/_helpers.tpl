@@ -40,6 +40,8 @@ ALLOWED_ORIGINS: {{ tpl .Values.allowedOrigins . | quote }}
   (list "MAX_TITLE_CHARS" .Values.limits.maxTitleChars)
   (list "MAX_SYSTEM_PROMPT_CHARS" .Values.limits.maxSystemPromptChars)
   (list "MAX_PAYLOAD_BYTES" .Values.limits.maxPayloadBytes)
+  (list "MAX_FEEDBACK_CHARS" .Values.limits.maxFeedbackChars)
+  (list "SHARE_PUBLIC_LINKS" .Values.shares.publicLinks)
   (list "LLM_CONNECT_TIMEOUT_SECONDS" .Values.llmClient.connectTimeoutSeconds)
   (list "LLM_READ_TIMEOUT_SECONDS" .Values.llmClient.readTimeoutSeconds)
   (list "LLM_MAX_CONNECTIONS" .Values.llmClient.maxConnections)

@@ -24,6 +24,9 @@
   (list "STORE_RETRY_ATTEMPTS" .Values.storeRetry.attempts)
   (list "STORE_RETRY_BASE_DELAY" .Values.storeRetry.baseDelaySeconds)
   (list "STORE_RETRY_MAX_DELAY" .Values.storeRetry.maxDelaySeconds)
+  (list "MAX_FEEDBACK_CHARS" .Values.limits.maxFeedbackChars)
+  (list "MAX_SHARE_MESSAGES" .Values.limits.maxShareMessages)
+  (list "MAX_SHARES_PER_CONVERSATION" .Values.limits.maxSharesPerConversation)
 ) }}
 {{- end }}
 
