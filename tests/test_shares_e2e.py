@@ -7,10 +7,14 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 import pytest
+import socketio
 from chat_service.shares import may_read
 from chatbot_common.errors import ForbiddenError
+from chatbot_common.tokens import issue_guest_token, issue_reader_token
 
+from tests.support.chat_client import ChatClient
 from tests.support.stack import Stack, start_stack
 from tests.test_contract_e2e import (  # the store-parametrised stack of the contract suite
     assert_error,
@@ -140,3 +144,62 @@ async def test_with_accounts_on_guests_read_only_public_links(
     finally:
         await owner.close()
         await guest.close()
+
+
+GUESTS_OFF = {**ACCOUNTS_ON, "GUEST_ACCESS": "false"}
+
+
+@pytest.fixture(scope="module", params=[False, True], ids=["private", "public"])
+def closed_stack(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Stack, bool]]:
+    """Accounts on and guests off: only signed-in users chat; public links or not."""
+    flag = {"SHARE_PUBLIC_LINKS": "true" if request.param else "false"}
+    s = start_stack(Path(tmp_path_factory.mktemp("closed")),
+                    chat_env={**GUESTS_OFF, **flag}, ui_env={**GUESTS_OFF, **flag})
+    try:
+        yield s, request.param
+    finally:
+        s.stop()
+
+
+def shared_by_a_signed_in_user(s: Stack) -> str:
+    """A conversation of a signed-in user and its link, made through the history service (no
+    identity provider in this test)."""
+    headers = {"Authorization": f"Bearer {s.internal_token}", "X-User-Id": "oidc-0000-alice"}
+    with httpx.Client(base_url=s.history.url, headers=headers, timeout=10) as h:
+        cid = h.post("/v1/conversations", json={"title": "Public notes"}).json()["id"]
+        for role, text in (("user", "What is 2+2?"), ("assistant", "4")):
+            h.post(f"/v1/conversations/{cid}/messages", json={"role": role, "content": text})
+        share = h.post(f"/v1/conversations/{cid}/shares", json={})
+        assert share.status_code == 201, share.text
+        return str(share.json()["id"])
+
+
+async def test_public_links_without_guests_use_a_reader_token(
+    closed_stack: tuple[Stack, bool],
+) -> None:
+    s, public = closed_stack
+    share_id = shared_by_a_signed_in_user(s)
+    guest, _ = issue_guest_token(s.auth_secret, 600)
+    with pytest.raises(socketio.exceptions.ConnectionError):  # guests are off
+        await ChatClient(s.chat.url, guest).connect()
+    minted = httpx.post(s.ui.url + "/auth/reader", timeout=10)
+    if not public:
+        assert minted.status_code == 403
+        forged = issue_reader_token(s.auth_secret, 600)  # even a well-signed one is refused
+        with pytest.raises(socketio.exceptions.ConnectionError):
+            await ChatClient(s.chat.url, forged).connect()
+        return
+    reader = await ChatClient(s.chat.url, minted.json()["token"]).connect()
+    try:
+        got = await reader.ok("share.get", {"share_id": share_id})
+        assert [m["content"] for m in got["messages"]] == ["What is 2+2?", "4"]
+        # Nothing else: a reader token is not a guest.
+        for event, payload in (("conversation.list", {}), ("conversation.create", {}),
+                               ("message.send", {"conversation_id": "x" * 32,
+                                                 "client_message_id": "c1", "content": "hi"}),
+                               ("share.create", {"conversation_id": "x" * 32})):
+            assert_error(await reader.call(event, payload), "forbidden")
+    finally:
+        await reader.close()

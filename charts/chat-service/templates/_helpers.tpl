@@ -4,6 +4,12 @@
 {{- define "chat-service.labels" -}}{{ include "chatbot-lib.labels" . }}{{- end }}
 {{- define "chat-service.selectorLabels" -}}{{ include "chatbot-lib.selectorLabels" . }}{{- end }}
 
+{{/* SHARE_PUBLIC_LINKS: auth.sharePublicLinks, or global.auth.sharePublicLinks where set. */}}
+{{- define "chat-service.sharePublicLinks" -}}
+{{- $global := ((.Values.global | default dict).auth | default dict).sharePublicLinks }}
+{{- toJson (dict "value" (ternary .Values.auth.sharePublicLinks $global (kindIs "invalid" $global))) }}
+{{- end }}
+
 {{- define "chat-service.config" -}}
 {{- include "chatbot-lib.httpConfig" . }}
 LLM_SERVICE_URL: {{ tpl .Values.llmServiceUrl . | quote }}
@@ -41,7 +47,7 @@ ALLOWED_ORIGINS: {{ tpl .Values.allowedOrigins . | quote }}
   (list "MAX_SYSTEM_PROMPT_CHARS" .Values.limits.maxSystemPromptChars)
   (list "MAX_PAYLOAD_BYTES" .Values.limits.maxPayloadBytes)
   (list "MAX_FEEDBACK_CHARS" .Values.limits.maxFeedbackChars)
-  (list "SHARE_PUBLIC_LINKS" .Values.shares.publicLinks)
+  (list "SHARE_PUBLIC_LINKS" (include "chat-service.sharePublicLinks" . | fromJson).value)
   (list "LLM_CONNECT_TIMEOUT_SECONDS" .Values.llmClient.connectTimeoutSeconds)
   (list "LLM_READ_TIMEOUT_SECONDS" .Values.llmClient.readTimeoutSeconds)
   (list "LLM_MAX_CONNECTIONS" .Values.llmClient.maxConnections)

@@ -42,7 +42,7 @@ from .schemas import (
 )
 from .service import ChatService
 from .sessions import Connections
-from .shares import SHARE_EVENTS, ShareEvents
+from .shares import READER_EVENTS, SHARE_EVENTS, ShareEvents
 from .takeover import interrupt_orphan
 from .titles import is_untitled, title_from
 from .versions import VERSION_EVENTS, VersionEvents
@@ -108,6 +108,8 @@ class ChatNamespace(socketio.AsyncNamespace):
             if len(args) > 1:
                 raise InvalidError("send one payload object")
             user_id = await self._user(sid)
+            if event not in READER_EVENTS and self.connections.reader(sid):
+                raise ForbiddenError("this connection may only read share links; sign in")
             own_limit = await self._allowed(sid, user_id) if event in ANSWERING_EVENTS else None
             await self.service.limiter.check(user_id, event, sid, own_limit)
             ack = await handler(sid, user_id, args[0] if args else None)
@@ -174,7 +176,8 @@ class ChatNamespace(socketio.AsyncNamespace):
         token = auth.get("token") if isinstance(auth, dict) else None
         try:
             user = await self.verifier.verify(token)
-            record = await self.service.accounts.seen(user) if self.service.accounts else None
+            record = (await self.service.accounts.seen(user)
+                      if self.service.accounts and not user.reader else None)
             if record is not None and record.get("disabled"):
                 raise ForbiddenError("this account is disabled")
             self.service.limiter.connect(user.id, sid)

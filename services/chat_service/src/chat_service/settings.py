@@ -77,13 +77,6 @@ class Settings(IdentitySettings):
     max_title_chars: int = Field(200, validation_alias="MAX_TITLE_CHARS", ge=1)
     max_system_prompt_chars: int = Field(8_000, validation_alias="MAX_SYSTEM_PROMPT_CHARS", ge=0)
     max_payload_bytes: int = Field(1_000_000, validation_alias="MAX_PAYLOAD_BYTES", ge=1024)
-    share_public_links: bool = Field(
-        False,
-        validation_alias="SHARE_PUBLIC_LINKS",
-        description="with accounts on (OIDC_ISSUER), guests may read share links too; off: "
-        "only signed-in users of this deployment (without accounts every visitor is a guest "
-        "and may read them)",
-    )
     max_feedback_chars: int = Field(
         2_000, validation_alias="MAX_FEEDBACK_CHARS", ge=0,
         description="longest comment of message.feedback (too_large beyond)",

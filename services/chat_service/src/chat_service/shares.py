@@ -25,6 +25,8 @@ from .service import ChatService
 from .sessions import Connections
 
 SHARE_EVENTS = ("share.create", "share.list", "share.revoke", "share.get")
+#: What a share-link reader's connection (a reader token) may do.
+READER_EVENTS = ("share.get", "auth.renew")
 
 
 class ShareCreate(Payload):

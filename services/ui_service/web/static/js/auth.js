@@ -146,6 +146,14 @@ export class Auth {
     this.user = { id: body.user_id, name: null, admin: false };
   }
 
+  /** A token that may only read share links (share.get), where public links are allowed. */
+  async reader() {
+    const body = await post("/auth/reader");
+    this.kind = "reader";
+    this.setToken(body.token, body.expires_in);
+    this.user = { id: null, name: null, admin: false };
+  }
+
   setToken(token, expiresIn) {
     this.token = token;
     this.lifetime = Math.max(1, Number(expiresIn) || 60) * 1000;
@@ -156,6 +164,7 @@ export class Auth {
   async renew() {
     if (this.kind === "oidc") await this.refresh();
     else if (this.kind === "guest") await this.guest();
+    else if (this.kind === "reader") await this.reader();
     else throw new AuthError("unauthorized", "not signed in");
     return this.token;
   }

@@ -39,6 +39,7 @@ async function boot() {
   const auth = new Auth(config.auth);
   $("signin").addEventListener("click", () => auth.signIn());
   await auth.start().catch(() => {});
+  if (!auth.kind && config.auth?.share_public_links) await auth.reader().catch(() => {});
   const askSignIn = () => {
     state(t("shareSignIn"));
     $("share-signin").hidden = !auth.canSignIn;
