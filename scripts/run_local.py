@@ -64,18 +64,9 @@ def port_busy(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) == 0
 
 
-def main() -> int:
-    state_dir = Path(os.environ.get("STATE_DIR", ROOT / ".data")).resolve()
-    state_dir.mkdir(parents=True, exist_ok=True)
-    ports = {module: int(os.environ.get(var, default)) for module, var, default in SERVICES}
-    busy = [str(port) for port in ports.values() if port_busy(port)]
-    if busy:
-        print(f"ports already in use: {', '.join(busy)} (is `make run` already running?)")
-        return 1
-    # The history and LLM services answer only their callers, even on loopback: random tokens,
-    # kept with the rest of the local state (mode 0600).
-    tokens = internal_tokens(state_dir)
-    env = {
+def service_env(state_dir: Path, ports: dict[str, int], tokens: dict[str, str]) -> dict[str, str]:
+    """The environment every service starts with (each adds its port and tokens)."""
+    return {
         **{k: v for k, v in os.environ.items() if k not in tokens},
         "STATE_DIR": str(state_dir),
         "PYTHONUNBUFFERED": "1",
@@ -89,77 +80,105 @@ def main() -> int:
             f"http://{host}:{ports['ui_service']}" for host in ("localhost", "127.0.0.1")
         ),
     }
-    procs: list[tuple[str, subprocess.Popen[bytes]]] = []
-    stopping = False
 
-    def stop_all(*_: object) -> None:
-        nonlocal stopping
-        if stopping:
+
+class Supervisor:
+    """The started services, stopped together: on Ctrl-C, SIGTERM or one of them exiting."""
+
+    def __init__(self) -> None:
+        self.procs: list[tuple[str, subprocess.Popen[bytes]]] = []
+        self.stopping = False
+
+    def start(self, module: str, env: dict[str, str]) -> None:
+        # The services share this terminal: one readable line per event (LOG_FORMAT).
+        self.procs.append((module, subprocess.Popen([sys.executable, "-m", module], env=env)))
+
+    def stop_all(self, *_: object) -> None:
+        if self.stopping:
             return
-        stopping = True
+        self.stopping = True
         print("\nstopping…")
-        for _name, p in reversed(procs):
+        for _name, p in reversed(self.procs):
             if p.poll() is None:
                 p.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + 20
-        for _name, p in reversed(procs):
+        for _name, p in reversed(self.procs):
             try:
                 p.wait(max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 p.kill()
 
-    signal.signal(signal.SIGINT, stop_all)
-    signal.signal(signal.SIGTERM, stop_all)
-    for module, port in ports.items():
-        # The services share this terminal: one readable line per event (LOG_FORMAT).
-        procs.append(
-            (
-                module,
-                subprocess.Popen(
-                    [sys.executable, "-m", module],
-                    env={**env, "PORT": str(port), **{t: tokens[t] for t in TOKENS[module]}},
-                ),
-            )
-        )
-
-    def exited() -> str | None:
-        for name, p in procs:
-            if p.poll() is not None and not stopping:
+    def exited(self) -> str | None:
+        for name, p in self.procs:
+            if p.poll() is not None and not self.stopping:
                 return f"{name} exited with {p.returncode}"
         return None
 
+    def failed(self) -> bool:
+        """True (everything stopped) when a service has exited."""
+        why = self.exited()
+        if why is not None:
+            print(f"{why}; stopping the rest")
+            self.stop_all()
+        return why is not None
+
+    def wait_ready(self, ports: dict[str, int], started: float) -> bool:
+        """Wait until every service answers /readyz; False (everything stopped) on failure."""
+        said = 0.0
+        waiting = list(ports)
+        while waiting and not self.stopping:
+            if self.failed():
+                return False
+            waiting = [m for m in waiting if not ready(ports[m])]
+            elapsed = time.monotonic() - started
+            if waiting and elapsed > READY_TIMEOUT:
+                print(f"not ready after {READY_TIMEOUT:.0f} s: {', '.join(waiting)}; stopping")
+                self.stop_all()
+                return False
+            if waiting and elapsed - said >= 15:
+                said = elapsed
+                print(f"waiting for {', '.join(waiting)} to be ready ({elapsed:.0f} s)…")
+            time.sleep(0.3)
+        return True
+
+    def watch(self) -> int:
+        """Until Ctrl-C (0) or a service exits (1)."""
+        while not self.stopping:
+            if self.failed():
+                return 1
+            time.sleep(0.5)
+        return 0
+
+
+def main() -> int:
+    state_dir = Path(os.environ.get("STATE_DIR", ROOT / ".data")).resolve()
+    state_dir.mkdir(parents=True, exist_ok=True)
+    ports = {module: int(os.environ.get(var, default)) for module, var, default in SERVICES}
+    busy = [str(port) for port in ports.values() if port_busy(port)]
+    if busy:
+        print(f"ports already in use: {', '.join(busy)} (is `make run` already running?)")
+        return 1
+    # The history and LLM services answer only their callers, even on loopback: random tokens,
+    # kept with the rest of the local state (mode 0600).
+    tokens = internal_tokens(state_dir)
+    env = service_env(state_dir, ports, tokens)
+    services = Supervisor()
+    signal.signal(signal.SIGINT, services.stop_all)
+    signal.signal(signal.SIGTERM, services.stop_all)
+    for module, port in ports.items():
+        services.start(module, {**env, "PORT": str(port), **{t: tokens[t] for t in TOKENS[module]}})
     # Ready first, then the URL: every service answers /readyz (the LLM service once its
     # model is loaded), so a question typed at once is answered.
-    started, said = time.monotonic(), 0.0
-    waiting = list(ports)
-    while waiting and not stopping:
-        if (why := exited()) is not None:
-            print(f"{why}; stopping the rest")
-            stop_all()
-            return 1
-        waiting = [m for m in waiting if not ready(ports[m])]
-        elapsed = time.monotonic() - started
-        if waiting and elapsed > READY_TIMEOUT:
-            print(f"not ready after {READY_TIMEOUT:.0f} s: {', '.join(waiting)}; stopping")
-            stop_all()
-            return 1
-        if waiting and elapsed - said >= 15:
-            said = elapsed
-            print(f"waiting for {', '.join(waiting)} to be ready ({elapsed:.0f} s)…")
-        time.sleep(0.3)
-    if not stopping:
+    started = time.monotonic()
+    if not services.wait_ready(ports, started):
+        return 1
+    if not services.stopping:
         print(
             f"\nchat page: http://localhost:{ports['ui_service']}"
             f"  (ready in {time.monotonic() - started:.0f} s; Ctrl-C stops everything)\n",
             flush=True,
         )
-    while not stopping:
-        if (why := exited()) is not None:
-            print(f"{why}; stopping the rest")
-            stop_all()
-            return 1
-        time.sleep(0.5)
-    return 0
+    return services.watch()
 
 
 if __name__ == "__main__":

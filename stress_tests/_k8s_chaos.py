@@ -221,7 +221,7 @@ async def k8s_scenario(api: client.CoreV1Api, args: argparse.Namespace, target: 
 
 
 def _real_conv_factory(base_url: str) -> tuple[Callable[[int], ChaosConversation], str]:
-    import httpx
+    import httpx2 as httpx
 
     cfg = httpx.get(base_url + "/config.json", timeout=10).json()
     chat_url = cfg.get("chat_url") or base_url

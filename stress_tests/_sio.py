@@ -80,20 +80,9 @@ class RawSio:
                 if pkt == "2":
                     await self.ws.send("3")
                 elif pkt.startswith("42"):
-                    body = pkt[2:]
-                    name, *args = json.loads(body[body.index("["):])
-                    data = args[0] if args else None
-                    if self.record:
-                        self.events[name].append((t, data))
-                    if self.on_event is not None:
-                        self.on_event(name, data, t)
+                    self._on_event(pkt[2:], t)
                 elif pkt.startswith("43"):
-                    body = pkt[2:]
-                    i = body.index("[")
-                    fut = self._acks.pop(int(body[:i]), None)
-                    if fut is not None and not fut.done():
-                        args = json.loads(body[i:])
-                        fut.set_result(args[0] if args else None)
+                    self._on_ack(pkt[2:])
                 elif pkt.startswith("41"):
                     break
         except ConnectionClosed:
@@ -104,6 +93,21 @@ class RawSio:
                 if not fut.done():
                     fut.set_exception(SioError("connection closed"))
             self._acks.clear()
+
+    def _on_event(self, body: str, t: float) -> None:
+        name, *args = json.loads(body[body.index("["):])
+        data = args[0] if args else None
+        if self.record:
+            self.events[name].append((t, data))
+        if self.on_event is not None:
+            self.on_event(name, data, t)
+
+    def _on_ack(self, body: str) -> None:
+        i = body.index("[")
+        fut = self._acks.pop(int(body[:i]), None)
+        if fut is not None and not fut.done():
+            args = json.loads(body[i:])
+            fut.set_result(args[0] if args else None)
 
     async def call(self, event: str, payload: Any, timeout: float = 30.0) -> Any:
         """Emit ``event`` and wait for its ack (the ack's first argument)."""

@@ -21,7 +21,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2 as httpx
 
 from stress_tests._harness import progress, running_stack, summary, write_result
 from stress_tests._sio import RawSio, stream_answer

@@ -34,7 +34,8 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
-from history_service.models import ConversationCreate, MessageCreate, new_id, now_iso
+from chatbot_common.contract import new_id, now_iso
+from history_service.models import ConversationCreate, MessageCreate
 from history_service.repository import HistoryRepository, create_repository
 from history_service.settings import HistorySettings
 
@@ -65,7 +66,7 @@ async def fill(repo: HistoryRepository, settings: HistorySettings, cid: str, n: 
     if repo.name == "sqlite":
         await asyncio.to_thread(_fill_sqlite, settings.state_dir / "history.sqlite3", cid, rows)
         return
-    inner: Any = repo._inner  # type: ignore[attr-defined]
+    inner: Any = repo.inner  # type: ignore[attr-defined]
     docs = [
         {"_id": r[0], "conversation_id": cid, "user_id": USER, "seq": r[3], "role": r[4],
          "content": r[5], "status": "complete", "model": None, "usage": None,
@@ -169,7 +170,7 @@ async def opened(settings: HistorySettings) -> AsyncIterator[HistoryRepository]:
         yield repo
     finally:
         if settings.mongodb_uri:
-            inner: Any = repo._inner  # type: ignore[attr-defined]
+            inner: Any = repo.inner  # type: ignore[attr-defined]
             await inner.client.drop_database(inner.db.name)
         await repo.close()
 

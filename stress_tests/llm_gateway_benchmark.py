@@ -31,7 +31,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2 as httpx
 
 from stress_tests._harness import RESULTS_DIR, summary, write_result
 from stress_tests._litellm import LITELLM_VERSION, start_litellm

@@ -18,7 +18,7 @@ import time
 import uuid
 from typing import Any
 
-import httpx
+import httpx2 as httpx
 
 from stress_tests._harness import (
     guest_token,

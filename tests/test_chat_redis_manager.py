@@ -17,7 +17,7 @@ import signal
 import uuid
 from collections.abc import AsyncIterator, Iterator
 
-import httpx
+import httpx2 as httpx
 import pytest
 
 from tests.support.chat_client import ChatClient

@@ -11,7 +11,7 @@ import asyncio
 import signal
 from pathlib import Path
 
-import httpx
+import httpx2 as httpx
 
 from tests.support.processes import start_service
 

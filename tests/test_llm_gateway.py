@@ -6,10 +6,10 @@ import json
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
-import httpx
+import httpx2 as httpx
 import openai
 import pytest
 from openai import OpenAI
@@ -102,6 +102,12 @@ def stream_text(client: OpenAI, content: str, **kwargs: Any) -> tuple[str, list[
     )
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
     return text, chunks
+
+
+def collect(stream: Iterable[Any], received: list[str]) -> None:
+    """Read a streamed answer into ``received`` (raises where the stream fails)."""
+    for chunk in stream:
+        received.extend(c.delta.content or "" for c in chunk.choices)
 
 
 def metric_value(
@@ -214,12 +220,14 @@ def test_stall_mid_stream_ends_with_a_clean_error(client: OpenAI) -> None:
     received: list[str] = []
     started = time.monotonic()
     with pytest.raises(openai.APIError) as caught:
-        for chunk in client.chat.completions.create(
-            model="primary-model",
-            messages=[{"role": "user", "content": unique("[fault:stall] halfway")}],
-            stream=True,
-        ):
-            received.extend(c.delta.content or "" for c in chunk.choices)
+        collect(
+            client.chat.completions.create(
+                model="primary-model",
+                messages=[{"role": "user", "content": unique("[fault:stall] halfway")}],
+                stream=True,
+            ),
+            received,
+        )
     elapsed = time.monotonic() - started
     assert "".join(received).startswith("Echo: halfway")
     assert isinstance(caught.value.body, dict) and caught.value.body["code"] == "upstream_error"
@@ -229,12 +237,14 @@ def test_stall_mid_stream_ends_with_a_clean_error(client: OpenAI) -> None:
 def test_dropped_connection_mid_stream_is_a_clean_error(client: OpenAI) -> None:
     received: list[str] = []
     with pytest.raises(openai.APIError) as caught:
-        for chunk in client.chat.completions.create(
-            model="primary-model",
-            messages=[{"role": "user", "content": unique("[fault:drop] cut")}],
-            stream=True,
-        ):
-            received.extend(c.delta.content or "" for c in chunk.choices)
+        collect(
+            client.chat.completions.create(
+                model="primary-model",
+                messages=[{"role": "user", "content": unique("[fault:drop] cut")}],
+                stream=True,
+            ),
+            received,
+        )
     assert "".join(received).startswith("Echo: cut")
     assert isinstance(caught.value.body, dict)
     assert caught.value.body["code"] == "upstream_error"

@@ -107,7 +107,7 @@ def test_the_parser_check_rejects_broken_promql() -> None:
 def test_grafana_variables_become_concrete_durations() -> None:
     assert checks.concrete("rate(x[$__rate_interval])") == "rate(x[1m])"
     assert checks.concrete("rate(x[${__interval}])") == "rate(x[30s])"
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="unknown Grafana variable"):
         checks.concrete("x{job=$nope}")
 
 

@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
+import httpx2 as httpx
 import pytest
 from chat_service.namespace import ChatNamespace
 from hypothesis import HealthCheck, given, settings
@@ -34,9 +34,9 @@ class Fuzzer:
         self.client = self.loop.run(
             ChatClient(stack.chat.url, token, origin=stack.ui.url).connect()
         )
-        self.cid = self.loop.run(self._seed())
+        self.cid = self.loop.run(self.seed())
 
-    async def _seed(self) -> str:
+    async def seed(self) -> str:
         conv = (await self.client.ok("conversation.create", {"title": "fuzz"}))["conversation"]
         await self.client.ok(
             "message.send",
@@ -127,7 +127,7 @@ def test_random_payloads_get_contract_acks_and_refusals_change_nothing(
         assert error_code(ack) in CODES, ack
         assert fuzzer.loop.run(fuzzer.snapshot()) == before, (event, payload, ack)
     elif event == "conversation.delete" and payload.get("conversation_id") == fuzzer.cid:
-        fuzzer.cid = fuzzer.loop.run(fuzzer._seed())  # keep a real conversation to aim at
+        fuzzer.cid = fuzzer.loop.run(fuzzer.seed())  # keep a real conversation to aim at
 
 
 def test_chat_service_survived(stack: Stack, fuzzer: Fuzzer) -> None:

@@ -8,7 +8,7 @@ process (and its token) can neither spend the upstream's budget nor read anyone'
 
 from __future__ import annotations
 
-import httpx
+import httpx2 as httpx
 
 from tests.support.stack import Stack
 

@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
+import httpx2 as httpx
 import pytest
 from chat_service.namespace import ChatNamespace
 from hypothesis import HealthCheck, given, settings

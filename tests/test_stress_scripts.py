@@ -7,7 +7,6 @@ benchmarks report them in results/*.json (`make bench`).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,10 +22,10 @@ from tests.support.stack import Stack
 
 
 @pytest.fixture
-def attached(stack: Stack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
+def attached(stack: Stack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Stack:
     monkeypatch.setattr(_harness, "ATTACH", stack)
     monkeypatch.setattr(_harness, "RESULTS_DIR", tmp_path)
-    yield stack
+    return stack
 
 
 def test_stream_benchmark_quick(attached: Stack, tmp_path: Path) -> None:

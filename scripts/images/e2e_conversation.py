@@ -9,7 +9,7 @@ import asyncio
 import sys
 import uuid
 
-import httpx
+import httpx2 as httpx
 import socketio
 
 

@@ -12,7 +12,7 @@ import uuid
 from typing import Any
 from urllib.parse import urljoin
 
-import httpx
+import httpx2 as httpx
 
 from stress_tests._sio import RawSio
 

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
+import httpx2 as httpx
 import jwt
 import pytest
 from chatbot_common.tokens import ALGORITHM, AUDIENCE, ISSUER

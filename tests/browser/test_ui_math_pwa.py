@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-import httpx
+import httpx2 as httpx
 import pytest
 from PIL import Image
 

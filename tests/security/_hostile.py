@@ -14,7 +14,7 @@ import socket
 import time
 from typing import Any
 
-import httpx
+import httpx2 as httpx
 from websockets.asyncio.client import ClientConnection, connect
 
 from tests.support.chat_client import ChatClient

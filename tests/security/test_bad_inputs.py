@@ -9,7 +9,7 @@ an unexpected error.
 
 from __future__ import annotations
 
-import httpx
+import httpx2 as httpx
 
 from tests.security._hostile import ack_error, chat_client, closed_within, guest, join
 from tests.security._hostile import open_engineio as open_eio

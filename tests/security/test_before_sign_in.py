@@ -16,7 +16,7 @@ import socket
 import time
 from collections.abc import Iterator
 
-import httpx
+import httpx2 as httpx
 import pytest
 
 from tests.security._hostile import (

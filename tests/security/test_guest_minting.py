@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 from pathlib import Path
 
-import httpx
+import httpx2 as httpx
 import pytest
 
 from tests.security._hostile import PAGE, ack_error, chat_client, guest

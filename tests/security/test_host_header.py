@@ -6,7 +6,7 @@ CHAT_PUBLIC_URL / CHAT_PUBLIC_PORT), whatever Host (or X-Forwarded-Host) a reque
 
 from __future__ import annotations
 
-import httpx
+import httpx2 as httpx
 
 from tests.support.processes import start_service
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 
-import httpx
+import httpx2 as httpx
 
 from tests.security._hostile import ack_error, chat_client, guest
 from tests.support.stack import Stack

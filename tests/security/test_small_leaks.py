@@ -12,7 +12,7 @@ import os
 import stat
 from pathlib import Path
 
-import httpx
+import httpx2 as httpx
 
 from tests.support.processes import REPO_ROOT, Proc, start_service
 

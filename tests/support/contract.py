@@ -40,3 +40,6 @@ ERROR_CODES = frozenset(
         "unavailable",
     }
 )
+
+#: A message's ``status`` (CONTRACT.md, "Objects").
+MESSAGE_STATUSES = frozenset({"complete", "streaming", "stopped", "interrupted", "error"})

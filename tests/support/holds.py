@@ -23,7 +23,7 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 
-import httpx
+import httpx2 as httpx
 
 HOLD_TAG = re.compile(r"\[hold:([A-Za-z0-9_.-]+)(?:@(\d+))?\]")
 

@@ -62,7 +62,7 @@ async def repo(settings: HistorySettings) -> AsyncIterator[HistoryRepository]:
         yield repository
     finally:
         if settings.mongodb_uri:
-            inner = repository._inner  # type: ignore[attr-defined]
+            inner = repository.inner  # type: ignore[attr-defined]
             await inner.client.drop_database(inner.db.name)
         await repository.close()
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from chatbot_common.contract import valid_id
 from chatbot_common.errors import TooLargeError, UnavailableError
 from history_service.api.limits import check_conversation, check_message
-from history_service.models import ConversationCreate, MessageCreate, MessageUpdate, valid_id
+from history_service.models import ConversationCreate, MessageCreate, MessageUpdate
 from history_service.repository._common import regex_pattern
 from history_service.repository._retry import RetryPolicy
 from history_service.settings import HistorySettings

@@ -183,7 +183,7 @@ async def test_earlier_mongodb_documents_get_parents(mongo_server: MongoServer,
         MONGODB_DATABASE=f"test_{uuid.uuid4().hex[:12]}")
     repo = create_repository(settings)
     await repo.open()
-    inner = repo._inner  # type: ignore[attr-defined]
+    inner = repo.inner  # type: ignore[attr-defined]
     try:
         conv = await repo.create_conversation(A, ConversationCreate(title="old"))
         for seq in (1, 2, 3):

@@ -121,7 +121,7 @@ def test_guest_tokens_live_an_hour_and_renew_through_the_cookie(tmp_path: Path) 
 
 
 def test_guest_ttl_is_at_most_an_hour(tmp_path: Path) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="TOKEN_TTL_SECONDS"):
         UiSettings(STATE_DIR=tmp_path, AUTH_SECRET=SECRET, TOKEN_TTL_SECONDS=7200)
 
 
@@ -183,6 +183,13 @@ def test_conversation_links_load_the_page(client: TestClient) -> None:
     r = client.get("/c/0123abcd")
     assert r.status_code == 200
     assert "/static/js/app.js" in r.text
+
+
+def test_a_link_to_an_id_that_cannot_be_ours_is_not_found(client: TestClient) -> None:
+    for bad in ("a.b", "%24ne", "a" * 65):
+        r = client.get(f"/c/{bad}")
+        assert r.status_code == 404, bad
+        assert r.json()["error"]["code"] == "not_found"
 
 
 def test_vendor_files_are_served_from_node_modules(client: TestClient) -> None:

@@ -11,7 +11,7 @@ import time
 import uuid
 from typing import Any
 
-import httpx
+import httpx2 as httpx
 from kubernetes import client, config
 from pydantic_settings import BaseSettings, SettingsConfigDict
 

@@ -8,14 +8,14 @@ on what is known (the conversation events will fail anyway) rather than locked o
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import math
 import time
-from datetime import UTC, datetime
 from typing import Any
 
-from chatbot_common.errors import ChatbotError, NotFoundError
+from chatbot_common.backoff import Backoff, retry
+from chatbot_common.contract import now_iso
+from chatbot_common.errors import ChatbotError, NotFoundError, UnavailableError
 from chatbot_common.tokens import User
 
 from .history_client import HistoryClient, Json
@@ -23,11 +23,10 @@ from .streaming import Answer
 
 log = logging.getLogger(__name__)
 
+#: A usage record is retried while the history service is unavailable: 4 attempts, waits
+#: of up to 0.2, 0.4, 0.8 s.
 USAGE_ATTEMPTS = 4
-
-
-def _now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+USAGE_BACKOFF = Backoff(0.2)
 
 
 def estimate_tokens(text: str) -> int:
@@ -92,17 +91,13 @@ class Accounts:
             "completion_tokens": completion if isinstance(completion, int)
             else estimate_tokens(answer.text),
             "ttft_ms": None if answer.ttft is None else round(answer.ttft * 1000, 1),
-            "finished_at": _now_iso(),
+            "finished_at": now_iso(),
         }
-        delay = 0.2
-        for attempt in range(USAGE_ATTEMPTS):
-            try:
-                await self.history.add_usage(body)
-                return
-            except ChatbotError as exc:
-                if attempt == USAGE_ATTEMPTS - 1:
-                    log.error("could not record an answer's usage",
-                              extra={"message_id": body["message_id"], "error": exc.message})
-                    return
-                await asyncio.sleep(delay)
-                delay *= 2
+        try:
+            await retry(
+                lambda: self.history.add_usage(body),
+                attempts=USAGE_ATTEMPTS, backoff=USAGE_BACKOFF, retry_on=(UnavailableError,),
+            )
+        except ChatbotError as exc:
+            log.error("could not record an answer's usage",
+                      extra={"message_id": body["message_id"], "error": exc.message})

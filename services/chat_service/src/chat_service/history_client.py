@@ -70,6 +70,15 @@ class HistoryClient:
                 raise UnavailableError("the history service sent a malformed answer") from exc
         raise _error_of(r)
 
+    async def _object(
+        self, method: str, path: str, user_id: str | None, *, json: Json | None = None
+    ) -> Json:
+        """A route that answers one JSON object (a conversation, a message, a user)."""
+        body = await self._call(method, path, user_id, json=json)
+        if not isinstance(body, dict):
+            raise UnavailableError("the history service sent a malformed answer")
+        return body
+
     async def ready(self) -> bool:
         try:
             r = await self._http.get("/readyz")
@@ -79,7 +88,7 @@ class HistoryClient:
 
     # conversations
     async def create_conversation(self, user_id: str, body: Json) -> Json:
-        return await self._call("POST", "/v1/conversations", user_id, json=body)
+        return await self._object("POST", "/v1/conversations", user_id, json=body)
 
     async def list_conversations(
         self, user_id: str, limit: int | None, before: str | None
@@ -96,10 +105,10 @@ class HistoryClient:
         return list(body["conversations"])
 
     async def get_conversation(self, user_id: str, cid: str) -> Json:
-        return await self._call("GET", f"/v1/conversations/{_seg(cid)}", user_id)
+        return await self._object("GET", f"/v1/conversations/{_seg(cid)}", user_id)
 
     async def update_conversation(self, user_id: str, cid: str, body: Json) -> Json:
-        return await self._call(
+        return await self._object(
             "PATCH", f"/v1/conversations/{_seg(cid)}", user_id, json=body
         )
 
@@ -133,7 +142,7 @@ class HistoryClient:
         return turn
 
     async def update_message(self, user_id: str, cid: str, mid: str, body: Json) -> Json:
-        return await self._call(
+        return await self._object(
             "PATCH", f"/v1/conversations/{_seg(cid)}/messages/{_seg(mid)}", user_id, json=body
         )
 
@@ -146,7 +155,7 @@ class HistoryClient:
 
     async def select_branch(self, user_id: str, cid: str, mid: str) -> Json:
         """Make the branch through ``mid`` the active one; the conversation."""
-        return await self._call(
+        return await self._object(
             "POST", f"/v1/conversations/{_seg(cid)}/branch", user_id, json={"message_id": mid}
         )
 
@@ -161,14 +170,14 @@ class HistoryClient:
         return list(body["messages"])
 
     async def set_feedback(self, user_id: str, cid: str, mid: str, feedback: Json | None) -> Json:
-        return await self._call(
+        return await self._object(
             "PUT", f"/v1/conversations/{_seg(cid)}/messages/{_seg(mid)}/feedback", user_id,
             json={"feedback": feedback},
         )
 
     # share links
     async def create_share(self, user_id: str, cid: str, body: Json) -> Json:
-        return await self._call("POST", f"/v1/conversations/{_seg(cid)}/shares", user_id,
+        return await self._object("POST", f"/v1/conversations/{_seg(cid)}/shares", user_id,
                                 json=body)
 
     async def list_shares(self, user_id: str, cid: str) -> list[Json]:
@@ -180,7 +189,7 @@ class HistoryClient:
 
     async def read_share(self, share_id: str) -> Json:
         """``{share, user_id (the owner), conversation, messages}``; NotFoundError if gone."""
-        return await self._call("GET", f"/v1/shares/{_seg(share_id)}", None)
+        return await self._object("GET", f"/v1/shares/{_seg(share_id)}", None)
 
     async def delete_message(self, user_id: str, cid: str, mid: str) -> None:
         await self._call("DELETE", f"/v1/conversations/{_seg(cid)}/messages/{_seg(mid)}", user_id)
@@ -196,10 +205,10 @@ class HistoryClient:
 
     # users and usage (admin events)
     async def user_seen(self, user_id: str, body: Json) -> Json:
-        return await self._call("PUT", "/v1/me", user_id, json=body)
+        return await self._object("PUT", "/v1/me", user_id, json=body)
 
     async def get_user(self, user_id: str) -> Json:
-        return await self._call("GET", "/v1/me", user_id)
+        return await self._object("GET", "/v1/me", user_id)
 
     async def list_users(self, limit: int | None, before: str | None) -> list[Json]:
         body = await self._call("GET", "/v1/users", None, params={"limit": limit,
@@ -207,7 +216,7 @@ class HistoryClient:
         return list(body["users"])
 
     async def update_user(self, body: Json) -> Json:
-        return await self._call("PATCH", "/v1/users", None, json=body)
+        return await self._object("PATCH", "/v1/users", None, json=body)
 
     async def add_usage(self, body: Json) -> bool:
         return bool((await self._call("POST", "/v1/usage", None, json=body))["created"])

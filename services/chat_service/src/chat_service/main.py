@@ -9,10 +9,10 @@ import signal
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
 from typing import Any
 
 import socketio
+from chatbot_common.contract import now_iso
 from chatbot_common.http import add_common_middleware, probes_router
 from fastapi import FastAPI
 
@@ -85,7 +85,7 @@ def create_app(settings: Settings) -> Any:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        started = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        started = now_iso()
         service.history = HistoryClient(
             settings.history_service_url,
             settings.chat_token,

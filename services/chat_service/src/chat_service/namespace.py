@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import socketio
+from chatbot_common.contract import AnswerEnd, MessageStatus, Role
 from chatbot_common.errors import (
     ForbiddenError,
     InvalidError,
@@ -241,7 +242,7 @@ class ChatNamespace(socketio.AsyncNamespace):
         result: list[dict[str, Any]] = []
         orphans: list[int] = []
         for m in messages:
-            if m.get("status") == "streaming":
+            if m.get("status") == MessageStatus.STREAMING:
                 live = await answers.overlay(m)
                 if live is None:
                     orphans.append(len(result))
@@ -356,7 +357,7 @@ class ChatNamespace(socketio.AsyncNamespace):
         p = parse(ConversationRef, data)
         history, _, answers = self.service.clients()
         await history.get_conversation(user_id, p.conversation_id)  # ownership
-        await answers.stop(p.conversation_id, "stopped")
+        await answers.stop(p.conversation_id, AnswerEnd.STOPPED)
         return ok()
 
     async def on_message_regenerate(self, sid: str, user_id: str, data: Any) -> Ack:
@@ -367,11 +368,11 @@ class ChatNamespace(socketio.AsyncNamespace):
         if refused is not None:
             refused.count()
             raise refused
-        await answers.stop(p.conversation_id, "stopped")
+        await answers.stop(p.conversation_id, AnswerEnd.STOPPED)
         recent = await history.list_messages(
             user_id, p.conversation_id, limit=self.service.settings.history_messages
         )
-        last_user = max((m["seq"] for m in recent if m["role"] == "user"), default=None)
+        last_user = max((m["seq"] for m in recent if m["role"] == Role.USER), default=None)
         if last_user is None:
             raise InvalidError("there is no message to answer again")
         for m in recent:

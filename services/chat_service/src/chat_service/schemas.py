@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, TypeVar
 
+from chatbot_common.contract import ClientMessageId, Id
 from chatbot_common.errors import ChatbotError, InvalidError
 from chatbot_common.text import Seq, Text
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
-#: Ids the history service hands out; anything else (operators, paths) is refused.
-Id = Annotated[StrictStr, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
-ClientMessageId = Annotated[StrictStr, Field(pattern=r"^[A-Za-z0-9_.:-]{1,100}$")]
 Limit = Annotated[StrictInt, Field(ge=1, le=100)]
 
 

@@ -16,11 +16,12 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
+from chatbot_common.contract import Id
 from chatbot_common.errors import ForbiddenError
 from pydantic import Field, StrictInt
 
 from .acks import Ack, ok
-from .schemas import ConversationRef, Id, Payload, parse
+from .schemas import ConversationRef, Payload, parse
 from .service import ChatService
 from .sessions import Connections
 

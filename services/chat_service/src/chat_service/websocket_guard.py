@@ -42,50 +42,60 @@ class WebSocketGuard:
         if scope["type"] != "websocket":
             await self.app(scope, receive, send)
             return
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.connect_timeout
-        dropped = joined = False
-        waiting: asyncio.Timeout | None = None  # the receive running under the deadline
+        guarded = _GuardedSocket(receive, send, self.connect_timeout)
+        await self.app(scope, guarded.receive, guarded.send)
 
-        def drop(reason: str) -> Message:
-            nonlocal dropped
-            dropped = True
-            metrics.PROTOCOL_REFUSALS.labels(reason).inc()
-            log.info("websocket dropped", extra={"reason": reason})
-            return {"type": "websocket.disconnect", "code": POLICY_VIOLATION}
 
-        async def guarded_receive() -> Message:
-            nonlocal joined, deadline, waiting
-            if dropped:
-                return {"type": "websocket.disconnect", "code": POLICY_VIOLATION}
-            try:
-                async with asyncio.timeout_at(None if joined else deadline) as waiting:
-                    message = await receive()
-            except TimeoutError:
-                return drop("no_namespace")
-            finally:
-                waiting = None
-            if message["type"] != "websocket.receive":
-                return message
-            text = message.get("text")
-            if message.get("bytes") is not None or (
-                text is not None and text.startswith(BINARY_PACKETS)
-            ):
-                return drop("binary")
-            if text is not None and text.startswith(LEFT) and joined:
-                joined, deadline = False, loop.time() + self.connect_timeout
+_DISCONNECT: Message = {"type": "websocket.disconnect", "code": POLICY_VIOLATION}
+
+
+class _GuardedSocket:
+    """One WebSocket connection under the rules (see the module docstring)."""
+
+    def __init__(self, receive: Receive, send: Send, connect_timeout: float) -> None:
+        self._receive = receive
+        self._send = send
+        self.connect_timeout = connect_timeout
+        self.loop = asyncio.get_running_loop()
+        self.deadline = self.loop.time() + connect_timeout
+        self.dropped = self.joined = False
+        self.waiting: asyncio.Timeout | None = None  # the receive running under the deadline
+
+    def drop(self, reason: str) -> Message:
+        self.dropped = True
+        metrics.PROTOCOL_REFUSALS.labels(reason).inc()
+        log.info("websocket dropped", extra={"reason": reason})
+        return dict(_DISCONNECT)
+
+    async def receive(self) -> Message:
+        if self.dropped:
+            return dict(_DISCONNECT)
+        try:
+            async with asyncio.timeout_at(None if self.joined else self.deadline) as waiting:
+                self.waiting = waiting
+                message = await self._receive()
+        except TimeoutError:
+            return self.drop("no_namespace")
+        finally:
+            self.waiting = None
+        if message["type"] != "websocket.receive":
             return message
+        text = message.get("text")
+        if message.get("bytes") is not None or (
+            text is not None and text.startswith(BINARY_PACKETS)
+        ):
+            return self.drop("binary")
+        if text is not None and text.startswith(LEFT) and self.joined:
+            self.joined, self.deadline = False, self.loop.time() + self.connect_timeout
+        return message
 
-        async def guarded_send(message: Message) -> None:
-            nonlocal joined
-            if dropped:
-                return
-            if not joined and message["type"] == "websocket.send":
-                text = message.get("text")
-                if text is not None and text.startswith(CONNECTED):
-                    joined = True
-                    if waiting is not None:
-                        waiting.reschedule(None)  # the receive in flight has no deadline now
-            await send(message)
-
-        await self.app(scope, guarded_receive, guarded_send)
+    async def send(self, message: Message) -> None:
+        if self.dropped:
+            return
+        if not self.joined and message["type"] == "websocket.send":
+            text = message.get("text")
+            if text is not None and text.startswith(CONNECTED):
+                self.joined = True
+                if self.waiting is not None:
+                    self.waiting.reschedule(None)  # the receive in flight has no deadline now
+        await self._send(message)

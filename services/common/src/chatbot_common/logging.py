@@ -98,5 +98,5 @@ def configure_logging(
         lg.propagate = True
     # One line per HTTP request is noise at INFO; the metrics count requests.
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
-    for name in ("httpx", "httpx2"):  # httpx2: the openai client's (and chat's) HTTP library
-        logging.getLogger(name).setLevel(logging.WARNING)
+    # httpx2: the one HTTP client library (also the openai client's).
+    logging.getLogger("httpx2").setLevel(logging.WARNING)

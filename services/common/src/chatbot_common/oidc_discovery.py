@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
+import httpx2
 import jwt
 
 from .errors import UnauthorizedError, UnavailableError
@@ -81,7 +81,7 @@ class OidcProvider:
                 raise UnavailableError("the identity provider is not reachable right now")
             try:
                 self._set(await self._fetch())
-            except (httpx.HTTPError, ValueError) as exc:
+            except (httpx2.HTTPError, ValueError) as exc:
                 self._failed_at = time.monotonic()
                 log.warning("OIDC discovery failed", extra={"issuer": self.issuer,
                                                             "error": str(exc)})
@@ -94,7 +94,7 @@ class OidcProvider:
     async def _fetch(self) -> ProviderMetadata:
         # The issuer as configured, a trailing slash or not (Google has none, Entra has one).
         url = self.issuer.rstrip("/") + WELL_KNOWN
-        async with httpx.AsyncClient(timeout=self.timeout) as http:
+        async with httpx2.AsyncClient(timeout=self.timeout) as http:
             r = await http.get(url)
             r.raise_for_status()
             return ProviderMetadata.parse(self.issuer, r.json())

@@ -76,7 +76,7 @@ def _wait(
     for t, c in entries:
         freed += c
         if used - freed + cost <= limit:
-            return max(0.001, t + window - now)
+            return max(0.001, float(t) + window - now)
     return window  # a cost above the limit itself: never admitted; say "a whole window"
 
 

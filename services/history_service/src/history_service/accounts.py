@@ -14,12 +14,22 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from chatbot_common.contract import MessageStatus, Rating
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, field_validator
 
 GroupBy = Literal["user", "model", "day"]
-UsageStatus = Literal["complete", "stopped", "interrupted", "error"]
+
+
+def _final(status: MessageStatus) -> MessageStatus:
+    if not status.final:
+        raise ValueError("an answer's final status (complete, stopped, interrupted or error)")
+    return status
+
+
+#: How a finished answer ended (never ``streaming``).
+UsageStatus = Annotated[MessageStatus, Strict(False), AfterValidator(_final)]
 
 
 class _Input(BaseModel):
@@ -67,7 +77,7 @@ class UsageCreate(_Input):
     ttft_ms: float | None = Field(None, ge=0)
     finished_at: str = Field(min_length=10, max_length=40)
     #: The user's verdict on the answer ("good"/"bad"), set later by its feedback.
-    feedback: Literal["good", "bad"] | None = None
+    feedback: Annotated[Rating, Strict(False)] | None = None
 
     @property
     def day(self) -> str:
@@ -153,9 +163,9 @@ def summarise(records: list[UsageCreate], group_by: GroupBy) -> list[UsageRow]:
             messages=len(items),
             prompt_tokens=sum(r.prompt_tokens for r in items),
             completion_tokens=sum(r.completion_tokens for r in items),
-            errors=sum(1 for r in items if r.status == "error"),
-            good=sum(1 for r in items if r.feedback == "good"),
-            bad=sum(1 for r in items if r.feedback == "bad"),
+            errors=sum(1 for r in items if r.status == MessageStatus.ERROR),
+            good=sum(1 for r in items if r.feedback == Rating.GOOD),
+            bad=sum(1 for r in items if r.feedback == Rating.BAD),
             ttft_p50_ms=percentile(ttfts, 50),
             ttft_p95_ms=percentile(ttfts, 95),
         ))

@@ -1,47 +1,46 @@
-"""The history API's data models: what routes accept and what the stores return."""
+"""The history API's data models: what routes accept and what the stores return.
+
+The objects themselves (conversation, message, usage, statuses, ids) are the contract's, from
+``chatbot_common.contract``; this module adds the request bodies and envelopes of the API and
+the rules that turn a request into what is stored (new ids and times, the default title, which
+fields an update sets, when an update or a repeated send is refused), so that every store only
+reads and writes (``repository/``).
+"""
 
 from __future__ import annotations
 
-import re
-import uuid
-from datetime import UTC, datetime
-from typing import Literal
+from typing import Annotated, Any
 
+from chatbot_common.contract import (
+    CLIENT_MESSAGE_ID_PATTERN,
+    ID_PATTERN,
+    Conversation,
+    Feedback,
+    Message,
+    MessageStatus,
+    Role,
+    Usage,
+    new_id,
+    now_iso,
+)
+from chatbot_common.errors import ConflictError, InvalidError
 from chatbot_common.text import Text
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, Strict
 
-Role = Literal["user", "assistant"]
-Status = Literal["complete", "streaming", "stopped", "interrupted", "error"]
-Rating = Literal["good", "bad"]
+# Enums accept their string values (the body is JSON) although the input models are strict.
+RoleIn = Annotated[Role, Strict(False)]
+StatusIn = Annotated[MessageStatus, Strict(False)]
 
-#: Ids we hand out are 32-char hex; anything not matching this is simply not found.
-ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-#: Client message ids come from browsers (uuids, nanoids); no operators, no spaces.
-CLIENT_ID_PATTERN = r"^[A-Za-z0-9_.:-]{1,100}$"
+ConversationPublic = Conversation
+MessagePublic = Message
 
-
-def valid_id(value: str) -> bool:
-    return bool(ID_PATTERN.fullmatch(value))
-
-
-def new_id() -> str:
-    return uuid.uuid4().hex
-
-
-def now_iso() -> str:
-    """UTC now as ISO-8601 with milliseconds and ``Z``: string order is time order."""
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+#: The title of a conversation created without one.
+DEFAULT_TITLE = "New conversation"
 
 
 class _Input(BaseModel):
     # Strict: a dict or number where a string belongs is refused (422 invalid), never coerced.
     model_config = ConfigDict(strict=True, extra="ignore")
-
-
-class Usage(_Input):
-    prompt_tokens: int = Field(ge=0)
-    completion_tokens: int = Field(ge=0)
-    total_tokens: int = Field(ge=0)
 
 
 class ConversationBase(_Input):
@@ -52,21 +51,27 @@ class ConversationBase(_Input):
 
 
 class ConversationCreate(ConversationBase):
-    pass
+    def new(self) -> Conversation:
+        """The conversation this request creates: a new id, created now, no messages yet."""
+        now = now_iso()
+        return Conversation(
+            id=new_id(),
+            title=self.title or DEFAULT_TITLE,
+            created_at=now,
+            updated_at=now,
+            message_count=0,
+            model=self.model,
+            system_prompt=self.system_prompt,
+        )
 
 
 class ConversationUpdate(ConversationBase):
-    pass
-
-
-class ConversationPublic(BaseModel):
-    id: str
-    title: str
-    created_at: str
-    updated_at: str
-    message_count: int
-    model: str | None = None
-    system_prompt: str | None = None
+    def changes(self) -> dict[str, Any]:
+        """The fields to set: those sent; a null title is ignored (there always is one)."""
+        fields = self.model_dump(exclude_unset=True)
+        if fields.get("title") is None:
+            fields.pop("title", None)
+        return fields
 
 
 class ConversationsPublic(BaseModel):
@@ -74,20 +79,48 @@ class ConversationsPublic(BaseModel):
 
 
 class MessageCreate(_Input):
-    role: Role
+    role: RoleIn
     content: Text
-    status: Status = "complete"
-    client_message_id: str | None = Field(None, pattern=CLIENT_ID_PATTERN)
+    status: StatusIn = MessageStatus.COMPLETE
+    client_message_id: str | None = Field(None, pattern=CLIENT_MESSAGE_ID_PATTERN)
     model: Text | None = None
     usage: Usage | None = None
+
+    def new(self, conversation_id: str, seq: int) -> Message:
+        """The message this request stores as number ``seq``: a new id, created now."""
+        return Message(
+            id=new_id(), conversation_id=conversation_id, seq=seq, created_at=now_iso(),
+            **self.model_dump(),
+        )  # fmt: skip
+
+    def repeat(self, existing: Message, conversation_id: str) -> Message:
+        """``existing`` (stored with this ``client_message_id``) as this send's answer: an
+        idempotent repeat, refused if that id was used in another conversation."""
+        if existing.conversation_id != conversation_id:
+            raise InvalidError("client_message_id was used in another conversation")
+        return existing
 
 
 class MessageUpdate(_Input):
     content: Text | None = None
-    status: Status | None = None
+    status: StatusIn | None = None
     usage: Usage | None = None
     model: Text | None = None
-    expect_status: Status | None = None
+    expect_status: StatusIn | None = None
+
+    def changes(self) -> dict[str, Any]:
+        """The fields to set: those sent and not null (``usage`` and ``model`` may be cleared);
+        ``usage`` as a plain dict."""
+        fields = self.model_dump(exclude_unset=True, exclude={"expect_status"})
+        return {k: v for k, v in fields.items() if v is not None or k in ("usage", "model")}
+
+    def allows(self, status: MessageStatus) -> bool:
+        """True unless ``expect_status`` names another status than the message's."""
+        return self.expect_status is None or status == self.expect_status
+
+    def conflict(self, status: MessageStatus) -> ConflictError:
+        """The refusal of an update whose ``expect_status`` the message (``status``) fails."""
+        return ConflictError(f"the message is {status}, not {self.expect_status}", status=status)
 
 
 class TextUpdate(_Input):
@@ -96,36 +129,10 @@ class TextUpdate(_Input):
     content: str
 
 
-class Feedback(_Input):
-    """A user's verdict on an answer (thumbs up/down) with an optional comment."""
-
-    rating: Rating
-    comment: Text | None = None
-
-
 class FeedbackUpdate(_Input):
     """``feedback: null`` takes the verdict back."""
 
     feedback: Feedback | None
-
-
-class MessagePublic(BaseModel):
-    id: str
-    conversation_id: str
-    seq: int
-    role: Role
-    content: str
-    status: Status
-    created_at: str
-    model: str | None = None
-    usage: Usage | None = None
-    client_message_id: str | None = None
-    #: The message this one follows (``None`` for a first message): the tree of versions.
-    parent_id: str | None = None
-    #: Ids of every version of this message (siblings: same parent), oldest first; only
-    #: where there is more than one (``list_messages``).
-    versions: list[str] | None = None
-    feedback: Feedback | None = None
 
 
 class MessagesPublic(BaseModel):
@@ -152,19 +159,19 @@ class TurnCreate(_Input):
     ``answer`` is set, the context of its answer read and the answer's placeholder created."""
 
     content: str
-    client_message_id: str = Field(pattern=CLIENT_ID_PATTERN)
+    client_message_id: str = Field(pattern=CLIENT_MESSAGE_ID_PATTERN)
     answer: bool = True
     context_messages: int = Field(50, ge=1, le=1000)
     default_model: str | None = None
     #: Edit: the new message is a new version of this (user) message; the messages from it
-    #: on leave the active branch.
-    edit_of: str | None = Field(None, pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    #: on leave the active branch (``tree.py``).
+    edit_of: str | None = Field(None, pattern=ID_PATTERN)
 
 
 class BranchSelect(_Input):
     """Show the branch through ``message_id`` (a version of some message)."""
 
-    message_id: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    message_id: str = Field(pattern=ID_PATTERN)
 
 
 class TreeMessage(MessagePublic):

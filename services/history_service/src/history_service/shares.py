@@ -12,9 +12,10 @@ import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from chatbot_common.contract import now_iso
 from pydantic import BaseModel, ConfigDict, Field
 
-from .models import ConversationPublic, MessagePublic, now_iso
+from .models import ConversationPublic, MessagePublic
 
 #: The message fields a snapshot keeps.
 SNAPSHOT_FIELDS = ("id", "seq", "role", "content", "status", "created_at", "model", "parent_id")

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
+from chatbot_common.backoff import Backoff
 from chatbot_common.errors import ChatbotError, InvalidError, TooLargeError, UnavailableError
 
 from . import metrics
@@ -56,21 +56,13 @@ class Gateway:
         cap = self.settings.retry_max_delay
         if retry_after is not None:
             return None if retry_after > cap else retry_after
-        exp = min(cap, self.settings.retry_base_delay * 2 ** (attempt - 1))
-        return random.uniform(exp / 2, exp)
+        # At least half the step: a retry never follows a failed upstream at once.
+        return Backoff(self.settings.retry_base_delay, cap, floor=0.5).delay(attempt - 1)
 
     async def open(self, request: ChatCompletionRequest) -> Answer:
         """Return an answer whose first token has arrived, or raise a ChatbotError."""
         requested = self.requested_model(request)
-        chain = self._chain()
-        reason: str | None = None
-        if not chain and self._warming_up is not None:
-            reason = await self._warming_up()  # e.g. the local model is still loading
-            chain = self._chain()
-        if not chain:
-            reason = reason or "no upstream is configured"
-            metrics.REQUESTS.labels("none", "none", "unavailable").inc()
-            raise UnavailableError(reason, retry_after=5)
+        chain = await self._ready_chain()
         if len(request.messages) > self.settings.max_messages:
             raise TooLargeError(f"at most {self.settings.max_messages} messages per request")
         messages = request.message_dicts()
@@ -80,45 +72,11 @@ class Gateway:
         last: tuple[Upstream, str, Failure] | None = None
         for upstream in chain:
             model = upstream.model_for(requested)
-            for attempt in range(self.settings.max_retries + 1):
-                if not upstream.breaker.allow():
-                    break
-                if attempt:
-                    metrics.RETRIES.labels(upstream.name).inc()
-                try:
-                    return await self._attempt(upstream, model, request, messages, trimmed)
-                except ChatbotError:
-                    upstream.breaker.release()
-                    raise
-                except asyncio.CancelledError:
-                    upstream.breaker.release()
-                    raise
-                except Exception as exc:
-                    failure = classify(exc)
+            answer, failure = await self._on_upstream(upstream, model, request, messages, trimmed)
+            if answer is not None:
+                return answer
+            if failure is not None:
                 last = (upstream, model, failure)
-                metrics.UPSTREAM_ERRORS.labels(upstream.name, failure.reason).inc()
-                if failure.breaker:
-                    upstream.breaker.record_failure()
-                else:
-                    upstream.breaker.release()
-                log.warning(
-                    "upstream attempt failed",
-                    extra={
-                        "upstream": upstream.name, "model": model, "attempt": attempt + 1,
-                        "reason": failure.reason, "detail": failure.message,
-                    },
-                )
-                if not failure.fallback:
-                    metrics.REQUESTS.labels(
-                        upstream.name, upstream.model_label(model), "invalid"
-                    ).inc()
-                    raise failure.error()
-                if not failure.retryable or attempt == self.settings.max_retries:
-                    break
-                delay = self.backoff(attempt + 1, failure.retry_after)
-                if delay is None:
-                    break
-                await asyncio.sleep(delay)
         if last is None:
             metrics.REQUESTS.labels("none", "none", "unavailable").inc()
             raise UnavailableError("every upstream is failing; try again shortly", retry_after=5)
@@ -126,6 +84,70 @@ class Gateway:
         outcome = "rate_limited" if failure.reason == "rate_limited" else "error"
         metrics.REQUESTS.labels(upstream.name, upstream.model_label(model), outcome).inc()
         raise failure.error()
+
+    async def _ready_chain(self) -> list[Upstream]:
+        """The upstreams to try, in order; ``unavailable`` when there is none (yet)."""
+        chain = self._chain()
+        reason: str | None = None
+        if not chain and self._warming_up is not None:
+            reason = await self._warming_up()  # e.g. the local model is still loading
+            chain = self._chain()
+        if not chain:
+            reason = reason or "no upstream is configured"
+            metrics.REQUESTS.labels("none", "none", "unavailable").inc()
+            raise UnavailableError(reason, retry_after=5)
+        return chain
+
+    async def _on_upstream(
+        self,
+        upstream: Upstream,
+        model: str,
+        request: ChatCompletionRequest,
+        messages: list[Message],
+        trimmed: dict[int, list[Message]],
+    ) -> tuple[Answer | None, Failure | None]:
+        """Attempts on one upstream: its answer, or its last failure (None: none was tried,
+        its circuit is open) for the next upstream to follow."""
+        failure: Failure | None = None
+        for attempt in range(self.settings.max_retries + 1):
+            if not upstream.breaker.allow():
+                break
+            if attempt:
+                metrics.RETRIES.labels(upstream.name).inc()
+            try:
+                return await self._attempt(upstream, model, request, messages, trimmed), None
+            except (ChatbotError, asyncio.CancelledError):
+                upstream.breaker.release()
+                raise
+            except Exception as exc:
+                failure = self._failed(upstream, model, attempt, exc)
+            if not failure.retryable or attempt == self.settings.max_retries:
+                break
+            delay = self.backoff(attempt + 1, failure.retry_after)
+            if delay is None:
+                break
+            await asyncio.sleep(delay)
+        return None, failure
+
+    def _failed(self, upstream: Upstream, model: str, attempt: int, exc: Exception) -> Failure:
+        """Count and log a failed attempt; raise at once what no other upstream would fix."""
+        failure = classify(exc)
+        metrics.UPSTREAM_ERRORS.labels(upstream.name, failure.reason).inc()
+        if failure.breaker:
+            upstream.breaker.record_failure()
+        else:
+            upstream.breaker.release()
+        log.warning(
+            "upstream attempt failed",
+            extra={
+                "upstream": upstream.name, "model": model, "attempt": attempt + 1,
+                "reason": failure.reason, "detail": failure.message,
+            },
+        )
+        if not failure.fallback:
+            metrics.REQUESTS.labels(upstream.name, upstream.model_label(model), "invalid").inc()
+            raise failure.error()
+        return failure
 
     def _budget_messages(
         self,

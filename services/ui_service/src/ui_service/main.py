@@ -6,7 +6,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import httpx
+import httpx2
 from chatbot_common.http import add_common_middleware, install_error_handlers, probes_router
 from chatbot_common.oidc import TokenVerifier
 from chatbot_common.settings import local_secret
@@ -33,7 +33,7 @@ def create_app(settings: UiSettings) -> FastAPI:
                 vendor.INSTALL_HINT,
                 extra={"missing": missing, "node_modules": str(settings.node_modules)},
             )
-        async with httpx.AsyncClient(timeout=httpx.Timeout(5.0)) as http:
+        async with httpx2.AsyncClient(timeout=httpx2.Timeout(5.0)) as http:
             app.state.http = http
             yield
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
+from chatbot_common.contract import valid_id
 from chatbot_common.errors import NotFoundError
 from chatbot_common.http import internal_auth
 from fastapi import Depends, Header, Request
 
-from ..models import valid_id
 from ..repository import AccountsRepository, HistoryRepository, SharesRepository
 from ..settings import HistorySettings
 

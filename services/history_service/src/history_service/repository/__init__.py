@@ -75,11 +75,11 @@ class _Instrumented:
     """Times every store call and keeps ``history_store_up`` and the message counter."""
 
     def __init__(self, inner: HistoryRepository) -> None:
-        self._inner = inner
+        self.inner = inner  # the store itself (tests reach its client through it)
         self.name = inner.name
 
     def __getattr__(self, operation: str) -> Any:
-        attr = getattr(self._inner, operation)
+        attr = getattr(self.inner, operation)
         if not inspect.iscoroutinefunction(attr):
             return attr
         store = self.name

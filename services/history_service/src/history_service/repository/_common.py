@@ -1,10 +1,8 @@
-"""Small helpers both stores share."""
+"""Small helpers of the stores."""
 
 from __future__ import annotations
 
 import re
-
-DEFAULT_TITLE = "New conversation"
 
 
 def regex_pattern(query: str) -> str:

@@ -14,19 +14,13 @@ from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from typing import TypeVar
 
+from chatbot_common.contract import Feedback, now_iso
 from chatbot_common.errors import NotFoundError
 from pymongo import ASCENDING, DESCENDING, ReturnDocument, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 
 from .. import tree
-from ..models import (
-    ConversationPublic,
-    Feedback,
-    MessageCreate,
-    MessagePublic,
-    TreeMessage,
-    now_iso,
-)
+from ..models import ConversationPublic, MessageCreate, MessagePublic, TreeMessage
 from ._mongo_support import Doc, conversation_from_doc, message_from_doc
 
 T = TypeVar("T")

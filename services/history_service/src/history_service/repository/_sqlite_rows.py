@@ -7,9 +7,10 @@ import sqlite3
 from typing import Any
 
 import aiosqlite
+from chatbot_common.contract import Usage
 from chatbot_common.errors import NotFoundError
 
-from ..models import ConversationPublic, MessagePublic, Usage
+from ..models import ConversationPublic, MessagePublic
 from . import _sqlite_tree as versions
 
 Db = aiosqlite.Connection

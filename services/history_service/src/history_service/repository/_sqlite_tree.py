@@ -13,9 +13,10 @@ import sqlite3
 from typing import Any
 
 import aiosqlite
+from chatbot_common.contract import Feedback
 from chatbot_common.errors import NotFoundError
 
-from ..models import Feedback, MessagePublic
+from ..models import MessagePublic
 from ..tree import Node
 
 Db = aiosqlite.Connection

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+from chatbot_common.contract import Feedback
+
 from .. import tree
 from ..models import (
     ConversationPublic,
-    Feedback,
     MessageCreate,
     MessagePublic,
     TreeMessage,

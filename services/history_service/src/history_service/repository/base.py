@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from chatbot_common.contract import Feedback
+
 from ..models import (
     ConversationCreate,
     ConversationPublic,
     ConversationUpdate,
-    Feedback,
     MessageCreate,
     MessagePublic,
     MessageUpdate,
@@ -24,7 +25,8 @@ class HistoryRepository(Protocol):
     not exist *for this user* (another user's ids included), ``InvalidError``,
     ``ConflictError`` (``expect_status`` mismatch) and ``UnavailableError`` when the store
     does not answer after bounded retries. Ids are validated by the caller
-    (``models.valid_id``); values reach the store only as query parameters / plain strings.
+    (``chatbot_common.contract.valid_id``); values reach the store only as query parameters /
+    plain strings.
     """
 
     #: "sqlite" or "mongo" (the ``store`` label of the metrics).

@@ -25,9 +25,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+from chatbot_common.contract import MessageStatus, Role, now_iso
 from chatbot_common.errors import (
-    ConflictError,
-    InvalidError,
     NotFoundError,
     UnavailableError,
 )
@@ -44,11 +43,9 @@ from ..models import (
     MessagePublic,
     MessageUpdate,
     StreamingMessage,
-    new_id,
-    now_iso,
 )
 from ..settings import HistorySettings
-from ._common import DEFAULT_TITLE, regex_pattern
+from ._common import regex_pattern
 from ._mongo_support import (
     TRANSIENT,
     Doc,
@@ -127,20 +124,11 @@ class MongoHistoryRepository(MongoVersions):
     async def create_conversation(
         self, user_id: str, data: ConversationCreate
     ) -> ConversationPublic:
-        now = now_iso()
-        doc: Doc = {
-            "_id": new_id(),
-            "user_id": user_id,
-            "title": data.title or DEFAULT_TITLE,
-            "system_prompt": data.system_prompt,
-            "model": data.model,
-            "created_at": now,
-            "updated_at": now,
-            "message_count": 0,
-            "last_seq": 0,
-        }
+        conv = data.new()
+        doc: Doc = {"_id": conv.id, "user_id": user_id, **conv.model_dump(exclude={"id"}),
+                    "last_seq": 0}
         await self._do("create_conversation", lambda: self.conversations.insert_one(doc))
-        return conversation_from_doc(doc)
+        return conv
 
     async def list_conversations(
         self, user_id: str, limit: int, before: str | None = None
@@ -191,9 +179,7 @@ class MongoHistoryRepository(MongoVersions):
         self, user_id: str, conversation_id: str, data: ConversationUpdate
     ) -> ConversationPublic:
         async with self._writing(conversation_id):
-            fields = data.model_dump(exclude_unset=True)
-            if fields.get("title") is None:
-                fields.pop("title", None)  # a conversation always has a title
+            fields = data.changes()
             current = await self._conversation_doc(user_id, conversation_id)
             if not fields:
                 return conversation_from_doc(current)
@@ -278,30 +264,16 @@ class MongoHistoryRepository(MongoVersions):
     ) -> tuple[MessagePublic, bool]:
         """``add_message`` with the conversation's lock held; the parent is the active
         branch's last message."""
-        now = now_iso()
-        mid = new_id()
+        message = data.new(conversation_id, seq=int(conv.get("last_seq", 0)) + 1)
+        if conv.get("last_seq", 0):
+            parent = await self._parent_of_new(user_id, conversation_id)
+            message = message.model_copy(update={"parent_id": parent})
+        mid, now = message.id, message.created_at
         cmid = f"c:{data.client_message_id}" if data.client_message_id else f"m:{mid}"
-        parent = (
-            await self._parent_of_new(user_id, conversation_id)
-            if conv.get("last_seq", 0) else None
-        )
         doc: Doc = {
-            "_id": mid,
-            "conversation_id": conversation_id,
-            "user_id": user_id,
-            "seq": int(conv.get("last_seq", 0)) + 1,
-            "role": data.role,
-            "content": data.content,
-            "status": data.status,
-            "model": data.model,
-            "usage": data.usage.model_dump() if data.usage else None,
-            "client_message_id": data.client_message_id,
-            "cmid": cmid,
-            "parent_id": parent,
-            "active": True,
-            "created_at": now,
-            "updated_at": now,
-        }
+            "_id": mid, **message.model_dump(exclude={"id", "versions"}), "user_id": user_id,
+            "cmid": cmid, "active": True, "updated_at": now,
+        }  # fmt: skip
         for _ in range(MAX_SEQ_ATTEMPTS):
             try:
                 await self._do("add_message", lambda: self.messages.insert_one(doc))
@@ -314,7 +286,7 @@ class MongoHistoryRepository(MongoVersions):
                 if existing is not None and existing["_id"] == mid:
                     break  # our own insert, acknowledged late (a retried network error)
                 if existing is not None:
-                    return await self._repeat(conversation_id, existing), False
+                    return await self._repeat(data, conversation_id, existing), False
                 conv = await self._conversation_doc(user_id, conversation_id)
                 doc["seq"] = max(int(conv.get("last_seq", 0)), doc["seq"]) + 1
                 doc["parent_id"] = await self._parent_of_new(user_id, conversation_id)
@@ -335,9 +307,10 @@ class MongoHistoryRepository(MongoVersions):
             raise NotFoundError("no such conversation")
         return message_from_doc(doc), True
 
-    async def _repeat(self, conversation_id: str, existing: Doc) -> MessagePublic:
-        if existing["conversation_id"] != conversation_id:
-            raise InvalidError("client_message_id was used in another conversation")
+    async def _repeat(
+        self, data: MessageCreate, conversation_id: str, existing: Doc
+    ) -> MessagePublic:
+        message = data.repeat(message_from_doc(existing), conversation_id)
         # If the first attempt died between its insert and the conversation update, this
         # brings last_seq up to date (idempotent).
         await self._do(
@@ -346,19 +319,17 @@ class MongoHistoryRepository(MongoVersions):
                 {"_id": conversation_id}, {"$max": {"last_seq": existing["seq"]}}
             ),
         )
-        return message_from_doc(existing)
+        return message
 
     async def update_message(
         self, user_id: str, conversation_id: str, message_id: str, data: MessageUpdate
     ) -> MessagePublic:
         async with self._writing(conversation_id):
-            fields = data.model_dump(exclude_unset=True, exclude={"expect_status"})
-            fields = {k: v for k, v in fields.items() if v is not None or k in ("usage", "model")}
-            fields["updated_at"] = now_iso()
+            fields = {**data.changes(), "updated_at": now_iso()}
             current = await self._message_doc(user_id, conversation_id, message_id)
             expected = data.expect_status
             doc: Doc | None = None
-            if expected is None or current["status"] == expected:
+            if data.allows(current["status"]):
                 # The status is checked above (cheap) and in the filter (atomic on MongoDB).
                 query = (
                     {"_id": message_id}
@@ -373,16 +344,13 @@ class MongoHistoryRepository(MongoVersions):
                 )
             if doc is None:
                 current = await self._message_doc(user_id, conversation_id, message_id)
-                raise ConflictError(
-                    f"the message is {current['status']}, not {data.expect_status}",
-                    status=current["status"],
-                )
+                raise data.conflict(current["status"])
             return message_from_doc(doc)
 
     async def save_text(
         self, user_id: str, conversation_id: str, message_id: str, content: str
     ) -> bool:
-        query = {"_id": message_id, "status": "streaming", "user_id": user_id,
+        query = {"_id": message_id, "status": MessageStatus.STREAMING, "user_id": user_id,
                  "conversation_id": conversation_id}
         done = await self._do(
             "save_text",
@@ -421,7 +389,7 @@ class MongoHistoryRepository(MongoVersions):
     async def list_streaming_messages(
         self, updated_before: str | None, limit: int
     ) -> list[StreamingMessage]:
-        query: Doc = {"status": "streaming", "role": "assistant"}
+        query: Doc = {"status": MessageStatus.STREAMING, "role": Role.ASSISTANT}
         if updated_before is not None:
             query["updated_at"] = {"$lt": updated_before}
 

@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import aiosqlite
-from chatbot_common.errors import ConflictError, InvalidError, NotFoundError, UnavailableError
+from chatbot_common.contract import now_iso
+from chatbot_common.errors import NotFoundError, UnavailableError
 from chatbot_common.settings import private_file
 
 from .. import tree
@@ -31,11 +32,8 @@ from ..models import (
     MessagePublic,
     MessageUpdate,
     StreamingMessage,
-    new_id,
-    now_iso,
 )
 from . import _sqlite_tree as versions
-from ._common import DEFAULT_TITLE
 from ._group_commit import GroupCommitWriter
 from ._sqlite_rows import CONV_COLS as _CONV_COLS
 from ._sqlite_rows import MSG_COLS as _MSG_COLS
@@ -143,22 +141,14 @@ class SqliteHistoryRepository(SqliteVersions):
     async def create_conversation(
         self, user_id: str, data: ConversationCreate
     ) -> ConversationPublic:
-        now = now_iso()
-        conv = ConversationPublic(
-            id=new_id(),
-            title=data.title or DEFAULT_TITLE,
-            created_at=now,
-            updated_at=now,
-            message_count=0,
-            model=data.model,
-            system_prompt=data.system_prompt,
-        )
+        conv = data.new()
 
         async def op(db: Db) -> ConversationPublic:
             await db.execute(
                 "INSERT INTO conversations (id, user_id, title, system_prompt, model,"
                 " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (conv.id, user_id, conv.title, conv.system_prompt, conv.model, now, now),
+                (conv.id, user_id, conv.title, conv.system_prompt, conv.model, conv.created_at,
+                 conv.updated_at),
             )
             return conv
 
@@ -197,9 +187,7 @@ class SqliteHistoryRepository(SqliteVersions):
     async def update_conversation(
         self, user_id: str, conversation_id: str, data: ConversationUpdate
     ) -> ConversationPublic:
-        fields = data.model_dump(exclude_unset=True)
-        if fields.get("title") is None:
-            fields.pop("title", None)  # a conversation always has a title
+        fields = data.changes()
 
         async def op(db: Db) -> ConversationPublic:
             await _get_conversation(db, user_id, conversation_id)
@@ -255,9 +243,8 @@ class SqliteHistoryRepository(SqliteVersions):
     async def _insert(
         self, db: Db, user_id: str, conversation_id: str, data: MessageCreate
     ) -> tuple[MessagePublic, bool]:
-        now = now_iso()
-        mid = new_id()
-        usage = data.usage.model_dump_json() if data.usage else None
+        message = data.new(conversation_id, seq=0)  # the insert computes seq and the parent
+        usage = message.usage.model_dump_json() if message.usage else None
         # One statement: the conversation must be this user's; seq = max + 1 under the
         # write lock; the parent is the active branch's last message; a repeated
         # client_message_id inserts nothing.
@@ -270,18 +257,18 @@ class SqliteHistoryRepository(SqliteVersions):
             " FROM conversations WHERE id = ? AND user_id = ?"
             " ON CONFLICT (user_id, client_message_id) DO NOTHING RETURNING seq, parent_id",
             (
-                mid,
+                message.id,
                 conversation_id,
                 user_id,
                 conversation_id,
-                data.role,
-                data.content,
-                data.status,
-                data.model,
+                message.role,
+                message.content,
+                message.status,
+                message.model,
                 usage,
-                data.client_message_id,
-                now,
-                now,
+                message.client_message_id,
+                message.created_at,
+                message.created_at,
                 conversation_id,
                 conversation_id,
                 user_id,
@@ -292,13 +279,9 @@ class SqliteHistoryRepository(SqliteVersions):
         await db.execute(
             "UPDATE conversations SET message_count = message_count + 1,"
             " updated_at = max(updated_at, ?) WHERE id = ?",
-            (now, conversation_id),
+            (message.created_at, conversation_id),
         )
-        message = MessagePublic(
-            id=mid, conversation_id=conversation_id, seq=row[0], created_at=now,
-            parent_id=row[1], **data.model_dump(),
-        )  # fmt: skip
-        return message, True
+        return message.model_copy(update={"seq": row[0], "parent_id": row[1]}), True
 
     async def _existing(
         self, db: Db, user_id: str, conversation_id: str, data: MessageCreate
@@ -312,26 +295,19 @@ class SqliteHistoryRepository(SqliteVersions):
         )
         if row is None:  # cannot happen: the insert only skips on this conflict
             raise UnavailableError("the message was neither stored nor found")
-        existing = _message(row)
-        if existing.conversation_id != conversation_id:
-            raise InvalidError("client_message_id was used in another conversation")
-        return existing
+        return data.repeat(_message(row), conversation_id)
 
     async def update_message(
         self, user_id: str, conversation_id: str, message_id: str, data: MessageUpdate
     ) -> MessagePublic:
-        fields = data.model_dump(exclude_unset=True, exclude={"expect_status"})
-        fields = {k: v for k, v in fields.items() if v is not None or k in ("usage", "model")}
+        fields = data.changes()
         if "usage" in fields:
             fields["usage"] = data.usage.model_dump_json() if data.usage else None
 
         async def op(db: Db) -> MessagePublic:
             current = await _get_message(db, user_id, conversation_id, message_id)
-            if data.expect_status is not None and current.status != data.expect_status:
-                raise ConflictError(
-                    f"the message is {current.status}, not {data.expect_status}",
-                    status=current.status,
-                )
+            if not data.allows(current.status):
+                raise data.conflict(current.status)
             values = {**fields, "updated_at": now_iso()}
             sets = ", ".join(f"{k} = ?" for k in values)  # keys come from the model
             await db.execute(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-import httpx
+import httpx2
 from chatbot_common.oidc import TokenVerifier
 from fastapi import Depends, Request
 
@@ -22,8 +22,8 @@ def _auth_secret(request: Request) -> str:
     return secret
 
 
-def _http(request: Request) -> httpx.AsyncClient:
-    client: httpx.AsyncClient = request.app.state.http
+def _http(request: Request) -> httpx2.AsyncClient:
+    client: httpx2.AsyncClient = request.app.state.http
     return client
 
 
@@ -45,5 +45,5 @@ GuestMintsDep = Annotated[GuestMints, Depends(_guest_mints)]
 ClientHostDep = Annotated[str | None, Depends(_client_host)]
 SettingsDep = Annotated[UiSettings, Depends(_settings)]
 AuthSecretDep = Annotated[str, Depends(_auth_secret)]
-HttpDep = Annotated[httpx.AsyncClient, Depends(_http)]
+HttpDep = Annotated[httpx2.AsyncClient, Depends(_http)]
 VerifierDep = Annotated[TokenVerifier | None, Depends(_verifier)]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
+from chatbot_common.contract import now_iso
 from chatbot_common.errors import InvalidError
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
@@ -26,7 +27,6 @@ from ...accounts import (
     summarise,
     today,
 )
-from ...models import now_iso
 from ...repository import AccountsRepository
 from ..deps import AccountsDep, InternalAuth, UserId
 

@@ -8,6 +8,7 @@ store: it is the store's own calls, in order, without three more HTTP round trip
 
 from __future__ import annotations
 
+from chatbot_common.contract import MessageStatus, Role
 from fastapi import APIRouter, status
 from fastapi.responses import JSONResponse
 
@@ -34,7 +35,7 @@ async def start_turn(
     repo: HistoryDep,
     settings: SettingsDep,
 ) -> JSONResponse:
-    user = MessageCreate(role="user", content=body.content, status="complete",
+    user = MessageCreate(role=Role.USER, content=body.content, status=MessageStatus.COMPLETE,
                          client_message_id=body.client_message_id)
     check_message(user, settings)
     conversation = await repo.get_conversation(user_id, conversation_id)  # ownership, 404
@@ -45,8 +46,10 @@ async def start_turn(
     context, answer = [], None
     if created and body.answer:
         context = await repo.list_messages(user_id, conversation_id, None, body.context_messages)
-        placeholder = MessageCreate(role="assistant", content="", status="streaming",
-                                    model=conversation.model or body.default_model)
+        placeholder = MessageCreate(
+            role=Role.ASSISTANT, content="", status=MessageStatus.STREAMING,
+            model=conversation.model or body.default_model,
+        )
         answer, _ = await repo.add_message(user_id, conversation_id, placeholder)
     turn = TurnStored(conversation=conversation, message=message, created=created,
                       context=context, answer=answer)

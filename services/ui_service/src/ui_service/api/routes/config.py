@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import httpx
+import httpx2
 from chatbot_common.errors import UnavailableError
 from fastapi import APIRouter
 from pydantic import BaseModel
@@ -69,7 +69,7 @@ async def models(settings: SettingsDep, http: HttpDep) -> ModelList:
         r = await http.get(settings.llm_service_url.rstrip("/") + "/models", headers=headers)
         r.raise_for_status()
         body: Any = r.json()
-    except (httpx.HTTPError, ValueError) as exc:
+    except (httpx2.HTTPError, ValueError) as exc:
         log.warning("model list unavailable", extra={"error": str(exc)})
         raise UnavailableError("the model list is not available right now") from exc
     data = body.get("data") if isinstance(body, dict) else None

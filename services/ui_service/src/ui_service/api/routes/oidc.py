@@ -16,7 +16,7 @@ import logging
 import time
 from typing import Any
 
-import httpx
+import httpx2
 from chatbot_common.errors import NotFoundError, UnauthorizedError, UnavailableError
 from chatbot_common.oidc import TokenVerifier
 from fastapi import APIRouter, Request, Response
@@ -73,7 +73,7 @@ async def metadata(settings: SettingsDep, verifier: VerifierDep) -> Metadata:
 
 
 async def _token_request(
-    settings: Any, verifier: TokenVerifier, http: httpx.AsyncClient, form: dict[str, str]
+    settings: Any, verifier: TokenVerifier, http: httpx2.AsyncClient, form: dict[str, str]
 ) -> dict[str, Any]:
     assert verifier.provider is not None
     meta = await verifier.provider.metadata()
@@ -82,7 +82,7 @@ async def _token_request(
         form["client_secret"] = settings.oidc_client_secret
     try:
         r = await http.post(meta.token_endpoint, data=form, headers={"Accept": "application/json"})
-    except httpx.HTTPError as exc:
+    except httpx2.HTTPError as exc:
         raise UnavailableError("the identity provider is not reachable right now") from exc
     if r.status_code >= 500:
         raise UnavailableError("the identity provider is not answering right now")

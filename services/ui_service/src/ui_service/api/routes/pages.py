@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from chatbot_common.contract import valid_id
+from chatbot_common.errors import NotFoundError
 from fastapi import APIRouter
 from fastapi.responses import FileResponse
 
@@ -21,7 +23,10 @@ async def index(settings: SettingsDep) -> FileResponse:
 
 @router.get("/c/{conversation_id}", include_in_schema=False)
 async def conversation_page(conversation_id: str, settings: SettingsDep) -> FileResponse:
-    """Links to a conversation load the same page; the script reads the id from the URL."""
+    """Links to a conversation load the same page; the script reads the id from the URL.
+    An id that cannot be ours is not found (404 ``not_found``), as everywhere."""
+    if not valid_id(conversation_id):
+        raise NotFoundError("no such conversation")
     return FileResponse(settings.static_dir / "index.html", headers=_NO_CACHE)
 
 
