@@ -134,3 +134,25 @@ def test_voice_controls_hidden_without_the_apis(stack: Stack, tmp_path: Path) ->
         wait_answer_done(page)
         assert page.locator(".act-speak").count() == 0
         assert problems.errors == []
+
+
+def test_another_tab_follows_an_edit_and_a_version_switch(stack: Stack, tmp_path: Path) -> None:
+    with browser(tmp_path / "profile") as context:
+        page, problems = open_chat(context, stack.ui.url)
+        for i, q in enumerate(("First question", "Second question"), 1):
+            send(page, q)
+            wait_answer_done(page, i)
+        other = context.new_page()
+        other.goto(page.url)
+        wait_thread(other, ["First question", "Second question"])
+        first = page.locator(".msg-user").first
+        first.hover()
+        first.get_by_role("button", name="Edit").click()
+        page.fill(".edit-area", "First question, again")
+        page.click(".edit-box .btn.primary")
+        wait_thread(page, ["First question, again"])
+        wait_thread(other, ["First question, again"])  # the other tab re-read the branch
+        page.locator(".msg-user").first.get_by_role("button", name="Previous version").click()
+        wait_thread(page, ["First question", "Second question"])
+        wait_thread(other, ["First question", "Second question"])
+        assert problems.errors == []

@@ -90,3 +90,20 @@ export async function loadTree(conn, cid) {
   }
   return messages;
 }
+
+/** A user message stored by another tab that does not follow the last message shown: an
+ * edit of an earlier one (its branch replaced the rest). */
+export function branchedElsewhere(messages, message) {
+  const shown = messages.filter((m) => !m.pending && m.seq);
+  const last = shown.at(-1);
+  return Boolean(last && message.parent_id !== last.id
+    && !shown.some((m) => m.id === message.id));
+}
+
+/** conversation.updated after another tab switched versions: the count of the active branch
+ * no longer matches what is shown (and no answer is on its way here). */
+export function otherBranchShown(messages, conversation) {
+  if (messages.some((m) => m.pending || m.status === "streaming")) return false;
+  return typeof conversation.message_count === "number"
+    && conversation.message_count !== messages.filter((m) => m.seq).length;
+}
