@@ -55,6 +55,13 @@ class MongoVersions:
         raise NotImplementedError
 
     # ---- helpers of the store ------------------------------------------------------------
+    async def _leaf(self, conv: Doc, user_id: str, conversation_id: str) -> str | None:
+        """The parent of the next message: the conversation's ``leaf_id`` (kept by every
+        write of the tree), else (documents of earlier versions, after a delete) looked up."""
+        if conv.get("leaf_id"):
+            return str(conv["leaf_id"])
+        return await self._parent_of_new(user_id, conversation_id)
+
     async def _parent_of_new(self, user_id: str, conversation_id: str) -> str | None:
         """The active branch's last message: the parent of the next one stored."""
         doc = await self._do(
@@ -137,6 +144,8 @@ class MongoVersions:
                     {"_id": conversation_id}, {"$inc": {"message_count": -left.modified_count}}
                 ),
             )
+            # The new version follows the edited message's parent: the active branch's end now.
+            conv["leaf_id"] = await self._parent_of_new(user_id, conversation_id)
             return await self._insert(conv, user_id, conversation_id, data)
 
     async def select_branch(
@@ -153,7 +162,8 @@ class MongoVersions:
             doc: Doc | None = await self._do(
                 "select_branch",
                 lambda: self.conversations.find_one_and_update(
-                    {"_id": conversation_id}, {"$set": {"message_count": len(path)}},
+                    {"_id": conversation_id},
+                    {"$set": {"message_count": len(path), "leaf_id": path[-1]}},
                     return_document=ReturnDocument.AFTER,
                 ),
             )

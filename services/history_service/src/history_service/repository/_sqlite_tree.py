@@ -16,7 +16,7 @@ import aiosqlite
 from chatbot_common.contract import Feedback
 from chatbot_common.errors import NotFoundError
 
-from ..models import MessagePublic
+from ..models import ConversationPublic, MessagePublic
 from ..tree import Node
 
 Db = aiosqlite.Connection
@@ -70,6 +70,15 @@ async def nodes(db: Db, conversation_id: str) -> list[Node]:
         (conversation_id,),
     )
     return [Node(r[0], r[1], r[2], bool(r[3])) for r in rows]
+
+
+async def branched(db: Db, conversation: ConversationPublic) -> bool:
+    """Whether the conversation may have versions: fewer messages shown than stored (``seq``
+    numbers every stored message; one indexed look-up)."""
+    rows = list(await db.execute_fetchall(
+        "SELECT COALESCE(MAX(seq), 0) FROM messages WHERE conversation_id = ?",
+        (conversation.id,)))
+    return bool(rows) and int(rows[0][0]) != conversation.message_count
 
 
 async def siblings(db: Db, conversation_id: str, messages: list[MessagePublic]) -> list[Node]:

@@ -235,6 +235,8 @@ class MongoHistoryRepository(MongoVersions):
             if len(docs) < limit and first > 0:
                 docs = (await find(scope, DESCENDING, limit))[::-1]
         found = [message_from_doc(d) for d in docs]
+        if int(conv.get("last_seq", 0)) == int(conv.get("message_count", 0)):
+            return found  # every stored message is shown: no versions (tree.py)
         return await self._with_versions(user_id, conversation_id, found)
 
     async def _message_doc(self, user_id: str, conversation_id: str, message_id: str) -> Doc:
@@ -266,7 +268,7 @@ class MongoHistoryRepository(MongoVersions):
         branch's last message."""
         message = data.new(conversation_id, seq=int(conv.get("last_seq", 0)) + 1)
         if conv.get("last_seq", 0):
-            parent = await self._parent_of_new(user_id, conversation_id)
+            parent = await self._leaf(conv, user_id, conversation_id)
             message = message.model_copy(update={"parent_id": parent})
         mid, now = message.id, message.created_at
         cmid = f"c:{data.client_message_id}" if data.client_message_id else f"m:{mid}"
@@ -299,6 +301,7 @@ class MongoHistoryRepository(MongoVersions):
                 {
                     "$inc": {"message_count": 1},
                     "$max": {"last_seq": doc["seq"], "updated_at": now},
+                    "$set": {"leaf_id": mid},  # the next message's parent
                 },
             ),
         )
@@ -375,14 +378,16 @@ class MongoHistoryRepository(MongoVersions):
                 "delete_message",
                 lambda: self.conversations.update_one(
                     {"_id": conversation_id, "last_seq": seq},
-                    {"$inc": {"message_count": shown, "last_seq": -1}},
+                    {"$inc": {"message_count": shown, "last_seq": -1},
+                     "$unset": {"leaf_id": ""}},
                 ),
             )
             if res.matched_count == 0:
                 await self._do(
                     "delete_message",
                     lambda: self.conversations.update_one(
-                        {"_id": conversation_id}, {"$inc": {"message_count": shown}}
+                        {"_id": conversation_id},
+                        {"$inc": {"message_count": shown}, "$unset": {"leaf_id": ""}},
                     ),
                 )
 

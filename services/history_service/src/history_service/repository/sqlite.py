@@ -219,7 +219,7 @@ class SqliteHistoryRepository(SqliteVersions):
         self, user_id: str, conversation_id: str, after_seq: int | None, limit: int
     ) -> list[MessagePublic]:
         # The active branch only (see tree.py), with the versions of its messages.
-        await _get_conversation(self._r, user_id, conversation_id)
+        conversation = await _get_conversation(self._r, user_id, conversation_id)
         if after_seq is not None:
             sql = (
                 f"SELECT {_MSG_COLS} FROM messages WHERE conversation_id = ? AND active = 1"
@@ -233,6 +233,8 @@ class SqliteHistoryRepository(SqliteVersions):
             )
             args = (conversation_id, limit)
         found = [_message(r) for r in await self._r.execute_fetchall(sql, args)]
+        if not await versions.branched(self._r, conversation):
+            return found
         return tree.with_versions(found, await versions.siblings(self._r, conversation_id, found))
 
     async def add_message(
