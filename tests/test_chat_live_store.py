@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 from chat_service.live import RedisLive
-from chat_service.redis_gate import RedisDown
+from chat_service.redis_gate import RedisDown, RedisGate
 
 from tests.support.processes import Proc, free_port
 from tests.test_chat_replicas import start_redis
@@ -26,22 +26,21 @@ def redis() -> Iterator[Proc]:
 
 @pytest.fixture
 async def live(redis: Proc) -> AsyncIterator[RedisLive]:
-    store = RedisLive(f"redis://127.0.0.1:{redis.port}/0", "me", lease_seconds=30,
-                      op_timeout=0.3, backoff_base=0.05, backoff_cap=0.2)
-    yield store
-    await store.aclose()
+    gate = RedisGate.from_url(f"redis://127.0.0.1:{redis.port}/0", timeout=0.3,
+                              backoff_base=0.05, backoff_cap=0.2)
+    yield RedisLive(gate, "me", lease_seconds=30)
+    await gate.aclose()
 
 
 async def back(live: RedisLive) -> None:
     """Wait for the gate's probe: Redis found again and the on-up callbacks run."""
-    probe = live.gate._probe
-    assert probe is not None
-    await asyncio.wait_for(probe, 20)
+    await asyncio.wait_for(live.gate.wait_up(), 20)
     assert live.up
 
 
 async def test_frozen_redis_then_records_restored(redis: Proc, live: RedisLive) -> None:
-    other = RedisLive(f"redis://127.0.0.1:{redis.port}/0", "other", lease_seconds=30)
+    other = RedisLive(RedisGate.from_url(f"redis://127.0.0.1:{redis.port}/0", timeout=0.5),
+                      "other", lease_seconds=30)
     try:
         # Answer 1 ends while Redis is frozen; answer 2 (another conversation) streams on.
         assert await live.claim("c1", "u") and await live.claim("c2", "u")
@@ -77,4 +76,4 @@ async def test_frozen_redis_then_records_restored(redis: Proc, live: RedisLive) 
         await other.redis.set("chat:lease:c2", "other")
         assert not await live.resync("c2", "m2", "u", [*parts, "d"])
     finally:
-        await other.aclose()
+        await other.gate.aclose()

@@ -9,13 +9,15 @@ pool of 100 anywhere would leave the 101st waiting for a connection that never f
 from __future__ import annotations
 
 import asyncio
+import functools
 import sys
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 
 import pytest
 from chat_service.llm_client import Chunk, LlmClient
 from chatbot_common.errors import UpstreamError
 
+from tests.support.holds import Hold
 from tests.support.processes import Proc, start_process, start_service
 
 STREAMS = 150
@@ -61,13 +63,30 @@ def llm(upstream: Proc) -> Iterator[Proc]:
     proc.stop()
 
 
-async def _stream_all(client: LlmClient, barrier_timeout: float) -> list[str | BaseException]:
+async def _stream_all(
+    client: LlmClient,
+    barrier_timeout: float,
+    tag: str = "",
+    settled: Callable[[], Awaitable[None]] | None = None,
+) -> list[str | BaseException]:
+    """Open STREAMS answers at once; ``settled`` runs once each has its first chunk or failed."""
     barrier = asyncio.Barrier(STREAMS)
+    arrived = 0
+    all_arrived = asyncio.Event()
+
+    def arrive() -> None:
+        nonlocal arrived
+        arrived += 1
+        if arrived == STREAMS:
+            all_arrived.set()
 
     async def one(i: int) -> str:
-        chunks = client.stream([{"role": "user", "content": f"question {i}"}], None)
+        chunks = client.stream([{"role": "user", "content": f"question {i}{tag}"}], None)
         try:
-            first: Chunk = await anext(chunks)
+            try:
+                first: Chunk = await anext(chunks)
+            finally:
+                arrive()
             parts = [first.text]
             async with asyncio.timeout(barrier_timeout):
                 await barrier.wait()  # every stream is open now
@@ -77,9 +96,16 @@ async def _stream_all(client: LlmClient, barrier_timeout: float) -> list[str | B
         finally:
             await chunks.aclose()  # type: ignore[attr-defined]
 
+    async def when_settled() -> None:
+        await all_arrived.wait()
+        if settled is not None:
+            await settled()
+
+    watcher = asyncio.create_task(when_settled())
     try:
         return await asyncio.gather(*(one(i) for i in range(STREAMS)), return_exceptions=True)
     finally:
+        watcher.cancel()
         await client.aclose()
 
 
@@ -100,22 +126,38 @@ async def test_150_concurrent_streams_all_complete(llm: Proc) -> None:
         assert text.startswith(f"Echo: question {i} w1 ") and len(text.split()) == TOKENS, text
 
 
-async def test_a_chat_pool_smaller_than_the_streams_is_what_fails(llm: Proc) -> None:
-    """The same load through a pool of 100: streams beyond it cannot get a connection."""
-    results = await _stream_all(
-        _client(llm, max_connections=100, pool_timeout=1), barrier_timeout=5
-    )
+async def test_a_chat_pool_smaller_than_the_streams_is_what_fails(
+    upstream: Proc, llm: Proc
+) -> None:
+    """The same load through a pool of 100: streams beyond it cannot get a connection. The
+    upstream holds every answer after its first token, so the first 100 keep their
+    connections however slow the machine is (a free-running answer could end and free one)."""
+    hold = Hold.new()
+    release = functools.partial(hold.arelease, upstream.url)
+    try:
+        results = await _stream_all(
+            _client(llm, max_connections=100, pool_timeout=1), barrier_timeout=5,
+            tag=f" {hold.tag}", settled=release,  # released once every stream opened or failed
+        )
+    finally:
+        await release()
     errors = [r for r in results if isinstance(r, BaseException)]
     assert errors
     assert any(isinstance(e, UpstreamError) and "in time" in e.message for e in errors)
 
 
 async def test_an_upstream_pool_smaller_than_the_streams_is_what_fails(upstream: Proc) -> None:
-    """The LLM service's own pool towards its upstream bounds the streams just as well."""
+    """The LLM service's own pool towards its upstream bounds the streams just as well (the
+    answers held upstream, as above)."""
+    hold = Hold.new()
+    release = functools.partial(hold.arelease, upstream.url)
     small = _llm(upstream, LLM_UPSTREAM_MAX_CONNECTIONS="100", LLM_CONNECT_TIMEOUT="1")
     try:
-        results = await _stream_all(_client(small), barrier_timeout=5)
+        results = await _stream_all(
+            _client(small), barrier_timeout=5, tag=f" {hold.tag}", settled=release
+        )
     finally:
+        await release()
         small.stop()
     errors = [r for r in results if isinstance(r, BaseException)]
     assert errors

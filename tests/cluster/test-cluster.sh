@@ -5,7 +5,8 @@
 #      with k8s/local-values.yaml; `helm test` (every chart's test hooks)
 #   2. tests/cluster/live/live_conversation.py: a conversation through the ingress
 #   3. tests/cluster/live/live_chat_kill.py: the chat pod serving an answer deleted mid-answer
-#   4. tests/cluster/live/live_store_outage.py: history and MongoDB pods deleted
+#   4. tests/cluster/live/live_store_outage.py: history and MongoDB pods deleted;
+#      tests/cluster/live/live_redis_outage.py: Redis away mid-answer, chat pods stay Ready
 #   5. `chaos run stress_tests/chaos/pod-kill.json` per target service, then chaos_test.py --mode k8s
 #   6. tests/cluster/live/live_upgrade.py: `helm upgrade` with a changed config mid-answer
 #   7. tests/cluster/release.sh: the release path (images and charts pushed to a local OCI
@@ -224,6 +225,7 @@ main() {
     step "conversation through the ingress" live live_conversation
     step "chat pod deleted mid-answer" live live_chat_kill
     step "history and MongoDB pods deleted" live live_store_outage
+    step "Redis away mid-answer, chat stays Ready" live live_redis_outage
     step "chaos run pod-kill.json x4" chaos_experiments
     step "chaos_test.py --mode k8s" chaos_k8s
     step "helm upgrade mid-answer" live live_upgrade

@@ -27,6 +27,8 @@ ALLOWED_ORIGINS: {{ tpl .Values.allowedOrigins . | quote }}
 {{- include "chatbot-lib.configEntries" (list
   (list "TAKEOVER_MODE" .Values.takeoverMode)
   (list "ANSWER_LEASE_SECONDS" .Values.answerLeaseSeconds)
+  (list "REDIS_OP_TIMEOUT_MS" .Values.redis.opTimeoutMs)
+  (list "REDIS_RECONNECT_MAX_MS" .Values.redis.reconnectMaxMs)
   (list "CHECKPOINT_SECONDS" .Values.checkpointSeconds)
   (list "DELTA_INTERVAL_MS" .Values.deltaIntervalMs)
   (list "DELTA_INTERVAL_MAX_MS" .Values.deltaIntervalMaxMs)

@@ -81,9 +81,7 @@ async def test_the_probe_finds_redis_again_and_restores_the_records() -> None:
     with pytest.raises(RedisDown):
         await gate.call("op", redis.refused)
     redis.ping_ok = True
-    probe = gate._probe
-    assert probe is not None
-    await probe
+    await asyncio.wait_for(gate.wait_up(), 20)  # the probe found it and ran the callbacks
     assert gate.up
     assert restored == [True]  # calls allowed while the records are restored
     assert await gate.call("op", redis.ok) == "ok"

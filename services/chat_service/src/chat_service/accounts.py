@@ -18,8 +18,8 @@ from chatbot_common.contract import now_iso
 from chatbot_common.errors import ChatbotError, NotFoundError, UnavailableError
 from chatbot_common.tokens import User
 
+from .answer import Answer
 from .history_client import HistoryClient, Json
-from .streaming import Answer
 
 log = logging.getLogger(__name__)
 

@@ -21,14 +21,10 @@ import asyncio
 import contextlib
 import json
 import logging
-import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-import redis.asyncio as aioredis
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 from .redis_gate import RedisGate, gated
@@ -37,7 +33,6 @@ log = logging.getLogger(__name__)
 
 CONTROL_CHANNEL = "chat:control"
 DELTAS_TTL_SECONDS = 120
-MAX_BACKOFF = 30.0
 
 # Renew the lease only while this replica still owns it.
 _RENEW = """
@@ -135,25 +130,11 @@ def _deltas(mid: str) -> str:
 
 
 class RedisLive:
-    def __init__(
-        self,
-        url: str,
-        replica_id: str,
-        lease_seconds: float,
-        *,
-        op_timeout: float = 0.5,
-        backoff_base: float = 0.2,
-        backoff_cap: float = 2.0,
-    ) -> None:
-        # The gate bounds each call and backs off; never redis-py's own retries.
-        self.redis = aioredis.Redis.from_url(
-            url, decode_responses=True, socket_connect_timeout=max(op_timeout, 0.1),
-            socket_timeout=5, health_check_interval=10, retry=Retry(NoBackoff(), 0),
-        )
-        self.gate = RedisGate(
-            self.redis.ping, op_timeout, backoff_base, backoff_cap,
-            reconnect=lambda: self.redis.connection_pool.disconnect(inuse_connections=False),
-        )
+    """The records of answers in flight, through this replica's one Redis gate."""
+
+    def __init__(self, gate: RedisGate, replica_id: str, lease_seconds: float) -> None:
+        self.gate = gate
+        self.redis = gate.client
         self.replica_id = replica_id
         self.lease_ms = int(lease_seconds * 1000)
         self._renew = self.redis.register_script(_RENEW)
@@ -167,17 +148,6 @@ class RedisLive:
     @property
     def up(self) -> bool:
         return self.gate.up
-
-    async def aclose(self) -> None:
-        await self.gate.aclose()
-        await self.redis.aclose()
-
-    async def ping(self) -> bool:
-        try:
-            async with asyncio.timeout(self.gate.timeout):
-                return bool(await self.redis.ping())
-        except (RedisError, OSError, TimeoutError):
-            return False
 
     # ---- the owner's side ----------------------------------------------------------------
     @gated
@@ -352,29 +322,40 @@ class RedisLive:
         on_handover: Callable[[str], Awaitable[None]],
         on_user: Callable[[str], Awaitable[None]] | None = None,
     ) -> None:
-        """Follow stop requests and hand-overs from other replicas; reconnects with capped
-        back-off."""
-        delay = 0.5
+        """Follow stop requests and hand-overs from other replicas; a lost subscription marks
+        Redis down, and it is made again once the gate finds Redis back."""
+        failures = 0
         while True:
+            await self.gate.wait_up()
             try:
                 async with self.redis.pubsub() as pubsub:
-                    await pubsub.subscribe(CONTROL_CHANNEL)
-                    delay = 0.5
+                    async with asyncio.timeout(self.gate.timeout * 4):
+                        await pubsub.subscribe(CONTROL_CHANNEL)
+                    failures = 0
                     async for message in pubsub.listen():
-                        if message.get("type") != "message":
-                            continue
-                        try:
-                            body = json.loads(message["data"])
-                            if "handover" in body:
-                                await on_handover(str(body["handover"]))
-                            elif "user" in body:
-                                if on_user is not None:
-                                    await on_user(str(body["user"]))
-                            else:
-                                await on_stop(str(body["stop"]), str(body["status"]))
-                        except (ValueError, KeyError, TypeError):
-                            log.warning("malformed control message")
-            except (RedisError, OSError) as exc:
-                log.warning("redis control channel lost", extra={"error": str(exc)})
-            await asyncio.sleep(delay * (0.5 + random.random()))
-            delay = min(delay * 2, MAX_BACKOFF)
+                        if message.get("type") == "message":
+                            await _dispatch(message["data"], on_stop, on_handover, on_user)
+            except (RedisError, OSError, TimeoutError) as exc:
+                log.warning("redis control channel lost", extra={"error": repr(exc)})
+                self.gate.set_down("control", exc)
+            await asyncio.sleep(self.gate.backoff(failures))
+            failures += 1
+
+
+async def _dispatch(
+    data: str,
+    on_stop: Callable[[str, str], Awaitable[None]],
+    on_handover: Callable[[str], Awaitable[None]],
+    on_user: Callable[[str], Awaitable[None]] | None,
+) -> None:
+    try:
+        body = json.loads(data)
+        if "handover" in body:
+            await on_handover(str(body["handover"]))
+        elif "user" in body:
+            if on_user is not None:
+                await on_user(str(body["user"]))
+        else:
+            await on_stop(str(body["stop"]), str(body["status"]))
+    except (ValueError, KeyError, TypeError):
+        log.warning("malformed control message")

@@ -14,23 +14,28 @@ from typing import Any
 import socketio
 from chatbot_common.contract import now_iso
 from chatbot_common.http import add_common_middleware, probes_router
+from chatbot_common.ratelimit import RedisWindows
 from fastapi import FastAPI
 
 from . import failover, recovery
 from .accounts import Accounts
 from .admission import Admission
-from .answers import AnswerManager
+from .answer_run import AnswerPorts
 from .emitter import DirectEmit, OrjsonCompat
 from .history_client import HistoryClient, Json
 from .live import RedisLive
 from .llm_client import LlmClient
 from .models_allowed import AllowedModels
 from .namespace import ChatNamespace
+from .pace import delta_interval
 from .protocol_guard import ProtocolGuard
 from .ratelimit import ChatLimiter
+from .redis_gate import RedisGate
 from .redis_manager import ChatRedisManager
+from .registry import AnswerRegistry
 from .service import ChatService
 from .settings import Settings
+from .shared import LocalOnly, RedisShared, SharedAnswers
 from .websocket_guard import WebSocketGuard
 
 log = logging.getLogger(__name__)
@@ -45,6 +50,13 @@ def create_app(settings: Settings) -> Any:
         service.loop_lag,
         settings.admission_lag_min_answers,
     )
+    # One Redis client and one gate (bounded calls, one down flag, one probe, one gauge) for
+    # the Socket.IO manager, the answers in flight and the rate limiter (redis_gate.py).
+    gate = (
+        RedisGate.from_url(settings.redis_url, settings.redis_op_timeout_ms / 1000,
+                           backoff_cap=settings.redis_reconnect_max_ms / 1000)
+        if settings.redis_url else None
+    )
     service.limiter = ChatLimiter(
         events_per_second=settings.events_per_second,
         messages_per_minute=settings.messages_per_minute,
@@ -52,15 +64,15 @@ def create_app(settings: Settings) -> Any:
         connections_per_user=settings.connections_per_user,
         messages_window=settings.messages_window_seconds,
         tokens_window=settings.tokens_window_seconds,
-        redis_url=settings.redis_url,
+        shared_store=RedisWindows(client=gate.client, call=gate.call) if gate else None,
         guest_messages_per_day=settings.guest_messages_per_day,
         guest_tokens_per_day=settings.guest_tokens_per_day,
     )
     # With Redis, every replica's rooms get every emit: delivered here directly, published for
     # the other replicas with a bounded, self-healing Redis connection (redis_manager.py).
     manager: socketio.AsyncManager = (
-        ChatRedisManager(settings.redis_url, channel="chat-socketio")
-        if settings.redis_url
+        ChatRedisManager(gate, channel="chat-socketio")
+        if gate is not None
         else DirectEmit()  # one encode per emit, no task per recipient (emitter.py)
     )
     origins = settings.origins
@@ -93,14 +105,10 @@ def create_app(settings: Settings) -> Any:
             max_connections=settings.history_max_connections,
             max_keepalive_connections=settings.history_max_keepalive,
         )
-        if settings.redis_url:
-            service.live = RedisLive(
-                settings.redis_url,
-                service.replica_id,
-                settings.answer_lease_seconds,
-                op_timeout=settings.redis_op_timeout_ms / 1000,
-                backoff_cap=settings.redis_reconnect_max_ms / 1000,
-            )
+        shared: SharedAnswers = LocalOnly()
+        if gate is not None:
+            service.live = RedisLive(gate, service.replica_id, settings.answer_lease_seconds)
+            shared = RedisShared(service.live)
         service.accounts = Accounts(service.history, settings.account_cache_seconds)
         service.llm = LlmClient(
             settings.llm_service_url,
@@ -111,19 +119,22 @@ def create_app(settings: Settings) -> Any:
             max_keepalive_connections=settings.llm_max_keepalive,
         )
         service.models = AllowedModels(service.llm.models, settings.models_cache_seconds)
-        service.answers = AnswerManager(
-            service.history,
-            service.llm,
-            emit,
-            context_messages=settings.history_messages,
-            delta_interval=settings.delta_interval_ms / 1000,
+        lag = service.loop_lag
+        base, bound = settings.delta_interval_ms / 1000, settings.delta_interval_max_ms / 1000
+        ports = AnswerPorts(
+            history=service.history,
+            llm=service.llm,
+            emit=emit,
+            shared=shared,
+            # The coalescing interval grows while the event loop lags (pace.py).
+            interval=lambda: delta_interval(base, bound, lag.lag),
             checkpoint_interval=settings.checkpoint_seconds,
             on_usage=service.limiter.record_usage,
             on_finished=service.accounts.record_answer,
-            live=service.live,
+        )
+        service.answers = AnswerRegistry(
+            ports, context_messages=settings.history_messages,
             takeover_mode=settings.takeover_mode,
-            delta_interval_max=settings.delta_interval_max_ms / 1000,
-            loop_lag=service.loop_lag,
         )
         service.loop_lag.start()
         _watch_sigterm(service)
@@ -153,11 +164,11 @@ def create_app(settings: Settings) -> Any:
             await service.loop_lag.stop()
             await service.llm.aclose()
             await service.history.aclose()
-            if service.live is not None:
-                await service.live.aclose()
             await service.limiter.aclose()
             if isinstance(manager, ChatRedisManager):
                 await manager.aclose()
+            if gate is not None:
+                await gate.aclose()
 
     api = FastAPI(
         title="chat service", lifespan=lifespan,

@@ -26,7 +26,7 @@ from . import metrics
 from .acks import Ack, error_ack, ok, within_budget
 from .admin import AdminEvents
 from .admission import Refused
-from .answers import room_of
+from .answer import room_of
 from .ratelimit import ANSWERING_EVENTS
 from .schemas import (
     AuthRenew,
@@ -44,7 +44,6 @@ from .schemas import (
 from .service import ChatService
 from .sessions import Connections
 from .shares import READER_EVENTS, SHARE_EVENTS, ShareEvents
-from .takeover import interrupt_orphan
 from .titles import is_untitled, title_from
 from .versions import VERSION_EVENTS, VersionEvents
 
@@ -250,7 +249,7 @@ class ChatNamespace(socketio.AsyncNamespace):
                     m = live
             result.append(m)
         for i in orphans:
-            final = await interrupt_orphan(answers, user_id, result[i])
+            final = await answers.interrupt_orphan(user_id, result[i])
             if final is not None:
                 result[i] = final
         budget = self.service.settings.max_ack_bytes

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from typing import Protocol
 
 from . import metrics
 
@@ -50,3 +51,19 @@ def delta_interval(base: float, bound: float, lag: float) -> float:
     if lag <= 0.002:  # a loop that keeps up
         return base
     return min(max(base, bound), base + 4 * lag)
+
+
+class Clock(Protocol):
+    """Monotonic time and sleeping, as the answer lifecycle sees them (a fake one in tests)."""
+
+    def now(self) -> float: ...
+
+    async def sleep(self, seconds: float) -> None: ...
+
+
+class MonotonicClock:
+    def now(self) -> float:
+        return time.monotonic()
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)

@@ -1,8 +1,9 @@
 """The chat service's limits: events per connection, messages and tokens per user, connections.
 
 Built on ``chatbot_common.ratelimit``: with ``REDIS_URL`` set the per-user windows live in
-Redis so replicas share them; per-connection rates and connection counts stay per replica
-(a connection lives on one replica).
+Redis so replicas share them (through this replica's one Redis gate: bounded, and while Redis
+is down they fail open to this process's own windows); per-connection rates and connection
+counts stay per replica (a connection lives on one replica).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from chatbot_common.errors import RateLimitedError
-from chatbot_common.ratelimit import Limiter, MemoryWindows, window_store
+from chatbot_common.ratelimit import Limiter, MemoryWindows, WindowStore
 from chatbot_common.tokens import is_guest
 
 ANSWERING_EVENTS = ("message.send", "message.edit", "message.regenerate")
@@ -66,7 +67,7 @@ class ChatLimiter:
         connections_per_user: int,
         messages_window: float = 60.0,
         tokens_window: float = DAY,
-        redis_url: str | None = None,
+        shared_store: WindowStore | None = None,
         guest_messages_per_day: int | None = None,
         guest_tokens_per_day: int | None = None,
     ) -> None:
@@ -79,7 +80,7 @@ class ChatLimiter:
         self.guest_messages_per_day = guest_messages_per_day
         self.guest_tokens_per_day = guest_tokens_per_day
         self.local = Limiter(MemoryWindows())
-        self.shared = Limiter(window_store(redis_url)) if redis_url else self.local
+        self.shared = Limiter(shared_store) if shared_store is not None else self.local
         self._connections: dict[str, set[str]] = {}
         self._user_of: dict[str, str] = {}
 

@@ -12,13 +12,13 @@ from typing import Any
 
 from .accounts import Accounts
 from .admission import Admission, Refused
-from .answers import AnswerManager
 from .history_client import HistoryClient
 from .live import RedisLive
 from .llm_client import LlmClient
 from .models_allowed import AllowedModels
 from .pace import LoopLag
 from .ratelimit import NoRateLimit, RateLimiter
+from .registry import AnswerRegistry
 from .settings import Settings
 
 log = logging.getLogger(__name__)
@@ -33,7 +33,7 @@ class ChatService:
     limiter: RateLimiter = field(default_factory=NoRateLimit)
     history: HistoryClient | None = None
     llm: LlmClient | None = None
-    answers: AnswerManager | None = None
+    answers: AnswerRegistry | None = None
     live: RedisLive | None = None
     models: AllowedModels | None = None
     accounts: Accounts | None = None
@@ -76,7 +76,7 @@ class ChatService:
             if refused is None:
                 self.admitting_now -= 1
 
-    def clients(self) -> tuple[HistoryClient, LlmClient, AnswerManager]:
+    def clients(self) -> tuple[HistoryClient, LlmClient, AnswerRegistry]:
         if self.history is None or self.llm is None or self.answers is None:
             raise RuntimeError("the chat service is not started")
         return self.history, self.llm, self.answers
@@ -89,9 +89,11 @@ class ChatService:
             await self.models.check(model)
 
     async def ready(self) -> bool:
+        """Ready for new connections: not shutting down, and the history service (without
+        which nothing is stored or acked) answers. Redis is not asked: while it is down this
+        replica still serves its own clients (rooms and answers local, limits per process),
+        and a Redis outage must not take every replica out of the Service at once."""
         if self.draining or self.history is None:
-            return False
-        if self.live is not None and not await self.live.ping():
             return False
         return await self.history.ready()
 

@@ -28,8 +28,9 @@ class Settings(IdentitySettings):
         500.0,
         validation_alias="REDIS_OP_TIMEOUT_MS",
         gt=0,
-        description="with REDIS_URL: longest wait on one call to the store of answers in "
-        "flight; after a failure Redis counts as down and answers stream on without it",
+        description="with REDIS_URL: longest wait on one Redis call (Socket.IO publish, answers "
+        "in flight, shared rate limits); after a failure Redis counts as down and the replica "
+        "serves its own clients without it (rate limits per process)",
     )
     redis_reconnect_max_ms: float = Field(
         2000.0,

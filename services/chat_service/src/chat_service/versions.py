@@ -19,11 +19,12 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from chatbot_common.contract import AnswerEnd
 from chatbot_common.errors import TooLargeError
 
 from . import metrics
 from .acks import Ack, ok, within_budget
-from .answers import room_of
+from .answer import room_of
 from .schemas import ConversationBranch, ConversationGet, MessageFeedback, check_text, parse
 from .service import ChatService
 
@@ -49,7 +50,7 @@ class VersionEvents:
         p = parse(ConversationBranch, data)
         history, _, answers = self.service.clients()
         await history.get_conversation(user_id, p.conversation_id)  # ownership
-        await answers.stop(p.conversation_id, "stopped")
+        await answers.stop(p.conversation_id, AnswerEnd.STOPPED)
         conversation = await history.select_branch(user_id, p.conversation_id, p.message_id)
         await self.emit("conversation.updated", {"conversation": conversation},
                         room=room_of(p.conversation_id))

@@ -13,6 +13,7 @@ import math
 import time
 import uuid
 from collections import deque
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from .errors import RateLimitedError
@@ -116,43 +117,63 @@ class RedisWindows:
     """The same windows in Redis (one Lua script per call, atomic across replicas).
 
     Scores are wall-clock seconds of the calling replica (replicas run NTP-synced clocks).
-    When Redis fails, the call falls back to this process's own windows and logs a warning:
-    limits stay in force per replica rather than blocking every user.
+    When Redis fails, the call falls back to this process's own windows (fails open to
+    per-process limits rather than blocking every user) and logs it once per outage.
+
+    ``client`` and ``call``: a caller's own Redis client and its bounded call
+    (``call(where, fn, *args, **kwargs)``, e.g. the chat service's ``RedisGate.call``, which
+    fails at once while Redis is down); without them a client of ``url`` of its own.
     """
 
-    def __init__(self, url: str, prefix: str = "chatbot:rl:") -> None:
-        import redis.asyncio as redis_asyncio  # the chat service's dependency, not common's
+    def __init__(
+        self,
+        url: str | None = None,
+        prefix: str = "chatbot:rl:",
+        *,
+        client: Any = None,
+        call: Callable[..., Awaitable[Any]] | None = None,
+    ) -> None:
+        self._owns_client = client is None
+        if client is None:
+            if url is None:
+                raise ValueError("RedisWindows needs a url or a client")
+            import redis.asyncio as redis_asyncio  # the chat service's dependency, not common's
 
-        self._redis: Any = redis_asyncio.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+            client = redis_asyncio.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        self._redis: Any = client
+        self._call = call
         self._script = self._redis.register_script(_TAKE_SCRIPT)
         self._prefix = prefix
         self._fallback = MemoryWindows()
+        self._degraded = False
 
     async def take(
         self, key: str, limit: int | None, window: float, cost: int, record: bool
     ) -> float | None:
+        keys = [self._prefix + key]
+        args = [repr(time.time()), repr(float(window)), -1 if limit is None else limit, cost,
+                "1" if record else "0", uuid.uuid4().hex]
         try:
-            result = await self._script(
-                keys=[self._prefix + key],
-                args=[
-                    repr(time.time()),
-                    repr(float(window)),
-                    -1 if limit is None else limit,
-                    cost,
-                    "1" if record else "0",
-                    uuid.uuid4().hex,
-                ],
-            )
+            if self._call is not None:
+                result = await self._call("ratelimit", self._script, keys=keys, args=args)
+            else:
+                result = await self._script(keys=keys, args=args)
         except Exception as exc:
-            log.warning(
-                "rate limit store unavailable; limiting per replica", extra={"why": str(exc)}
-            )
+            if not self._degraded:
+                self._degraded = True
+                log.warning(
+                    "rate limit store unavailable; limiting per replica", extra={"why": str(exc)}
+                )
             return await self._fallback.take(key, limit, window, cost, record)
+        if self._degraded:
+            self._degraded = False
+            log.info("rate limit store reachable again")
         wait = float(result.decode() if isinstance(result, bytes) else result)
         return None if wait < 0 else max(0.001, wait)
 
     async def aclose(self) -> None:
-        await self._redis.aclose()
+        if self._owns_client:
+            await self._redis.aclose()
 
 
 class Limiter:

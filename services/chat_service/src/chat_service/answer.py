@@ -1,0 +1,77 @@
+"""One answer's state (``Answer``) and the small facts every step of its lifecycle shares."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from chatbot_common.contract import AnswerEnd, MessageStatus
+from chatbot_common.errors import ChatbotError
+
+from .history_client import Json
+
+Emit = Callable[[str, Json, str], Awaitable[None]]
+
+
+def room_of(conversation_id: str) -> str:
+    return f"conversation:{conversation_id}"
+
+
+def context_of(system_prompt: str | None, recent: list[Json]) -> list[dict[str, str]]:
+    """The messages sent to the LLM service: the system prompt and the finished messages."""
+    context = [{"role": "system", "content": system_prompt}] if system_prompt else []
+    context.extend(
+        {"role": m["role"], "content": m["content"]}
+        for m in recent
+        if m["content"] and m["status"] != MessageStatus.STREAMING
+    )
+    return context
+
+
+@dataclass
+class Answer:
+    """One assistant answer being generated; ``parts`` are exactly the deltas emitted."""
+
+    user_id: str
+    conversation_id: str
+    model: str | None
+    message: Json | None = None
+    parts: list[str] = field(default_factory=list)
+    usage: dict[str, int] | None = None
+    error: ChatbotError | None = None
+    end_status: AnswerEnd | None = None  # how it ends here (internal; stored via ``.status``)
+    stop_event: asyncio.Event = field(default_factory=asyncio.Event)
+    finished: asyncio.Event = field(default_factory=asyncio.Event)
+    task: asyncio.Task[None] | None = None
+    resumed_from: int | None = None  # taken over from another replica at this delta index
+    checkpoint: asyncio.Task[None] | None = None
+    checkpointed_at: float | None = None
+    ttft: float | None = None  # seconds from the request to the first delta (usage records)
+
+    @property
+    def text(self) -> str:
+        return "".join(self.parts)
+
+    @property
+    def next_index(self) -> int:
+        return len(self.parts)
+
+    @property
+    def message_id(self) -> str | None:
+        return self.message["id"] if self.message is not None else None
+
+    @property
+    def running(self) -> bool:
+        """Not handed over or let go (it may still be finishing)."""
+        return self.end_status not in (AnswerEnd.HANDOVER, AnswerEnd.ABANDONED)
+
+    def request_stop(self, status: AnswerEnd) -> None:
+        if self.end_status is None:
+            self.end_status = status
+        self.stop_event.set()
+
+    def abandon(self) -> None:
+        """Another replica owns this answer now: end it here without a word."""
+        self.end_status = AnswerEnd.ABANDONED
+        self.stop_event.set()

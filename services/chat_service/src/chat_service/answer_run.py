@@ -1,0 +1,339 @@
+"""One object runs one answer from start to end: its context, the LLM stream, coalescing into
+contiguous deltas, sharing them (Redis records), emitting them to the conversation's room,
+checkpointing the text to history, and ending it once: finalised, handed over or let go.
+
+The registry (``registry.AnswerRegistry``) creates an ``AnswerRun`` per answer and is told,
+through the ``Tracker`` calls, when the answer stops being this replica's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from chatbot_common.backoff import Backoff
+from chatbot_common.contract import AnswerEnd, MessageStatus
+from chatbot_common.errors import ChatbotError, ConflictError, NotFoundError, UpstreamError
+
+from . import metrics
+from .answer import Answer, Emit, room_of
+from .coalescer import Coalescer
+from .history_client import HistoryClient, Json
+from .llm_client import LlmClient
+from .pace import Clock, MonotonicClock
+from .shared import LocalOnly, SharedAnswers
+
+log = logging.getLogger(__name__)
+
+FINALISE_ATTEMPTS = 4
+FINALISE_BACKOFF = Backoff(base=0.2, cap=2.0, floor=0.5)  # 0.1-0.2 s, 0.2-0.4 s, 0.4-0.8 s
+
+
+def _fixed_interval() -> float:
+    return 0.0
+
+
+@dataclass
+class AnswerPorts:
+    """What an answer needs from outside: the services, the room, the shared records, time."""
+
+    history: HistoryClient
+    llm: LlmClient
+    emit: Emit
+    shared: SharedAnswers = field(default_factory=LocalOnly)
+    clock: Clock = field(default_factory=MonotonicClock)
+    interval: Callable[[], float] = _fixed_interval  # the coalescing interval now
+    checkpoint_interval: float = 0.0
+    on_usage: Callable[[str, dict[str, int]], Awaitable[None]] | None = None
+    on_finished: Callable[[Answer, str], Awaitable[None]] | None = None
+
+    async def finalise(self, user_id: str, message: Json, body: Json) -> Json | None:
+        """Make a streaming message final once (``expect_status``), retrying a busy history
+        with back-off; the stored message, or None if it is gone."""
+        cid, mid = message["conversation_id"], message["id"]
+        for attempt in range(FINALISE_ATTEMPTS):
+            try:
+                return await self.history.update_message(user_id, cid, mid, body)
+            except ConflictError:  # already final (another replica, or a sweep)
+                found = await self.history.list_messages(
+                    user_id, cid, after_seq=message["seq"] - 1, limit=1)
+                return found[0] if found and found[0]["id"] == mid else None
+            except NotFoundError:
+                return None
+            except ChatbotError:
+                if attempt == FINALISE_ATTEMPTS - 1:
+                    log.error("could not finalise an answer", extra={"message_id": mid})
+                    return {**message, "content": body["content"], "status": body["status"]}
+                await self.clock.sleep(FINALISE_BACKOFF.delay(attempt))
+        return None
+
+    async def emit_conversation(self, user_id: str, conversation_id: str) -> None:
+        try:
+            conversation = await self.history.get_conversation(user_id, conversation_id)
+        except ChatbotError:
+            return
+        await self.emit(
+            "conversation.updated", {"conversation": conversation}, room_of(conversation_id))
+
+
+class Tracker(Protocol):
+    """The registry's side of an answer that stops being this replica's."""
+
+    def forget(self, answer: Answer) -> None:
+        """Drop it here only (its Redis record belongs to another replica now)."""
+
+    async def release(self, answer: Answer) -> None:
+        """Drop it here and its Redis record (no-op once dropped)."""
+
+
+class AnswerRun:
+    def __init__(self, answer: Answer, ports: AnswerPorts, tracker: Tracker) -> None:
+        self.answer = answer
+        self.ports = ports
+        self.tracker = tracker
+
+    # ---- the two ways an answer runs -------------------------------------------------------
+    async def new(self, context: Callable[[], Awaitable[list[dict[str, str]]]],
+                  message: Callable[[], Awaitable[Json]]) -> None:
+        """A new answer: read its ``context``, create (or take) its ``message``, stream, end."""
+        answer, started = self.answer, self.ports.clock.now()
+        try:
+            try:
+                prompt = await context()
+                answer.message = await message()
+                await self.ports.shared.attach(answer.conversation_id, answer.message["id"])
+            except ChatbotError as exc:
+                await self._failed_to_start(exc)
+                return
+            if not answer.stop_event.is_set():
+                await self._stream(prompt, started)
+            await self._end()
+        except Exception:
+            log.exception("answer task failed", extra={"conversation_id": answer.conversation_id})
+        finally:
+            await self.tracker.release(answer)
+            answer.finished.set()
+
+    async def resumed(self, prompt: list[dict[str, str]]) -> None:
+        """An answer taken over from another replica: stream what the model adds, end. A
+        continuation that fails before its first new token ends ``interrupted``."""
+        answer = self.answer
+        try:
+            await self._stream(prompt, self.ports.clock.now())
+            if answer.error is not None and answer.next_index == answer.resumed_from:
+                log.warning("could not continue a taken-over answer", extra={
+                    "conversation_id": answer.conversation_id, "error": answer.error.message})
+                answer.error = None
+                answer.end_status = answer.end_status or AnswerEnd.INTERRUPTED
+            await self._end()
+        except Exception:
+            log.exception("answer task failed", extra={"conversation_id": answer.conversation_id})
+        finally:
+            with contextlib.suppress(Exception):
+                await self.tracker.release(answer)
+            answer.finished.set()
+
+    # ---- streaming -----------------------------------------------------------------------
+    # One loop: wait for the next chunk, a stop or the coalescer's deadline, whichever first.
+    async def _stream(self, prompt: list[dict[str, str]], started: float) -> None:
+        answer, clock = self.answer, self.ports.clock
+        coalescer = Coalescer(self.ports.interval())
+        chunks = self.ports.llm.stream(prompt, answer.model)
+        stop_wait = asyncio.ensure_future(answer.stop_event.wait())
+        next_chunk: asyncio.Future[Any] | None = None
+        last_chunk_at: float | None = None
+        try:
+            while True:
+                if next_chunk is None:
+                    next_chunk = asyncio.ensure_future(anext(chunks))
+                coalescer.interval = self.ports.interval()
+                done, _ = await asyncio.wait(
+                    {next_chunk, stop_wait},
+                    timeout=coalescer.wait_time(clock.now()),
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+                if stop_wait in done:
+                    break
+                now = clock.now()
+                if next_chunk in done:
+                    try:
+                        chunk = next_chunk.result()
+                    except StopAsyncIteration:
+                        break
+                    next_chunk = None
+                    if chunk.text:
+                        if last_chunk_at is not None:
+                            metrics.INTER_TOKEN.observe(now - last_chunk_at)
+                        last_chunk_at = now
+                    answer.usage = chunk.usage or answer.usage
+                    answer.model = chunk.model or answer.model
+                    text = coalescer.add(chunk.text, now)
+                else:
+                    text = coalescer.take(now)
+                if text:
+                    await self._delta(text, started)
+        except ChatbotError as exc:
+            answer.error = exc
+        except Exception as exc:
+            log.exception("streaming failed", extra={"conversation_id": answer.conversation_id})
+            answer.error = UpstreamError("the answer failed")
+            answer.error.__cause__ = exc
+        finally:
+            await _close(stop_wait, next_chunk, chunks)
+        rest = coalescer.take(clock.now())
+        if rest and answer.end_status != AnswerEnd.ABANDONED:
+            await self._delta(rest, started)
+
+    async def _delta(self, text: str, started: float) -> None:
+        answer = self.answer
+        assert answer.message is not None
+        index = answer.next_index
+        if not await self.ports.shared.append(answer.message["id"], text, index, answer.parts):
+            # Another replica continues this answer: say nothing more.
+            log.warning("answer taken over by another replica",
+                        extra={"conversation_id": answer.conversation_id})
+            answer.abandon()
+            return
+        # State first, then the emit: the room's members are copied before emit first yields.
+        answer.parts.append(text)
+        if index == 0:
+            answer.ttft = self.ports.clock.now() - started
+            metrics.TIME_TO_FIRST_TOKEN.observe(answer.ttft)
+        metrics.DELTAS.inc()
+        self._maybe_checkpoint()
+        await self.ports.emit(
+            "message.delta",
+            {"conversation_id": answer.conversation_id, "message_id": answer.message["id"],
+             "index": index, "delta": text},
+            room_of(answer.conversation_id),
+        )
+
+    def _maybe_checkpoint(self) -> None:
+        """Now and then save the text so far, so a crash keeps it (``interrupted``)."""
+        answer, now = self.answer, self.ports.clock.now()
+        interval = self.ports.checkpoint_interval
+        if (
+            interval <= 0
+            or (answer.checkpointed_at is not None and now - answer.checkpointed_at < interval)
+            or (answer.checkpoint is not None and not answer.checkpoint.done())
+        ):
+            return
+        answer.checkpointed_at = now
+        answer.checkpoint = asyncio.create_task(self._save_text(answer.text))
+
+    async def _save_text(self, text: str) -> None:
+        answer = self.answer
+        assert answer.message is not None
+        try:
+            await self.ports.history.save_text(
+                answer.user_id, answer.conversation_id, answer.message["id"], text)
+        except ChatbotError as exc:  # finalised meanwhile, or history busy: next time
+            log.debug("checkpoint skipped", extra={"error": exc.message})
+
+    async def _checkpoint_done(self) -> None:
+        if self.answer.checkpoint is not None:
+            with contextlib.suppress(Exception):
+                await self.answer.checkpoint
+
+    # ---- the end -------------------------------------------------------------------------
+    async def _end(self) -> None:
+        """Finalise the answer, or hand it over / let it go (another replica goes on)."""
+        answer = self.answer
+        if answer.end_status == AnswerEnd.ABANDONED:  # another replica has taken it over
+            self.tracker.forget(answer)
+            return
+        if answer.end_status == AnswerEnd.HANDOVER:
+            if await self._hand_over():
+                return
+            answer.end_status = AnswerEnd.INTERRUPTED
+        await self._finish()
+
+    async def _hand_over(self) -> bool:
+        """Leave the answer (text so far in Redis) for another replica to continue at once."""
+        answer = self.answer
+        assert answer.message is not None
+        await self._checkpoint_done()
+        cid, mid = answer.conversation_id, answer.message["id"]
+        if not await self.ports.shared.hand_over(cid, mid, answer.parts):
+            return False
+        self.tracker.forget(answer)
+        metrics.ANSWERS.labels("handed_over").inc()
+        log.info("answer handed over",
+                 extra={"conversation_id": cid, "next_index": answer.next_index})
+        return True
+
+    async def _finish(self) -> None:
+        answer, ports = self.answer, self.ports
+        assert answer.message is not None
+        await self._checkpoint_done()
+        end = answer.end_status or (AnswerEnd.ERROR if answer.error else AnswerEnd.COMPLETE)
+        status = end.status
+        assert status is not None  # hand-overs and let-go answers never get here
+        body: Json = {"content": answer.text, "status": status,
+                      "expect_status": MessageStatus.STREAMING}
+        if answer.usage:
+            body["usage"] = answer.usage
+        if answer.model:
+            body["model"] = answer.model
+        final = await ports.finalise(answer.user_id, answer.message, body)
+        await self.tracker.release(answer)
+        metrics.ANSWERS.labels(status).inc()
+        if ports.on_finished is not None:
+            # Before message.done: a client that saw the answer end finds it counted. A
+            # deleted conversation's answer counts too.
+            try:
+                await ports.on_finished(answer, status)
+            except Exception:
+                log.warning("could not record the answer's usage", exc_info=True)
+        try:
+            if final is not None:  # else the conversation was deleted meanwhile
+                await self._announce(final)
+        finally:  # after the emits: the limiter's store (Redis) may be slow to answer
+            if answer.usage and ports.on_usage is not None:
+                try:
+                    await ports.on_usage(answer.user_id, answer.usage)
+                except Exception:
+                    log.warning("could not count the answer's tokens", exc_info=True)
+
+    async def _announce(self, final: Json) -> None:
+        answer, emit = self.answer, self.ports.emit
+        room = room_of(answer.conversation_id)
+        if answer.error is not None:
+            await emit(
+                "message.error",
+                {"conversation_id": answer.conversation_id, "message_id": final["id"],
+                 "error": {"code": answer.error.code, "message": answer.error.message}},
+                room,
+            )
+        await emit("message.done", {"message": final}, room)
+        await self.ports.emit_conversation(answer.user_id, answer.conversation_id)
+
+    async def _failed_to_start(self, exc: ChatbotError) -> None:
+        answer = self.answer
+        log.warning("could not start an answer", extra={"error": exc.message})
+        await self.tracker.release(answer)
+        metrics.ANSWERS.labels(MessageStatus.ERROR).inc()
+        await self.ports.emit(
+            "message.error",
+            {"conversation_id": answer.conversation_id,
+             "error": {"code": exc.code, "message": exc.message}},
+            room_of(answer.conversation_id),
+        )
+
+
+
+async def _close(
+    stop_wait: asyncio.Future[Any], next_chunk: asyncio.Future[Any] | None, chunks: Any
+) -> None:
+    """End a stream: the stop watcher, a pending read and the LLM response."""
+    stop_wait.cancel()
+    if next_chunk is not None and not next_chunk.done():
+        next_chunk.cancel()
+        with contextlib.suppress(BaseException):
+            await next_chunk
+    with contextlib.suppress(Exception):
+        await chunks.aclose()

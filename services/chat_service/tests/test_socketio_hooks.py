@@ -1,0 +1,54 @@
+"""``ChatRedisManager`` overrides private hooks of python-socketio's Redis manager (``_publish``,
+``_redis_listen_with_retries``, ``_listen``; and ``_thread`` reads what ``_listen`` yields).
+python-socketio is pinned to the minor version these were written against; this test fails when
+an upgrade renames, removes or re-signs them, or stops calling them, so the pin is only ever
+moved together with a look at ``redis_manager.py``."""
+
+from __future__ import annotations
+
+import inspect
+from importlib.metadata import version
+
+import pytest
+import socketio
+from chat_service.redis_manager import ChatRedisManager
+from socketio.async_pubsub_manager import AsyncPubSubManager
+
+PINNED_MINOR = "5.18"
+
+# hook -> (the library's class defining it, its parameters, async generator or coroutine)
+HOOKS = {
+    "_publish": (socketio.AsyncRedisManager, ["self", "data"], False),
+    "_redis_listen_with_retries": (socketio.AsyncRedisManager, ["self"], True),
+    "_listen": (socketio.AsyncRedisManager, ["self"], True),
+}
+
+
+def test_python_socketio_is_the_pinned_minor_version() -> None:
+    assert version("python-socketio").startswith(PINNED_MINOR + "."), (
+        "python-socketio moved: re-check ChatRedisManager's overrides, then this pin")
+
+
+@pytest.mark.parametrize("name", sorted(HOOKS))
+def test_each_overridden_hook_still_exists_with_the_same_shape(name: str) -> None:
+    owner, params, generator = HOOKS[name]
+    theirs = owner.__dict__.get(name)
+    assert theirs is not None, f"{owner.__name__}.{name} is gone"
+    assert list(inspect.signature(theirs).parameters) == params
+    assert inspect.isasyncgenfunction(theirs) is generator
+    assert inspect.iscoroutinefunction(theirs) is not generator
+    ours = ChatRedisManager.__dict__[name]
+    assert list(inspect.signature(ours).parameters) == params
+    assert inspect.isasyncgenfunction(ours) is generator
+
+
+def test_the_library_still_calls_the_hooks() -> None:
+    """Emits and room changes publish through ``_publish``; the listener task reads
+    ``_listen``, which (in the library) reads ``_redis_listen_with_retries``."""
+    assert "self._publish(" in inspect.getsource(AsyncPubSubManager.emit)
+    assert "self._listen()" in inspect.getsource(vars(AsyncPubSubManager)["_thread"])
+    listen = inspect.getsource(vars(socketio.AsyncRedisManager)["_listen"])
+    assert "self._redis_listen_with_retries()" in listen
+    for handler in ("_handle_emit", "_handle_disconnect", "_handle_enter_room",
+                    "_handle_leave_room", "_handle_close_room", "_handle_callback"):
+        assert callable(getattr(AsyncPubSubManager, handler, None)), handler
