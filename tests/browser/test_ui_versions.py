@@ -3,6 +3,7 @@ chromium against the whole system (real processes, fake upstream)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -68,6 +69,24 @@ def test_edit_the_second_of_four_and_browse_back(stack: Stack, tmp_path: Path) -
         # And forward again.
         page.locator(".msg-user").nth(1).get_by_role("button", name="Next version").click()
         wait_thread(page, edited)
+        # Exports carry every branch: each message with its parent and whether it is shown.
+        with page.expect_download() as js:
+            page.click("#export-btn")
+            page.click("#export-json")
+        body = json.loads(Path(js.value.path()).read_text())
+        assert len(body["messages"]) == 10
+        assert [m["content"] for m in body["messages"] if m["role"] == "user"] == [
+            *questions, "Question number 2, rephrased"]
+        assert sum(m["active"] for m in body["messages"]) == 4
+        by_id = {m["id"]: m for m in body["messages"]}
+        versions = [m for m in body["messages"] if m["content"].startswith("Question number 2")]
+        assert versions[0]["parent_id"] == versions[1]["parent_id"] is not None
+        assert by_id[versions[0]["parent_id"]]["role"] == "assistant"
+        with page.expect_download() as md:
+            page.click("#export-btn")
+            page.click("#export-md")
+        text = Path(md.value.path()).read_text()
+        assert "## Other versions" in text and "### User\n\nQuestion number 2\n" in text
         assert problems.errors == []
 
 
