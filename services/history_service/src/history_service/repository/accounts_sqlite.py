@@ -16,6 +16,7 @@ import aiosqlite
 from chatbot_common.errors import NotFoundError, UnavailableError
 
 from ..accounts import UsageCreate, UserRecord, UserSeen, UserUpdate
+from ._sqlite_connect import open_side_store
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
@@ -76,13 +77,7 @@ class SqliteAccountsRepository:
         self._lock = asyncio.Lock()
 
     async def open(self) -> None:
-        await asyncio.to_thread(self.path.parent.mkdir, parents=True, exist_ok=True)
-        db = await aiosqlite.connect(self.path, isolation_level=None)
-        db.row_factory = sqlite3.Row
-        await db.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
-        await db.execute("PRAGMA journal_mode = WAL")
-        await db.execute("PRAGMA synchronous = FULL")
-        await db.executescript(SCHEMA)
+        db = await open_side_store(self.path, self.busy_timeout_ms, SCHEMA)
         await _add_feedback_column(db)
         self._db = db
 

@@ -15,6 +15,7 @@ import aiosqlite
 from chatbot_common.errors import UnavailableError
 
 from ..shares import ShareRecord
+from ._sqlite_connect import open_side_store
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS shares (
@@ -45,14 +46,7 @@ class SqliteSharesRepository:
         self._lock = asyncio.Lock()
 
     async def open(self) -> None:
-        await asyncio.to_thread(self.path.parent.mkdir, parents=True, exist_ok=True)
-        db = await aiosqlite.connect(self.path, isolation_level=None)
-        db.row_factory = sqlite3.Row
-        await db.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
-        await db.execute("PRAGMA journal_mode = WAL")
-        await db.execute("PRAGMA synchronous = FULL")
-        await db.executescript(SCHEMA)
-        self._db = db
+        self._db = await open_side_store(self.path, self.busy_timeout_ms, SCHEMA)
 
     async def close(self) -> None:
         if self._db is not None:
