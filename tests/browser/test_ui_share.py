@@ -3,13 +3,14 @@ browser (another guest), revoke it, and see the link die. Debian's chromium, rea
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.support.stack import Stack, start_stack
-from tests.test_shares_e2e import GUESTS_OFF, shared_by_a_signed_in_user
+from tests.support.stack import Stack
+from tests.test_shares_e2e import closed_stack, shared_by_a_signed_in_user
+
+__all__ = ["closed_stack"]
 
 from .pw import browser, conversation_id, open_chat, screenshot, send, wait_answer_done
 
@@ -57,19 +58,6 @@ def test_share_open_elsewhere_revoke(stack: Stack, tmp_path: Path) -> None:
     text = read_link(stack, reader, link)
     assert "does not exist, was revoked or has expired" in text
     assert "Echo:" not in text
-
-
-@pytest.fixture(scope="module", params=[False, True], ids=["private", "public"])
-def closed_stack(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[Stack, bool]]:
-    flag = {"SHARE_PUBLIC_LINKS": "true" if request.param else "false"}
-    s = start_stack(Path(tmp_path_factory.mktemp("closed")),
-                    chat_env={**GUESTS_OFF, **flag}, ui_env={**GUESTS_OFF, **flag})
-    try:
-        yield s, request.param
-    finally:
-        s.stop()
 
 
 def test_link_for_visitors_who_cannot_chat(closed_stack: tuple[Stack, bool],

@@ -7,16 +7,14 @@ SQLite's write lock (``busy_timeout``). ``synchronous=FULL`` as for messages.
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
-from pathlib import Path
 from typing import Any
 
 import aiosqlite
-from chatbot_common.errors import NotFoundError, UnavailableError
+from chatbot_common.errors import NotFoundError
 
 from ..accounts import UsageCreate, UserRecord, UserSeen, UserUpdate
-from ._sqlite_connect import open_side_store
+from ._sqlite_connect import SqliteSideStore
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
@@ -69,28 +67,11 @@ def _user(row: sqlite3.Row) -> UserRecord:
     return UserRecord(**{**r, "guest": bool(r["guest"]), "disabled": bool(r["disabled"])})
 
 
-class SqliteAccountsRepository:
-    def __init__(self, path: Path, busy_timeout_ms: int = 5000) -> None:
-        self.path = path
-        self.busy_timeout_ms = busy_timeout_ms
-        self._db: aiosqlite.Connection | None = None
-        self._lock = asyncio.Lock()
+class SqliteAccountsRepository(SqliteSideStore):
+    SCHEMA = SCHEMA
 
-    async def open(self) -> None:
-        db = await open_side_store(self.path, self.busy_timeout_ms, SCHEMA)
+    async def upgrade(self, db: aiosqlite.Connection) -> None:
         await _add_feedback_column(db)
-        self._db = db
-
-    async def close(self) -> None:
-        if self._db is not None:
-            await self._db.close()
-            self._db = None
-
-    @property
-    def db(self) -> aiosqlite.Connection:
-        if self._db is None:
-            raise UnavailableError("the history store is not open")
-        return self._db
 
     async def _write(self, sql: str, args: Any) -> int:
         async with self._lock:

@@ -5,17 +5,12 @@ A connection of its own (WAL); each write one statement in autocommit, ``synchro
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sqlite3
-from pathlib import Path
 from typing import Any
 
-import aiosqlite
-from chatbot_common.errors import UnavailableError
-
 from ..shares import ShareRecord
-from ._sqlite_connect import open_side_store
+from ._sqlite_connect import SqliteSideStore
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS shares (
@@ -38,26 +33,8 @@ def _share(row: sqlite3.Row) -> ShareRecord:
     return ShareRecord(**{**r, "snapshot": json.loads(r["snapshot"])})
 
 
-class SqliteSharesRepository:
-    def __init__(self, path: Path, busy_timeout_ms: int = 5000) -> None:
-        self.path = path
-        self.busy_timeout_ms = busy_timeout_ms
-        self._db: aiosqlite.Connection | None = None
-        self._lock = asyncio.Lock()
-
-    async def open(self) -> None:
-        self._db = await open_side_store(self.path, self.busy_timeout_ms, SCHEMA)
-
-    async def close(self) -> None:
-        if self._db is not None:
-            await self._db.close()
-            self._db = None
-
-    @property
-    def db(self) -> aiosqlite.Connection:
-        if self._db is None:
-            raise UnavailableError("the history store is not open")
-        return self._db
+class SqliteSharesRepository(SqliteSideStore):
+    SCHEMA = SCHEMA
 
     async def _write(self, sql: str, args: Any) -> int:
         async with self._lock:
