@@ -289,13 +289,14 @@ def test_ingress_and_httproute_route_one_host(rendered: dict[str, list[dict[str,
     ingress = next(o for o in rendered["chatbot:ingress-values"] if o["kind"] == "Ingress")
     paths = {p["path"]: p["backend"]["service"]["name"]
              for p in ingress["spec"]["rules"][0]["http"]["paths"]}
-    assert paths == {"/": "chatbot-ui", "/socket.io/": "chatbot-chat"}
+    # /v1/: the chat service's files and imports (HTTP beside Socket.IO).
+    assert paths == {"/": "chatbot-ui", "/socket.io/": "chatbot-chat", "/v1/": "chatbot-chat"}
     assert ingress["spec"]["ingressClassName"] == "traefik"  # set by ci/ingress-values.yaml
     route = next(o for o in rendered["chatbot:gateway-values"] if o["kind"] == "HTTPRoute")
     assert route["apiVersion"] == "gateway.networking.k8s.io/v1"
-    backends = {r["matches"][0]["path"]["value"]: r["backendRefs"][0]["name"]
-                for r in route["spec"]["rules"]}
-    assert backends == {"/": "chatbot-ui", "/socket.io/": "chatbot-chat"}
+    backends = {m["path"]["value"]: r["backendRefs"][0]["name"]
+                for r in route["spec"]["rules"] for m in r["matches"]}
+    assert backends == {"/": "chatbot-ui", "/socket.io/": "chatbot-chat", "/v1/": "chatbot-chat"}
 
 
 def test_monitoring_objects(rendered: dict[str, list[dict[str, Any]]]) -> None:

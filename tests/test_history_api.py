@@ -80,6 +80,7 @@ def test_conversation_and_message_flow(service: Proc, api: httpx.Client) -> None
     conv = new_conversation(api, title="Hello", system_prompt="Be brief.", model="m")
     assert set(conv) == {
         "id", "title", "created_at", "updated_at", "message_count", "model", "system_prompt",
+        "sampling",
     }  # fmt: skip
     cid = conv["id"]
     send = {"role": "user", "content": "Hi there", "client_message_id": "c-1"}

@@ -26,6 +26,8 @@ CLIENT_EVENTS = (
     "share.list",
     "share.revoke",
     "share.get",
+    # Files, sampling settings, import (issue 20)
+    "conversation.update",
 )
 
 ERROR_CODES = frozenset(

@@ -27,6 +27,10 @@
   (list "MAX_FEEDBACK_CHARS" .Values.limits.maxFeedbackChars)
   (list "MAX_SHARE_MESSAGES" .Values.limits.maxShareMessages)
   (list "MAX_SHARES_PER_CONVERSATION" .Values.limits.maxSharesPerConversation)
+  (list "MAX_FILE_BYTES" .Values.files.maxFileBytes)
+  (list "MAX_USER_FILE_BYTES" .Values.files.maxUserFileBytes)
+  (list "MAX_FILE_TEXT_CHARS" .Values.files.maxFileTextChars)
+  (list "MAX_IMPORT_BYTES" .Values.files.maxImportBytes)
 ) }}
 {{- end }}
 

@@ -8,7 +8,8 @@
 {{- include "chatbot-lib.httpConfig" . }}
 LLM_BASE_URL: {{ .Values.upstream.baseUrl | quote }}
 LLM_MODEL: {{ .Values.upstream.model | quote }}
-{{- include "chatbot-lib.configEntries" (list (list "LLM_MODELS" .Values.upstream.models)) }}
+{{- include "chatbot-lib.configEntries" (list (list "LLM_MODELS" .Values.upstream.models)
+  (list "LLM_VISION_MODELS" .Values.upstream.visionModels)) }}
 LLM_MODEL_CACHE_DIR: {{ printf "%s/models" .Values.stateDir | quote }}
 {{- with .Values.upstream }}
 {{- include "chatbot-lib.configEntries" (list

@@ -52,10 +52,12 @@ class FakeLlm:
     def __init__(self) -> None:
         self.feed: asyncio.Queue[Chunk | Exception | None] = asyncio.Queue()
         self.asked: list[list[dict[str, str]]] = []
+        self.sampling: list[Json | None] = []
 
-    async def stream(self, messages: list[dict[str, str]], model: str | None
-                     ) -> AsyncIterator[Chunk]:
+    async def stream(self, messages: list[dict[str, str]], model: str | None,
+                     sampling: Json | None = None) -> AsyncIterator[Chunk]:
         self.asked.append(messages)
+        self.sampling.append(sampling)
         while True:
             item = await self.feed.get()
             if item is None:
@@ -109,7 +111,8 @@ class FakeHistory:
         return [dict(m) for m in found[: limit or None]]
 
     async def get_conversation(self, user_id: str, cid: str) -> Json:
-        return {"id": cid, "title": "t", "system_prompt": "be brief"}
+        return {"id": cid, "title": "t", "system_prompt": "be brief",
+                "sampling": getattr(self, "sampling", None)}
 
 
 class FakeShared:

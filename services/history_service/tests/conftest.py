@@ -13,7 +13,12 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from history_service.repository import HistoryRepository, create_repository
+from history_service.repository import (
+    FilesRepository,
+    HistoryRepository,
+    create_files_repository,
+    create_repository,
+)
 from history_service.settings import HistorySettings
 
 from tests.support.mongo_server import MongoServer, mongo_server_fixture
@@ -77,3 +82,17 @@ async def second_replica(
         yield repository
     finally:
         await repository.close()
+
+
+@pytest.fixture
+async def files(
+    settings: HistorySettings, repo: HistoryRepository
+) -> AsyncIterator[FilesRepository]:
+    """The files store beside ``repo`` (MongoDB: on the same client and database)."""
+    client = repo.inner.client if settings.mongodb_uri else None  # type: ignore[attr-defined]
+    store = create_files_repository(settings, client)
+    await store.open()
+    try:
+        yield store
+    finally:
+        await store.close()

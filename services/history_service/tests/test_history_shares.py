@@ -7,7 +7,7 @@ from history_service.models import (
     Feedback,
     MessageCreate,
 )
-from history_service.repository import HistoryRepository, create_stores
+from history_service.repository import HistoryRepository, create_shares_repository
 from history_service.settings import HistorySettings
 from history_service.shares import ShareCreate, make_share, readable, snapshot_of
 
@@ -29,7 +29,8 @@ async def test_snapshot_expiry_and_store(settings: HistorySettings,
     assert readable(share) is share
     assert readable(share.model_copy(update={"expires_at": "2000-01-01T00:00:00.000Z"})) is None
 
-    own, _, shares = create_stores(settings)  # (own: closes the MongoDB client)
+    client = repo.inner.client if settings.mongodb_uri else None  # type: ignore[attr-defined]
+    shares = create_shares_repository(settings, client)  # beside the history, as in the app
     await shares.open()
     try:
         await shares.add(share)
@@ -42,4 +43,3 @@ async def test_snapshot_expiry_and_store(settings: HistorySettings,
         assert await shares.get(share.id) is None
     finally:
         await shares.close()
-        await own.close()

@@ -151,7 +151,8 @@ async def test_an_earlier_sqlite_file_gets_parents(tmp_path: object) -> None:
     path = Path(str(tmp_path)) / "old.sqlite3"
     db = sqlite3.connect(path)
     db.executescript(SCHEMA)
-    db.execute("INSERT INTO conversations VALUES ('c1', ?, 't', NULL, NULL, 'x', 'x', 3)", (A,))
+    db.execute("INSERT INTO conversations (id, user_id, title, created_at, updated_at,"
+               " message_count) VALUES ('c1', ?, 't', 'x', 'x', 3)", (A,))
     for seq in (1, 2, 3):
         db.execute(
             "INSERT INTO messages (id, conversation_id, user_id, seq, role, content, status,"

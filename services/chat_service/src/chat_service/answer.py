@@ -18,14 +18,16 @@ def room_of(conversation_id: str) -> str:
     return f"conversation:{conversation_id}"
 
 
-def context_of(system_prompt: str | None, recent: list[Json]) -> list[dict[str, str]]:
-    """The messages sent to the LLM service: the system prompt and the finished messages."""
-    context = [{"role": "system", "content": system_prompt}] if system_prompt else []
-    context.extend(
-        {"role": m["role"], "content": m["content"]}
-        for m in recent
-        if m["content"] and m["status"] != MessageStatus.STREAMING
-    )
+def context_of(system_prompt: str | None, recent: list[Json]) -> list[Json]:
+    """The messages sent to the LLM service: the system prompt and the finished messages
+    (a message naming files keeps them: ``attachments.expand_files`` reads them in)."""
+    context: list[Json] = [{"role": "system", "content": system_prompt}] if system_prompt else []
+    for m in recent:
+        if (m["content"] or m.get("files")) and m["status"] != MessageStatus.STREAMING:
+            item: Json = {"role": m["role"], "content": m["content"]}
+            if m.get("files"):
+                item["files"] = m["files"]
+            context.append(item)
     return context
 
 
@@ -36,6 +38,7 @@ class Answer:
     user_id: str
     conversation_id: str
     model: str | None
+    sampling: Json | None = None  # temperature, top_p, max_tokens sent with the request
     message: Json | None = None
     parts: list[str] = field(default_factory=list)
     usage: dict[str, int] | None = None

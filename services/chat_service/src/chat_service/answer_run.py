@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -21,9 +21,10 @@ from chatbot_common.errors import ChatbotError, ConflictError, NotFoundError, Up
 
 from . import metrics
 from .answer import Answer, Emit, room_of
+from .attachments import expand_files
 from .coalescer import Coalescer
 from .history_client import HistoryClient, Json
-from .llm_client import LlmClient
+from .llm_client import Chunk, LlmClient
 from .pace import Clock, MonotonicClock
 from .shared import LocalOnly, SharedAnswers
 
@@ -97,7 +98,7 @@ class AnswerRun:
         self.tracker = tracker
 
     # ---- the two ways an answer runs -------------------------------------------------------
-    async def new(self, context: Callable[[], Awaitable[list[dict[str, str]]]],
+    async def new(self, context: Callable[[], Awaitable[list[Json]]],
                   message: Callable[[], Awaitable[Json]]) -> None:
         """A new answer: read its ``context``, create (or take) its ``message``, stream, end."""
         answer, started = self.answer, self.ports.clock.now()
@@ -118,7 +119,7 @@ class AnswerRun:
             await self.tracker.release(answer)
             answer.finished.set()
 
-    async def resumed(self, prompt: list[dict[str, str]]) -> None:
+    async def resumed(self, prompt: list[Json]) -> None:
         """An answer taken over from another replica: stream what the model adds, end. A
         continuation that fails before its first new token ends ``interrupted``."""
         answer = self.answer
@@ -139,10 +140,17 @@ class AnswerRun:
 
     # ---- streaming -----------------------------------------------------------------------
     # One loop: wait for the next chunk, a stop or the coalescer's deadline, whichever first.
-    async def _stream(self, prompt: list[dict[str, str]], started: float) -> None:
+    async def _chunks(self, prompt: list[Json]) -> AsyncIterator[Chunk]:
+        """The answer's chunks; the files its prompt names are read in first."""
+        messages = await expand_files(self.ports.history, self.answer.user_id, prompt)
+        async for chunk in self.ports.llm.stream(messages, self.answer.model,
+                                                 self.answer.sampling):
+            yield chunk
+
+    async def _stream(self, prompt: list[Json], started: float) -> None:
         answer, clock = self.answer, self.ports.clock
         coalescer = Coalescer(self.ports.interval())
-        chunks = self.ports.llm.stream(prompt, answer.model)
+        chunks = self._chunks(prompt)
         stop_wait = asyncio.ensure_future(answer.stop_event.wait())
         next_chunk: asyncio.Future[Any] | None = None
         last_chunk_at: float | None = None

@@ -203,6 +203,55 @@ class HistoryClient:
         )
         return list(body["messages"])
 
+    # files
+    async def add_file(self, user_id: str, cid: str, name: str, data: bytes) -> Json:
+        try:
+            r = await self._http.post(
+                "/v1/files", params={"conversation_id": cid, "name": name}, content=data,
+                headers={"X-User-Id": user_id, "Content-Type": "application/octet-stream"},
+            )
+        except httpx.HTTPError as exc:
+            raise UnavailableError("the history service is unavailable") from exc
+        if r.is_success:
+            file = r.json()
+            if isinstance(file, dict):
+                return file
+        raise _error_of(r)
+
+    async def get_file(self, user_id: str, fid: str) -> Json:
+        return await self._object("GET", f"/v1/files/{_seg(fid)}", user_id)
+
+    async def file_data(self, user_id: str, fid: str) -> tuple[str, bytes]:
+        """``(media type, bytes)`` of one of the user's files."""
+        try:
+            r = await self._http.get(
+                f"/v1/files/{_seg(fid)}/content", headers={"X-User-Id": user_id}
+            )
+        except httpx.HTTPError as exc:
+            raise UnavailableError("the history service is unavailable") from exc
+        if r.is_success:
+            return r.headers.get("content-type", "application/octet-stream"), r.content
+        raise _error_of(r)
+
+    async def list_files(self, user_id: str, cid: str) -> list[Json]:
+        body = await self._call("GET", "/v1/files", user_id, params={"conversation_id": cid})
+        return list(body["files"])
+
+    async def delete_file(self, user_id: str, fid: str) -> None:
+        await self._call("DELETE", f"/v1/files/{_seg(fid)}", user_id)
+
+    async def file_contents(self, user_id: str, ids: list[str]) -> list[Json]:
+        """Texts (documents) and base64 bytes (images) of the user's files, for the context."""
+        body = await self._call("POST", "/v1/files/contents", user_id, json={"ids": ids})
+        return list(body["files"])
+
+    async def import_messages(self, user_id: str, cid: str, messages: list[Json]) -> list[Json]:
+        body = await self._call(
+            "POST", "/v1/imports", user_id, params={"conversation_id": cid},
+            json={"messages": messages},
+        )
+        return list(body["messages"])
+
     # users and usage (admin events)
     async def user_seen(self, user_id: str, body: Json) -> Json:
         return await self._object("PUT", "/v1/me", user_id, json=body)

@@ -76,25 +76,31 @@ class LlmClient:
             return False
         return r.is_success
 
-    async def models(self) -> list[str]:
-        """The model ids the LLM service offers (its allow-list, ``/v1/models``)."""
+    async def models(self) -> list[dict[str, Any]]:
+        """The models the LLM service offers (its allow-list, ``/v1/models``), the default
+        first: ``{"id", "vision"?, ...}``."""
         try:
             r = await self._http.get("/models")
             r.raise_for_status()
             data = r.json().get("data")
         except (httpx.HTTPError, ValueError, AttributeError) as exc:
             raise UnavailableError("the model list is not available; try again") from exc
-        return [m["id"] for m in data or [] if isinstance(m, dict) and isinstance(m.get("id"), str)]
+        return [m for m in data or [] if isinstance(m, dict) and isinstance(m.get("id"), str)]
 
     async def stream(
-        self, messages: list[dict[str, str]], model: str | None
+        self,
+        messages: list[dict[str, Any]],
+        model: str | None,
+        sampling: dict[str, Any] | None = None,
     ) -> AsyncIterator[Chunk]:
-        """Yield the answer, one chunk per read; every failure is raised as a ChatbotError."""
+        """Yield the answer, one chunk per read; every failure is raised as a ChatbotError.
+        ``sampling``: temperature, top_p, max_tokens (already within the operator's bounds)."""
         body = {
             "model": model or "default",
             "messages": messages,
             "stream": True,
             "stream_options": {"include_usage": True},
+            **(sampling or {}),
         }
         started = False
         try:

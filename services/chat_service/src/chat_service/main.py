@@ -13,11 +13,12 @@ from typing import Any
 
 import socketio
 from chatbot_common.contract import now_iso
-from chatbot_common.http import add_common_middleware, probes_router
+from chatbot_common.http import add_common_middleware, install_error_handlers, probes_router
 from chatbot_common.ratelimit import RedisWindows
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
-from . import failover, recovery
+from . import failover, files_api, recovery
 from .accounts import Accounts
 from .admission import Admission
 from .answer_run import AnswerPorts
@@ -176,8 +177,22 @@ def create_app(settings: Settings) -> Any:
         redoc_url=None,
         openapi_url=settings.openapi_url,
     )
-    add_common_middleware(api, settings.max_request_bytes)
+    api.state.chat = service
+    api.state.verifier = namespace.verifier
+    # Files and imports come over HTTP (files_api.py): their bodies are larger than an event.
+    add_common_middleware(api, settings.max_request_bytes, larger={
+        "/v1/files": settings.max_file_bytes, "/v1/imports": settings.max_import_bytes})
+    # Outermost: a refusal (413, 401) carries the CORS headers too, so the page can read it.
+    api.add_middleware(
+        CORSMiddleware,
+        allow_origins=["*"] if origins == "*" else sorted(origins),
+        allow_methods=["GET", "POST", "DELETE"],
+        allow_headers=["Authorization", "Content-Type"],
+        max_age=600,
+    )
     api.include_router(probes_router(lambda: (service.ready,)))
+    api.include_router(files_api.router)
+    install_error_handlers(api)
     return WebSocketGuard(
         socketio.ASGIApp(sio, other_asgi_app=api), settings.namespace_connect_timeout_seconds
     )

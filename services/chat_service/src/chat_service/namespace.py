@@ -28,6 +28,7 @@ from .admin import AdminEvents
 from .admission import Refused
 from .answer import room_of
 from .ratelimit import ANSWERING_EVENTS
+from .sampling import checked
 from .schemas import (
     AuthRenew,
     ConversationCreate,
@@ -36,6 +37,7 @@ from .schemas import (
     ConversationRef,
     ConversationRename,
     ConversationSearch,
+    ConversationUpdate,
     MessageEdit,
     MessageSend,
     check_text,
@@ -62,6 +64,7 @@ class ChatNamespace(socketio.AsyncNamespace):
         "conversation.rename",
         "conversation.delete",
         "conversation.search",
+        "conversation.update",
         "message.send",
         "message.stop",
         "message.regenerate",
@@ -213,7 +216,10 @@ class ChatNamespace(socketio.AsyncNamespace):
         check_text("system_prompt", p.system_prompt, limits.max_system_prompt_chars)
         await self.service.check_model(p.model)
         history, _, _ = self.service.clients()
-        conversation = await history.create_conversation(user_id, p.model_dump(exclude_none=True))
+        body = p.model_dump(exclude_none=True)
+        if p.sampling is not None:
+            body["sampling"] = checked(p.sampling, limits)
+        conversation = await history.create_conversation(user_id, body)
         await self.enter_room(sid, room_of(conversation["id"]))
         return ok(conversation=conversation)
 
@@ -267,6 +273,19 @@ class ChatNamespace(socketio.AsyncNamespace):
         )
         return ok(conversation=conversation)
 
+    async def on_conversation_update(self, sid: str, user_id: str, data: Any) -> Ack:
+        """Change a conversation's sampling settings (within the operator's bounds)."""
+        p = parse(ConversationUpdate, data)
+        sampling = checked(p.sampling, self.service.settings)
+        history, _, _ = self.service.clients()
+        conversation = await history.update_conversation(
+            user_id, p.conversation_id, {"sampling": sampling}
+        )
+        await self.emit(
+            "conversation.updated", {"conversation": conversation}, room=room_of(conversation["id"])
+        )
+        return ok(conversation=conversation)
+
     async def on_conversation_delete(self, sid: str, user_id: str, data: Any) -> Ack:
         p = parse(ConversationRef, data)
         history, _, answers = self.service.clients()
@@ -285,6 +304,9 @@ class ChatNamespace(socketio.AsyncNamespace):
             required=True,
             too_long=TooLargeError,
         )
+        if len(p.file_ids or ()) > self.service.settings.max_files_per_message:
+            raise InvalidError(
+                f"at most {self.service.settings.max_files_per_message} files per message")
         with self.service.admitting(p.conversation_id) as refused:
             return await self._send(sid, user_id, p, refused)
 
@@ -305,7 +327,7 @@ class ChatNamespace(socketio.AsyncNamespace):
         turn = await history.start_turn(user_id, p.conversation_id, {
             "content": p.content, "client_message_id": p.client_message_id,
             "answer": refused is None, "context_messages": settings.history_messages,
-            "default_model": settings.default_model,
+            "default_model": settings.default_model, "file_ids": p.file_ids or [],
             "edit_of": p.message_id if isinstance(p, MessageEdit) else None})
         conversation, message = turn["conversation"], turn["message"]
         room = room_of(p.conversation_id)

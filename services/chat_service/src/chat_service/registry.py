@@ -28,6 +28,7 @@ from .answer import Answer, context_of, room_of
 from .answer_run import AnswerPorts, AnswerRun
 from .history_client import Json
 from .live import LiveAnswer
+from .sampling import request_fields
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +117,8 @@ class AnswerRegistry:
         cid = conversation["id"]
         if cid in self._answers:
             raise UnavailableError("an answer is already streaming in this conversation")
-        answer = Answer(user_id=user_id, conversation_id=cid, model=model)
+        answer = Answer(user_id=user_id, conversation_id=cid, model=model,
+                        sampling=request_fields(conversation.get("sampling")))
         self._answers[cid] = answer  # held while Redis is asked: no second start meanwhile
         claimed = await self.shared.claim(cid, user_id)
         del self._answers[cid]
@@ -125,7 +127,7 @@ class AnswerRegistry:
         system_prompt = conversation.get("system_prompt")
         history = self.ports.history
 
-        async def context() -> list[dict[str, str]]:
+        async def context() -> list[Json]:
             recent = prepared[0] if prepared is not None else await history.list_messages(
                 user_id, cid, limit=self.context_messages)
             return context_of(system_prompt, recent)
@@ -249,7 +251,7 @@ class AnswerRegistry:
         """Take over a claimed answer (``snap``, this replica holds its lease)."""
         cid = snap.conversation_id
         try:
-            message, context = await self._find(snap)
+            message, context, sampling = await self._find(snap)
         except ChatbotError as exc:  # history busy: give the lease back, the next scan retries
             log.warning("cannot take over an answer yet", extra={"error": exc.message})
             await self.shared.drop_lease(cid)
@@ -258,7 +260,7 @@ class AnswerRegistry:
             await self.shared.release(cid, snap.message_id or None)
             return None
         if self.continues and not self.draining and cid not in self._answers:
-            answer = Answer(user_id=snap.user_id, conversation_id=cid,
+            answer = Answer(user_id=snap.user_id, conversation_id=cid, sampling=sampling,
                             model=message.get("model"), message=message,
                             parts=list(snap.parts), resumed_from=len(snap.parts))
             prompt = [*context, {"role": "assistant", "content": answer.text}] \
@@ -269,22 +271,23 @@ class AnswerRegistry:
             return {**message, "content": answer.text, "next_index": answer.next_index}
         return await self._interrupt(snap, message)
 
-    async def _find(self, snap: LiveAnswer) -> tuple[Json | None, list[dict[str, str]]]:
-        """The streaming message and the context its answer was asked with."""
+    async def _find(self, snap: LiveAnswer) -> tuple[Json | None, list[Json], Json]:
+        """The streaming message, the context its answer was asked with, its sampling."""
         if not snap.message_id:
-            return None, []
+            return None, [], {}
         history = self.ports.history
         try:
             conversation = await history.get_conversation(snap.user_id, snap.conversation_id)
             recent = await history.list_messages(
                 snap.user_id, snap.conversation_id, limit=self.context_messages + 1)
         except NotFoundError:
-            return None, []
+            return None, [], {}
         message = next((m for m in recent if m["id"] == snap.message_id), None)
         if message is None or message["status"] != MessageStatus.STREAMING:
-            return None, []
+            return None, [], {}
         before = [m for m in recent if m["seq"] < message["seq"]][-self.context_messages:]
-        return message, context_of(conversation.get("system_prompt"), before)
+        sampling = request_fields(conversation.get("sampling"))
+        return message, context_of(conversation.get("system_prompt"), before), sampling
 
     async def _interrupt(self, snap: LiveAnswer, message: Json) -> Json | None:
         cid = snap.conversation_id

@@ -9,6 +9,8 @@ from chatbot_common.errors import ChatbotError, InvalidError
 from chatbot_common.text import Seq, Text
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
+from .sampling import Sampling
+
 Limit = Annotated[StrictInt, Field(ge=1, le=100)]
 
 
@@ -20,6 +22,14 @@ class ConversationCreate(Payload):
     title: Text | None = None
     system_prompt: Text | None = None
     model: Annotated[Text, Field(min_length=1, max_length=200)] | None = None
+    sampling: Sampling | None = None
+
+
+class ConversationUpdate(Payload):
+    """Settings of a conversation that may change later (its sampling settings)."""
+
+    conversation_id: Id
+    sampling: Sampling
 
 
 class ConversationList(Payload):
@@ -54,6 +64,7 @@ class MessageSend(Payload):
     conversation_id: Id
     client_message_id: ClientMessageId
     content: Text
+    file_ids: Annotated[list[Id], Field(max_length=100)] | None = None
 
 
 class MessageEdit(MessageSend):

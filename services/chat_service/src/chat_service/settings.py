@@ -82,6 +82,32 @@ class Settings(IdentitySettings):
         2_000, validation_alias="MAX_FEEDBACK_CHARS", ge=0,
         description="longest comment of message.feedback (too_large beyond)",
     )
+    # Files and imports (HTTP, beside Socket.IO: their bodies are larger than one event).
+    max_file_bytes: int = Field(
+        10 << 20, validation_alias="MAX_FILE_BYTES", ge=1,
+        description="largest file one may attach (413 too_large beyond, refused unread)",
+    )
+    max_files_per_message: int = Field(
+        10, validation_alias="MAX_FILES_PER_MESSAGE", ge=0, le=100,
+        description="files one message may name (invalid beyond)",
+    )
+    max_import_bytes: int = Field(
+        64 << 20, validation_alias="MAX_IMPORT_BYTES", ge=1024,
+        description="largest exported conversation (JSON, files inline) one may import",
+    )
+    # Sampling settings a conversation may choose, within the operator's bounds (invalid beyond).
+    llm_max_tokens_cap: int = Field(
+        4096, validation_alias="LLM_MAX_TOKENS_CAP", ge=1,
+        description="the largest maximum answer length (tokens) a conversation may set",
+    )
+    llm_temperature_max: float = Field(
+        2.0, validation_alias="LLM_TEMPERATURE_MAX", ge=0,
+        description="the highest temperature a conversation may set (the lowest is 0)",
+    )
+    llm_top_p_min: float = Field(
+        0.05, validation_alias="LLM_TOP_P_MIN", gt=0, le=1,
+        description="the lowest top-p a conversation may set (the highest is 1)",
+    )
     default_model: str | None = Field(
         None,
         validation_alias="DEFAULT_MODEL",

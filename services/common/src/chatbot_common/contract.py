@@ -19,7 +19,7 @@ import re
 import uuid
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, StrictStr
 
@@ -121,6 +121,25 @@ class Feedback(BaseModel):
 
     rating: Annotated[Rating, Strict(False)]  # its string value in JSON
     comment: Annotated[StrictStr, AfterValidator(utf8_text)] | None = None
+class Sampling(BaseModel):
+    """A conversation's sampling settings (issue 20); None = the model's default. The chat
+    service holds them to the operator's bounds (``LLM_MAX_TOKENS_CAP`` and the like)."""
+
+    model_config = ConfigDict(strict=True, extra="ignore")
+
+    temperature: float | None = Field(None, ge=0, le=10)
+    top_p: float | None = Field(None, gt=0, le=1)
+    max_tokens: int | None = Field(None, ge=1)
+
+
+class FileRef(BaseModel):
+    """A file as a message names it (issue 20): stored with its conversation."""
+
+    id: str
+    name: str
+    media_type: str
+    size: int = Field(ge=0)
+    kind: Literal["document", "image"]
 
 
 class Conversation(BaseModel):
@@ -133,6 +152,7 @@ class Conversation(BaseModel):
     message_count: int
     model: str | None = None
     system_prompt: str | None = None
+    sampling: Sampling | None = None
 
 
 class Message(BaseModel):
@@ -159,3 +179,4 @@ class Message(BaseModel):
     #: are several (a conversation's active branch as read).
     versions: list[str] | None = None
     feedback: Feedback | None = None
+    files: list[FileRef] | None = None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hmac
 import logging
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI, Header, Request
@@ -85,12 +85,16 @@ def install_error_handlers(app: FastAPI, body: ErrorBody = default_error_body) -
 
 
 def add_common_middleware(
-    app: FastAPI, max_request_bytes: int, body: ErrorBody = default_error_body
+    app: FastAPI,
+    max_request_bytes: int,
+    body: ErrorBody = default_error_body,
+    larger: Mapping[str, int] | None = None,
 ) -> None:
-    """Request metrics, and the body size limit (``MAX_REQUEST_BYTES``) of every service."""
+    """Request metrics, and the body size limit (``MAX_REQUEST_BYTES``) of every service
+    (``larger``: path prefixes with a limit of their own, e.g. file uploads)."""
     from .body_limit import BodySizeLimit  # it answers with this module's error_response
 
-    app.add_middleware(BodySizeLimit, max_bytes=max_request_bytes, body=body)
+    app.add_middleware(BodySizeLimit, max_bytes=max_request_bytes, body=body, larger=larger)
     app.add_middleware(HttpMetricsMiddleware)
 
 

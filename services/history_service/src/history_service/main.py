@@ -9,7 +9,17 @@ from contextlib import asynccontextmanager
 from chatbot_common.http import add_common_middleware, install_error_handlers, probes_router
 from fastapi import FastAPI
 
-from .api.routes import accounts, conversations, messages, shares, streaming, turns, versions
+from .api.routes import (
+    accounts,
+    conversations,
+    files,
+    imports,
+    messages,
+    shares,
+    streaming,
+    turns,
+    versions,
+)
 from .metrics import STORE_UP
 from .repository import HistoryRepository, create_stores
 from .settings import HistorySettings
@@ -22,17 +32,20 @@ def create_app(settings: HistorySettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        repo, accounts_store, shares_store = create_stores(settings)
+        repo, accounts_store, files, shares_store = create_stores(settings)
         app.state.repository = repo
         app.state.accounts = accounts_store
+        app.state.files = files
         app.state.shares = shares_store
         try:
             await repo.open()  # first: the conversations table the accounts store counts
             await accounts_store.open()
+            await files.open()
             await shares_store.open()
             yield
         finally:
             await shares_store.close()
+            await files.close()
             await accounts_store.close()
             await repo.close()
 
@@ -62,6 +75,10 @@ def create_app(settings: HistorySettings | None = None) -> FastAPI:
     app.include_router(versions.router)
     app.include_router(shares.router)
     app.include_router(accounts.router)
-    add_common_middleware(app, settings.max_request_bytes)
+    app.include_router(files.router)
+    app.include_router(imports.router)
+    # Uploads carry a file (MAX_FILE_BYTES); imports a whole conversation (MAX_IMPORT_BYTES).
+    add_common_middleware(app, settings.max_request_bytes, larger={
+        "/v1/files": settings.max_file_bytes, "/v1/imports": settings.max_import_bytes})
     install_error_handlers(app)
     return app

@@ -16,9 +16,11 @@ from chatbot_common.contract import (
     ID_PATTERN,
     Conversation,
     Feedback,
+    FileRef,
     Message,
     MessageStatus,
     Role,
+    Sampling,
     Usage,
     new_id,
     now_iso,
@@ -48,6 +50,7 @@ class ConversationBase(_Input):
     title: Text | None = None
     system_prompt: Text | None = None
     model: Text | None = None
+    sampling: Sampling | None = None
 
 
 class ConversationCreate(ConversationBase):
@@ -62,6 +65,7 @@ class ConversationCreate(ConversationBase):
             message_count=0,
             model=self.model,
             system_prompt=self.system_prompt,
+            sampling=self.sampling,
         )
 
 
@@ -85,6 +89,7 @@ class MessageCreate(_Input):
     client_message_id: str | None = Field(None, pattern=CLIENT_MESSAGE_ID_PATTERN)
     model: Text | None = None
     usage: Usage | None = None
+    files: list[FileRef] | None = None  # set by the routes from stored files, never by callers
 
     def new(self, conversation_id: str, seq: int) -> Message:
         """The message this request stores as number ``seq``: a new id, created now."""
@@ -166,6 +171,7 @@ class TurnCreate(_Input):
     #: Edit: the new message is a new version of this (user) message; the messages from it
     #: on leave the active branch (``tree.py``).
     edit_of: str | None = Field(None, pattern=ID_PATTERN)
+    file_ids: list[str] = Field(default_factory=list, max_length=100)
 
 
 class BranchSelect(_Input):

@@ -76,3 +76,21 @@ class HistorySettings(ServiceSettings):
         2000, validation_alias="MAX_FEEDBACK_CHARS", ge=0,
         description="longest comment of a thumbs up/down on an answer",
     )
+
+    # Files attached to conversations (text, code, Markdown, CSV, PDF, images).
+    max_file_bytes: int = Field(
+        10 << 20, validation_alias="MAX_FILE_BYTES", ge=1,
+        description="largest file one may attach (413 too_large beyond, nothing stored)",
+    )
+    max_user_file_bytes: int = Field(
+        100 << 20, validation_alias="MAX_USER_FILE_BYTES", ge=1,
+        description="bytes of all one user's files together (413 too_large beyond)",
+    )
+    max_file_text_chars: int = Field(
+        200_000, validation_alias="MAX_FILE_TEXT_CHARS", ge=1,
+        description="characters of text kept from one document (the rest is cut)",
+    )
+    max_import_bytes: int = Field(
+        64 << 20, validation_alias="MAX_IMPORT_BYTES", ge=1024,
+        description="largest body of a conversation import (its messages)",
+    )

@@ -22,7 +22,7 @@ from .events import EventStream, has_token
 from .failures import Failure, classify
 from .schemas import ChatCompletionRequest
 from .settings import LlmSettings
-from .trimming import Message, trim_messages
+from .trimming import Message, images_of, trim_messages
 from .upstreams import Upstream, offered_models
 
 log = logging.getLogger(__name__)
@@ -51,6 +51,14 @@ class Gateway:
             raise InvalidError(f"model {request.model!r} is not offered here (see /v1/models)")
         return request.model
 
+    def check_images(self, requested: str | None, messages: list[Message]) -> None:
+        """Images only for a model marked vision-capable (``LLM_VISION_MODELS``)."""
+        if not any(images_of(m) for m in messages):
+            return
+        model = requested or (self.offered[0] if self.offered else None)
+        if model not in self.settings.vision:
+            raise InvalidError(f"model {model!r} does not take images (see LLM_VISION_MODELS)")
+
     def backoff(self, attempt: int, retry_after: float | None) -> float | None:
         """Seconds to wait before repeat ``attempt`` (1, 2, ...); None: do not wait, move on."""
         cap = self.settings.retry_max_delay
@@ -66,6 +74,7 @@ class Gateway:
         if len(request.messages) > self.settings.max_messages:
             raise TooLargeError(f"at most {self.settings.max_messages} messages per request")
         messages = request.message_dicts()
+        self.check_images(requested, messages)
         if messages[0].get("role") not in ("system", "developer"):
             messages.insert(0, {"role": "system", "content": self.settings.system_prompt})
         trimmed: dict[int, list[Message]] = {}  # by budget: computed (and counted) once

@@ -78,12 +78,14 @@ async def chat_completions(
 async def list_models(request: Request) -> dict[str, Any]:
     """The models requests may name (the allow-list), the default first."""
     chain: list[Upstream] = request.app.state.chain()
-    offered: list[str] = request.app.state.gateway.offered
+    gateway: Gateway = request.app.state.gateway
+    offered: list[str] = gateway.offered
     owners = {m: u.name for u in reversed(chain) for m in (u.model, *u.models)}
     return {
         "object": "list",
         "data": [
-            {"id": model, "object": "model", "created": 0, "owned_by": owners.get(model, "local")}
+            {"id": model, "object": "model", "created": 0, "owned_by": owners.get(model, "local"),
+             "vision": model in gateway.settings.vision}
             for model in offered
         ],
     }

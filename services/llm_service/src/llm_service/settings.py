@@ -37,6 +37,13 @@ class LlmSettings(ServiceSettings):
         "may name (beside LLM_MODEL); any other model is refused (invalid)",
     )
 
+    vision_models: str = Field(
+        "",
+        validation_alias="LLM_VISION_MODELS",
+        description="comma-separated models (of those offered) that take images "
+        "(image_url content parts); a request with images for any other is refused (invalid)",
+    )
+
     # Ours.
     fallbacks: list[FallbackUpstream] = Field(
         default_factory=list,
@@ -84,10 +91,11 @@ class LlmSettings(ServiceSettings):
         description="idle connections kept open per upstream (beyond: a new connection each)",
     )
     max_request_bytes: int = Field(
-        8 << 20,
+        48 << 20,
         validation_alias=AliasChoices("MAX_REQUEST_BYTES", "LLM_MAX_REQUEST_BYTES"),
         ge=1024,
-        description="largest request body (413 too_large beyond, refused before it is read)",
+        description="largest request body (413 too_large beyond, refused before it is read): "
+        "a context carries its files' text and images (base64), so a few MAX_FILE_BYTES",
     )
     max_messages: int = Field(10_000, validation_alias="LLM_MAX_MESSAGES", ge=1)
 
@@ -123,6 +131,10 @@ class LlmSettings(ServiceSettings):
     def primary_models(self) -> list[str]:
         listed = [m.strip() for m in self.models.split(",") if m.strip()]
         return list(dict.fromkeys([self.model, *listed]))
+
+    @property
+    def vision(self) -> frozenset[str]:
+        return frozenset(m.strip() for m in self.vision_models.split(",") if m.strip())
 
     @property
     def use_local_model(self) -> bool:

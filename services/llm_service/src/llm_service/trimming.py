@@ -12,6 +12,10 @@ What is kept, in order of priority:
 3. earlier turns, newest first, each kept whole (a user message with the replies after it);
    the oldest are dropped first, and nothing older than a dropped turn is kept.
 If 1 and 2 alone do not fit, the longest of their texts is shortened in the middle.
+
+Files in the conversation arrive as text inside their message (the chat service inlines a
+document's extracted text), so they count, and are dropped or shortened, like any text; an
+image part (``image_url``) counts ``IMAGE_TOKENS`` and is kept or dropped with its message.
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ Message = dict[str, Any]
 
 MESSAGE_OVERHEAD = 4
 BYTES_PER_TOKEN = 3
+#: What one image costs (vision models tile an image into some hundreds to ~1,600 tokens).
+IMAGE_TOKENS = 1024
 _SYSTEM_ROLES = {"system", "developer"}
 _ELISION = "\n[…]\n"
 
@@ -44,8 +50,28 @@ def estimate_text_tokens(text: str) -> int:
     return math.ceil(len(text.encode("utf-8")) / BYTES_PER_TOKEN)
 
 
+def images_of(message: Message) -> int:
+    content = message.get("content")
+    if not isinstance(content, list):
+        return 0
+    return sum(1 for p in content if isinstance(p, dict) and p.get("type") == "image_url")
+
+
 def estimate_tokens(messages: list[Message]) -> int:
-    return sum(estimate_text_tokens(text_of(m)) + MESSAGE_OVERHEAD for m in messages)
+    return sum(
+        estimate_text_tokens(text_of(m)) + images_of(m) * IMAGE_TOKENS + MESSAGE_OVERHEAD
+        for m in messages
+    )
+
+
+def _with_text(message: Message, text: str) -> None:
+    """Replace a message's text, keeping its other content parts (images)."""
+    content = message.get("content")
+    if not isinstance(content, list):
+        message["content"] = text
+        return
+    others = [p for p in content if not (isinstance(p, dict) and "text" in p)]
+    message["content"] = [{"type": "text", "text": text}, *others]
 
 
 @dataclass(frozen=True)
@@ -112,10 +138,10 @@ def _shorten(messages: list[Message], budget: int) -> list[Message]:
         excess_bytes = (estimate_tokens(out) - budget) * BYTES_PER_TOKEN + len(_ELISION) * 3
         keep_chars = max(len(text) - excess_bytes, 0)
         if keep_chars == 0 or len(text) <= len(_ELISION):
-            out[longest]["content"] = ""
+            _with_text(out[longest], "")
             if estimate_tokens(out) > budget and all(not text_of(m) for m in out):
                 break
             continue
         half = keep_chars // 2
-        out[longest]["content"] = text[:half] + _ELISION + text[len(text) - half :]
+        _with_text(out[longest], text[:half] + _ELISION + text[len(text) - half :])
     return out

@@ -9,7 +9,12 @@ from chatbot_common.errors import NotFoundError
 from chatbot_common.http import internal_auth
 from fastapi import Depends, Header, Request
 
-from ..repository import AccountsRepository, HistoryRepository, SharesRepository
+from ..repository import (
+    AccountsRepository,
+    FilesRepository,
+    HistoryRepository,
+    SharesRepository,
+)
 from ..settings import HistorySettings
 
 
@@ -26,6 +31,11 @@ def get_repository(request: Request) -> HistoryRepository:
 def get_accounts(request: Request) -> AccountsRepository:
     accounts: AccountsRepository = request.app.state.accounts
     return accounts
+
+
+def get_files(request: Request) -> FilesRepository:
+    files: FilesRepository = request.app.state.files
+    return files
 
 
 async def require_internal(
@@ -49,6 +59,7 @@ SettingsDep = Annotated[HistorySettings, Depends(get_settings)]
 HistoryDep = Annotated[HistoryRepository, Depends(get_repository)]
 AccountsDep = Annotated[AccountsRepository, Depends(get_accounts)]
 SharesDep = Annotated[SharesRepository, Depends(get_shares)]
+FilesDep = Annotated[FilesRepository, Depends(get_files)]
 UserId = Annotated[str, Depends(get_user_id)]
 InternalAuth = Depends(require_internal)
 
@@ -72,6 +83,11 @@ def get_share_id(share_id: str) -> str:
     return _path_id(share_id, "share")
 
 
+def get_file_id(file_id: str) -> str:
+    return _path_id(file_id, "file")
+
+
 ConversationId = Annotated[str, Depends(get_conversation_id)]
 MessageId = Annotated[str, Depends(get_message_id)]
 ShareId = Annotated[str, Depends(get_share_id)]
+FileId = Annotated[str, Depends(get_file_id)]

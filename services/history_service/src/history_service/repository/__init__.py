@@ -13,45 +13,80 @@ from ..metrics import MESSAGES_STORED, OPERATION_DURATION, STORE_UP
 from ..settings import HistorySettings
 from .accounts_base import AccountsRepository
 from .base import HistoryRepository
+from .files_base import FilesRepository
 from .shares_base import SharesRepository
 
 __all__ = [
-    "AccountsRepository", "HistoryRepository", "SharesRepository", "create_repository",
-    "create_stores", "instrumented",
+    "AccountsRepository", "FilesRepository", "HistoryRepository", "SharesRepository",
+    "create_files_repository", "create_repository", "create_shares_repository", "create_stores",
+    "instrumented",
 ]
 
 
 def create_stores(
     settings: HistorySettings,
-) -> tuple[HistoryRepository, AccountsRepository, SharesRepository]:
-    """The history store and the users/usage and share-link stores beside it (one MongoDB
+) -> tuple[HistoryRepository, AccountsRepository, FilesRepository, SharesRepository]:
+    """The history store, the users/usage, files and share-link stores beside it (one MongoDB
     client for all)."""
     if settings.mongodb_uri:
         from ._mongo_support import create_client, history_database
-        from ._retry import RetryPolicy
         from .accounts_mongo import MongoAccountsRepository
         from .mongo import MongoHistoryRepository
-        from .shares_mongo import MongoSharesRepository
 
         client = create_client(settings)
-        retry = RetryPolicy(
-            settings.store_retry_attempts,
-            settings.store_retry_base_delay,
-            settings.store_retry_max_delay,
-        )
         return (
             instrumented(MongoHistoryRepository(client, settings)),
-            MongoAccountsRepository(history_database(client, settings), retry),
-            MongoSharesRepository(history_database(client, settings), retry),
+            MongoAccountsRepository(history_database(client, settings), _retry_policy(settings)),
+            create_files_repository(settings, client),
+            create_shares_repository(settings, client),
         )
     from .accounts_sqlite import SqliteAccountsRepository
-    from .shares_sqlite import SqliteSharesRepository
 
     path = settings.state_dir / "history.sqlite3"
     return (
         create_repository(settings),
         SqliteAccountsRepository(path, settings.sqlite_busy_timeout_ms),
-        SqliteSharesRepository(path, settings.sqlite_busy_timeout_ms),
+        create_files_repository(settings),
+        create_shares_repository(settings),
+    )
+
+
+def _retry_policy(settings: HistorySettings) -> Any:
+    from ._retry import RetryPolicy
+
+    return RetryPolicy(
+        settings.store_retry_attempts,
+        settings.store_retry_base_delay,
+        settings.store_retry_max_delay,
+    )
+
+
+def create_files_repository(settings: HistorySettings, client: Any = None) -> FilesRepository:
+    """The files store of the selected backend (MongoDB: on ``client``, else a new one)."""
+    if settings.mongodb_uri:
+        from ._mongo_support import create_client, history_database
+        from .files_mongo import MongoFilesRepository
+
+        db = history_database(client or create_client(settings), settings)
+        return MongoFilesRepository(db, _retry_policy(settings))
+    from .files_sqlite import SqliteFilesRepository
+
+    path = settings.state_dir / "history.sqlite3"
+    return SqliteFilesRepository(path, settings.sqlite_busy_timeout_ms)
+
+
+def create_shares_repository(settings: HistorySettings, client: Any = None) -> SharesRepository:
+    """The share-link store of the selected backend (MongoDB: on ``client``, else a new one)."""
+    if settings.mongodb_uri:
+        from ._mongo_support import create_client, history_database
+        from .shares_mongo import MongoSharesRepository
+
+        db = history_database(client or create_client(settings), settings)
+        return MongoSharesRepository(db, _retry_policy(settings))
+    from .shares_sqlite import SqliteSharesRepository
+
+    return SqliteSharesRepository(
+        settings.state_dir / "history.sqlite3", settings.sqlite_busy_timeout_ms
     )
 
 

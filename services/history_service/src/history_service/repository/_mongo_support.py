@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
+from chatbot_common.errors import UnavailableError
 from pymongo import ASCENDING, DESCENDING, AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import (
     AutoReconnect,
     ConnectionFailure,
+    DuplicateKeyError,
     NetworkTimeout,
+    PyMongoError,
     ServerSelectionTimeoutError,
 )
 from pymongo.read_concern import ReadConcern
@@ -21,6 +24,9 @@ from pymongo.write_concern import WriteConcern
 
 from ..models import ConversationPublic, MessagePublic
 from ..settings import HistorySettings
+from ._retry import RetryPolicy
+
+T = TypeVar("T")
 
 Doc = dict[str, Any]
 
@@ -32,8 +38,29 @@ TRANSIENT: tuple[type[BaseException], ...] = (
 )
 _MSG_FIELDS = (
     "conversation_id", "seq", "role", "content", "status", "created_at", "model", "usage",
-    "client_message_id", "parent_id", "feedback",
+    "client_message_id", "files", "parent_id", "feedback",
     )  # fmt: skip
+
+
+async def bounded(
+    retry: RetryPolicy,
+    operation: str,
+    call: Callable[[], Awaitable[T]],
+    before: Callable[[], Awaitable[None]] | None = None,
+) -> T:
+    """One store operation (after ``before``, e.g. creating the indexes): transient errors
+    retried with back-off, then ``UnavailableError``; an error MongoDB labels retryable is
+    ``UnavailableError`` too; a duplicate key is the caller's to handle."""
+    try:
+        if before is not None:
+            await before()
+        return await retry.run(operation, call, TRANSIENT)
+    except (DuplicateKeyError, UnavailableError):
+        raise
+    except PyMongoError as exc:
+        if exc.has_error_label("RetryableError"):
+            raise UnavailableError("the history store is unavailable") from exc
+        raise
 
 
 def conversation_from_doc(doc: Doc) -> ConversationPublic:
@@ -45,6 +72,7 @@ def conversation_from_doc(doc: Doc) -> ConversationPublic:
         message_count=doc.get("message_count", 0),
         model=doc.get("model"),
         system_prompt=doc.get("system_prompt"),
+        sampling=doc.get("sampling"),
     )
 
 

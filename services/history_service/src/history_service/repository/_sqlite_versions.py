@@ -15,7 +15,7 @@ from ..models import (
     TreeMessage,
 )
 from . import _sqlite_tree as versions
-from ._sqlite_rows import MSG_COLS, Db, get_conversation, get_message, message_row, one
+from ._sqlite_rows import _MSG_COLS, Db, _get_conversation, _get_message, _message, _one
 
 T = TypeVar("T")
 
@@ -44,16 +44,16 @@ class SqliteVersions:
         self, user_id: str, conversation_id: str, message_id: str, data: MessageCreate
     ) -> tuple[MessagePublic, bool]:
         async def op(db: Db) -> tuple[MessagePublic, bool]:
-            await get_conversation(db, user_id, conversation_id)
+            await _get_conversation(db, user_id, conversation_id)
             if data.client_message_id is not None:
-                row = await one(
+                row = await _one(
                     db,
-                    f"SELECT {MSG_COLS} FROM messages WHERE user_id = ? AND client_message_id = ?",
+                    f"SELECT {_MSG_COLS} FROM messages WHERE user_id = ? AND client_message_id = ?",
                     (user_id, data.client_message_id),
                 )
                 if row is not None:  # a repeat: nothing changes again
                     return await self._existing(db, user_id, conversation_id, data), False
-            edited = await get_message(db, user_id, conversation_id, message_id)
+            edited = await _get_message(db, user_id, conversation_id, message_id)
             tree.check_editable(edited, await versions.is_active(db, message_id))
             await versions.leave_branch_from(db, conversation_id, edited.seq)
             return await self._insert(db, user_id, conversation_id, data)
@@ -64,33 +64,33 @@ class SqliteVersions:
         self, user_id: str, conversation_id: str, message_id: str
     ) -> ConversationPublic:
         async def op(db: Db) -> ConversationPublic:
-            await get_conversation(db, user_id, conversation_id)
+            await _get_conversation(db, user_id, conversation_id)
             nodes = await versions.nodes(db, conversation_id)
             path = tree.branch_through(nodes, message_id)
             on, off = tree.changes(nodes, path)
             await versions.activate(db, conversation_id, on, off, len(path))
-            return await get_conversation(db, user_id, conversation_id)
+            return await _get_conversation(db, user_id, conversation_id)
 
         return await self._write(op)
 
     async def list_tree(
         self, user_id: str, conversation_id: str, after_seq: int | None, limit: int
     ) -> list[TreeMessage]:
-        await get_conversation(self._r, user_id, conversation_id)
-        rows = await versions.tree_rows(self._r, MSG_COLS, conversation_id, after_seq, limit)
+        await _get_conversation(self._r, user_id, conversation_id)
+        rows = await versions.tree_rows(self._r, _MSG_COLS, conversation_id, after_seq, limit)
         return [
-            TreeMessage(**message_row(r).model_dump(), active=bool(r["active"])) for r in rows
+            TreeMessage(**_message(r).model_dump(), active=bool(r["active"])) for r in rows
         ]
 
     async def set_feedback(
         self, user_id: str, conversation_id: str, message_id: str, feedback: Feedback | None
     ) -> MessagePublic:
         async def op(db: Db) -> MessagePublic:
-            tree.check_rated(await get_message(db, user_id, conversation_id, message_id))
+            tree.check_rated(await _get_message(db, user_id, conversation_id, message_id))
             await db.execute(
                 "UPDATE messages SET feedback = ? WHERE id = ?",
                 (versions.feedback_json(feedback), message_id),
             )
-            return await get_message(db, user_id, conversation_id, message_id)
+            return await _get_message(db, user_id, conversation_id, message_id)
 
         return await self._write(op)

@@ -8,18 +8,17 @@ the history's (``RetryPolicy``), then answered ``UnavailableError``.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from chatbot_common.errors import NotFoundError, UnavailableError
+from chatbot_common.errors import NotFoundError
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError, PyMongoError
+from pymongo.errors import DuplicateKeyError
 
 from ..accounts import UsageCreate, UserRecord, UserSeen, UserUpdate
-from ._mongo_support import TRANSIENT, Doc
+from ._mongo_support import Doc
 from ._retry import RetryPolicy
+from ._side_stores import MongoSideStore
 
 T = TypeVar("T")
 _USAGE_FIELDS = ("user_id", "conversation_id", "model", "status", "prompt_tokens",
@@ -34,32 +33,14 @@ def _user(doc: Doc) -> UserRecord:
     )
 
 
-class MongoAccountsRepository:
+class MongoAccountsRepository(MongoSideStore):
+    NAME = "accounts"
+
     def __init__(self, db: AsyncDatabase[Doc], retry: RetryPolicy) -> None:
-        self.db = db
+        super().__init__(db, retry)
         self.users = db["users"]
         self.usage = db["usage"]
         self.conversations = db["conversations"]
-        self.retry = retry
-        self._indexes_ready = False
-
-    async def _do(self, operation: str, call: Callable[[], Awaitable[T]]) -> T:
-        try:
-            if not self._indexes_ready:
-                await self.retry.run("accounts_indexes", self._indexes, TRANSIENT)
-                self._indexes_ready = True
-            return await self.retry.run(operation, call, TRANSIENT)
-        except (DuplicateKeyError, UnavailableError):
-            raise
-        except PyMongoError as exc:
-            if exc.has_error_label("RetryableError"):
-                raise UnavailableError("the history store is unavailable") from exc
-            raise
-
-    async def open(self) -> None:
-        """Indexes now, or (store down) before the first use."""
-        with contextlib.suppress(UnavailableError):
-            await self._do("accounts_ping", lambda: self.db.command("ping"))
 
     async def _indexes(self) -> None:
         await self.users.create_index([("last_seen", DESCENDING)], name="last_seen")
@@ -67,9 +48,6 @@ class MongoAccountsRepository:
         await self.usage.create_index(
             [("user_id", ASCENDING), ("day", ASCENDING)], name="user_day"
         )
-
-    async def close(self) -> None:
-        return None  # the client belongs to the history store
 
     async def seen(self, user_id: str, data: UserSeen, now: str) -> UserRecord:
         update: dict[str, Any] = {"$set": {"last_seen": now},

@@ -8,13 +8,12 @@ SQLite's write lock (``busy_timeout``). ``synchronous=FULL`` as for messages.
 from __future__ import annotations
 
 import sqlite3
-from typing import Any
 
 import aiosqlite
 from chatbot_common.errors import NotFoundError
 
 from ..accounts import UsageCreate, UserRecord, UserSeen, UserUpdate
-from ._sqlite_connect import SqliteSideStore
+from ._side_stores import SqliteSideStore
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
@@ -72,20 +71,6 @@ class SqliteAccountsRepository(SqliteSideStore):
 
     async def upgrade(self, db: aiosqlite.Connection) -> None:
         await _add_feedback_column(db)
-
-    async def _write(self, sql: str, args: Any) -> int:
-        async with self._lock:
-            await self.db.execute("BEGIN IMMEDIATE")
-            try:
-                cursor = await self.db.execute(sql, args)
-                await self.db.execute("COMMIT")
-            except BaseException:
-                await self.db.execute("ROLLBACK")
-                raise
-            return cursor.rowcount
-
-    async def _rows(self, sql: str, args: Any) -> list[sqlite3.Row]:
-        return list(await self.db.execute_fetchall(sql, args))
 
     async def seen(self, user_id: str, data: UserSeen, now: str) -> UserRecord:
         await self._write(

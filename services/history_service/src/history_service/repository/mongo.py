@@ -33,7 +33,7 @@ from chatbot_common.errors import (
 from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError, PyMongoError
+from pymongo.errors import DuplicateKeyError
 
 from ..models import (
     ConversationCreate,
@@ -50,6 +50,7 @@ from ._mongo_support import (
     TRANSIENT,
     Doc,
     KeyedLocks,
+    bounded,
     conversation_from_doc,
     create_indexes,
     history_database,
@@ -85,15 +86,7 @@ class MongoHistoryRepository(MongoVersions):
         self._writing = KeyedLocks()  # this replica's writers of a conversation, one at a time
 
     async def _do(self, operation: str, call: Callable[[], Awaitable[T]]) -> T:
-        try:
-            await self._ensure_indexes()
-            return await self.retry.run(operation, call, TRANSIENT)
-        except (DuplicateKeyError, UnavailableError):
-            raise
-        except PyMongoError as exc:
-            if exc.has_error_label("RetryableError"):
-                raise UnavailableError("the history store is unavailable") from exc
-            raise
+        return await bounded(self.retry, operation, call, before=self._ensure_indexes)
 
     async def open(self) -> None:
         """Create the indexes now, or (server down: start not ready) before the first use."""

@@ -1,16 +1,13 @@
-"""Share links in the embedded SQLite file (table ``shares``; the snapshot as JSON).
-
-A connection of its own (WAL); each write one statement in autocommit, ``synchronous=FULL``.
-"""
+"""Share links in the embedded SQLite file (table ``shares``; the snapshot as JSON), beside
+the history (``SqliteSideStore``: a connection of its own, each write one transaction)."""
 
 from __future__ import annotations
 
 import json
 import sqlite3
-from typing import Any
 
 from ..shares import ShareRecord
-from ._sqlite_connect import SqliteSideStore
+from ._side_stores import SqliteSideStore
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS shares (
@@ -36,11 +33,6 @@ def _share(row: sqlite3.Row) -> ShareRecord:
 class SqliteSharesRepository(SqliteSideStore):
     SCHEMA = SCHEMA
 
-    async def _write(self, sql: str, args: Any) -> int:
-        async with self._lock:
-            cursor = await self.db.execute(sql, args)
-            return cursor.rowcount
-
     async def add(self, share: ShareRecord) -> None:
         await self._write(
             f"INSERT INTO shares ({_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -49,12 +41,11 @@ class SqliteSharesRepository(SqliteSideStore):
         )
 
     async def get(self, share_id: str) -> ShareRecord | None:
-        rows = list(await self.db.execute_fetchall(
-            f"SELECT {_COLS} FROM shares WHERE id = ?", (share_id,)))
+        rows = await self._rows(f"SELECT {_COLS} FROM shares WHERE id = ?", (share_id,))
         return _share(rows[0]) if rows else None
 
     async def list_for(self, user_id: str, conversation_id: str) -> list[ShareRecord]:
-        rows = await self.db.execute_fetchall(
+        rows = await self._rows(
             f"SELECT {_COLS} FROM shares WHERE user_id = ? AND conversation_id = ?"
             " ORDER BY created_at DESC",
             (user_id, conversation_id),

@@ -35,18 +35,22 @@ from ..models import (
 )
 from . import _sqlite_tree as versions
 from ._group_commit import GroupCommitWriter
-from ._sqlite_rows import CONV_COLS as _CONV_COLS
-from ._sqlite_rows import MSG_COLS as _MSG_COLS
-from ._sqlite_rows import casefold as _casefold
-from ._sqlite_rows import conversation_row as _conversation
-from ._sqlite_rows import get_conversation as _get_conversation
-from ._sqlite_rows import get_message as _get_message
-from ._sqlite_rows import message_row as _message
-from ._sqlite_rows import one as _one
+from ._sqlite_rows import (
+    _CONV_COLS,
+    _MSG_COLS,
+    Db,
+    _add_columns,
+    _casefold,
+    _conversation,
+    _get_conversation,
+    _get_message,
+    _json,
+    _message,
+    _one,
+)
 from ._sqlite_versions import SqliteVersions
 
 T = TypeVar("T")
-Db = aiosqlite.Connection
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS conversations (
@@ -57,7 +61,8 @@ CREATE TABLE IF NOT EXISTS conversations (
     model TEXT,
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL,
-    message_count INTEGER NOT NULL DEFAULT 0
+    message_count INTEGER NOT NULL DEFAULT 0,
+    sampling TEXT
 );
 CREATE INDEX IF NOT EXISTS conversations_user_updated
     ON conversations (user_id, updated_at DESC);
@@ -74,6 +79,7 @@ CREATE TABLE IF NOT EXISTS messages (
     client_message_id TEXT,
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL,
+    files TEXT,
     UNIQUE (conversation_id, seq),
     UNIQUE (user_id, client_message_id)
 );
@@ -109,6 +115,7 @@ class SqliteHistoryRepository(SqliteVersions):
         self._writer_db = await self._connect()
         await self._writer_db.execute("PRAGMA journal_mode = WAL")
         await self._writer_db.executescript(SCHEMA)
+        await _add_columns(self._writer_db)
         await versions.upgrade(self._writer_db)
         self._writer = GroupCommitWriter(self._writer_db)
         self._reader = await self._connect()
@@ -146,9 +153,9 @@ class SqliteHistoryRepository(SqliteVersions):
         async def op(db: Db) -> ConversationPublic:
             await db.execute(
                 "INSERT INTO conversations (id, user_id, title, system_prompt, model,"
-                " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                " created_at, updated_at, sampling) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (conv.id, user_id, conv.title, conv.system_prompt, conv.model, conv.created_at,
-                 conv.updated_at),
+                 conv.updated_at, _json(conv.sampling)),
             )
             return conv
 
@@ -188,6 +195,8 @@ class SqliteHistoryRepository(SqliteVersions):
         self, user_id: str, conversation_id: str, data: ConversationUpdate
     ) -> ConversationPublic:
         fields = data.changes()
+        if "sampling" in fields:
+            fields["sampling"] = _json(data.sampling)
 
         async def op(db: Db) -> ConversationPublic:
             await _get_conversation(db, user_id, conversation_id)
@@ -253,9 +262,9 @@ class SqliteHistoryRepository(SqliteVersions):
         row = await _one(
             db,
             "INSERT INTO messages (id, conversation_id, user_id, seq, role, content,"
-            " status, model, usage, client_message_id, created_at, updated_at, parent_id)"
+            " status, model, usage, client_message_id, created_at, updated_at, files, parent_id)"
             " SELECT ?, ?, ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM messages"
-            f"  WHERE conversation_id = ?), ?, ?, ?, ?, ?, ?, ?, ?, {versions.PARENT_SQL}"
+            f"  WHERE conversation_id = ?), ?, ?, ?, ?, ?, ?, ?, ?, ?, {versions.PARENT_SQL}"
             " FROM conversations WHERE id = ? AND user_id = ?"
             " ON CONFLICT (user_id, client_message_id) DO NOTHING RETURNING seq, parent_id",
             (
@@ -271,6 +280,7 @@ class SqliteHistoryRepository(SqliteVersions):
                 message.client_message_id,
                 message.created_at,
                 message.created_at,
+                _json(message.files),
                 conversation_id,
                 conversation_id,
                 user_id,

@@ -1,14 +1,18 @@
 // Boot the chat page: libraries, language, connection, and the wiring of the page's controls.
 
+import "./strings_files.js";
+import { Attachments, fileChip } from "./attachments.js";
 import { Auth } from "./auth.js";
 import { Chat } from "./chat.js";
 import { Connection } from "./connection.js";
 import { fillIcons, toast } from "./dom.js";
 import { exportConversation } from "./exporter.js";
 import { rateMessage } from "./feedback.js";
+import { FileApi } from "./files.js";
 import { applyTranslations, initLanguage, language, setLanguage, t } from "./i18n.js";
 import { loadLibraries } from "./libs.js";
 import { MarkdownRenderer } from "./markdown.js";
+import { SettingsPanel } from "./settings_panel.js";
 import { ShareDialog } from "./sharing.js";
 import { Sidebar, conversationTitle } from "./sidebar.js";
 import { Speech } from "./speech.js";
@@ -73,8 +77,8 @@ async function boot() {
   applyTranslations(document);
   fillIcons(document, {
     "open-sidebar": "menu", "close-sidebar": "close", "export-btn": "download", send: "send",
-    "share-btn": "share",
-    stop: "stop", "to-bottom": "down", "rename-title": "pencil", dictate: "mic",
+    "share-btn": "share", dictate: "mic",
+    stop: "stop", "to-bottom": "down", "rename-title": "pencil", "conv-settings-btn": "sliders",
   });
   let libs;
   try {
@@ -102,6 +106,7 @@ async function boot() {
   }
   showIdentity(auth);
   const markdown = new MarkdownRenderer(libs);
+  const files = new FileApi(config.chat_url, auth);
   const input = $("input");
   const speech = new Speech();
   speech.bindDictation($("dictate"), input, () => {
@@ -134,6 +139,7 @@ async function boot() {
       showVersion: (id) => showVersion(chat, id),
       rate: (message, rating, comment) => rateMessage(chat, message, rating, comment),
       speak: speech.canSpeak ? (message) => speech.speak(message) : undefined,
+      fileChip: (file) => fileChip(file, files),
     }),
     renderSidebar: () => sidebar.render(chat.sidebarState()),
     showConversation: (conv) => {
@@ -160,6 +166,8 @@ async function boot() {
       const model = $("model-select").value;
       if (prompt) options.system_prompt = prompt;
       if (model) options.model = model;
+      const sampling = settings.forNewChat();
+      if (sampling) options.sampling = sampling;
       return options;
     },
   };
@@ -175,6 +183,12 @@ async function boot() {
   chat = new Chat(conn, view);
   const shareDialog = new ShareDialog($("share-dialog"), conn, Boolean(config.auth?.oidc));
   $("share-btn").addEventListener("click", () => { if (chat.currentId) shareDialog.open(chat.currentId); });
+  const attachments = new Attachments($("attachments"), files, () => chat.ensureConversation());
+  attachments.bind($("attach"), $("file-input"), $("main"), input);
+  const settings = new SettingsPanel($("conv-settings-btn"), $("conv-settings"), {
+    save: (sampling) => chat.updateSettings(sampling),
+    current: () => chat.current,
+  });
   $("boot").remove();
   view.showConversation(null);
   setConnState("connecting");
@@ -191,7 +205,9 @@ async function boot() {
     input.value = "";
     autoGrow(input);
     $("send").disabled = true;
-    const ok = await chat.send(text);
+    const attached = await attachments.ready();
+    const ok = await chat.send(text, attached);
+    if (ok) attachments.clear();
     if (!ok && !input.value) input.value = text;
     $("send").disabled = !input.value.trim();
   };
@@ -216,7 +232,28 @@ async function boot() {
   $("stop").addEventListener("click", () => chat.stop());
 
   // Sidebar controls.
-  $("new-chat").addEventListener("click", () => { closeSidebar(); chat.newChat(); input.focus(); });
+  $("new-chat").addEventListener("click", () => {
+    closeSidebar();
+    chat.newChat();
+    attachments.discard();
+    settings.reset();
+    input.focus();
+  });
+  $("import-btn").addEventListener("click", () => $("import-input").click());
+  $("import-input").addEventListener("change", async (event) => {
+    const file = event.target.files[0];
+    event.target.value = "";
+    if (!file) return;
+    try {
+      const conversation = await files.importConversation(await file.text());
+      await chat.loadList();
+      closeSidebar();
+      await chat.open(conversation.id);
+      toast(t("imported"));
+    } catch (err) {
+      toast(`${t("importFailed")}: ${err.message || err}`, { kind: "error", timeout: 8000 });
+    }
+  });
   let searchTimer = 0;
   $("search").addEventListener("input", (event) => {
     clearTimeout(searchTimer);
@@ -254,9 +291,9 @@ async function boot() {
     $(id).addEventListener("click", () => {
       if (!chat.current) return;
       const conv = chat.current;
-      loadTree(chat.conn, conv.id).catch(() => null).then((every) => {
-        exportConversation(format, conv, every?.length ? every : view.thread.messages);
-      });
+      loadTree(chat.conn, conv.id).catch(() => null).then((every) => exportConversation(
+        format, conv, every?.length ? every : view.thread.messages, files,
+      )).catch((err) => toast(String(err.message || err), { kind: "error" }));
     });
   }
 

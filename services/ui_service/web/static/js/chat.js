@@ -308,31 +308,51 @@ export class Chat {
     this.updateBusy();
   }
 
-  async send(text) {
+  /** The open conversation's id; a new chat is created first (files attach to it). */
+  async ensureConversation() {
+    if (this.currentId) return this.currentId;
+    if (!this.creating) {
+      this.creating = (async () => {
+        try {
+          const opts = this.view.newChatOptions();
+          // No title: the chat service names the conversation after its first message.
+          const ack = await this.conn.request("conversation.create", opts);
+          this.conversations.set(ack.conversation.id, ack.conversation);
+          this.currentId = ack.conversation.id;
+          history.pushState({}, "", `/c/${encodeURIComponent(this.currentId)}`);
+          this.view.showConversation(ack.conversation);
+          this.view.renderSidebar();
+          return this.currentId;
+        } catch (err) {
+          toast(errorText(err), { kind: "error" });
+          return null;
+        } finally {
+          this.creating = null;
+        }
+      })();
+    }
+    return this.creating;
+  }
+
+  /** Change the open conversation's settings (conversation.update); throws on refusal. */
+  async updateSettings(sampling) {
+    const ack = await this.conn.request("conversation.update", { conversation_id: this.currentId, sampling });
+    this.conversations.set(ack.conversation.id, ack.conversation);
+    return ack.conversation;
+  }
+
+  async send(text, files = []) {
     const content = text.trim();
     if (!content) return false;
-    if (!this.currentId) {
-      try {
-        const opts = this.view.newChatOptions();
-        // No title: the chat service names the conversation after its first message.
-        const ack = await this.conn.request("conversation.create", opts);
-        this.conversations.set(ack.conversation.id, ack.conversation);
-        this.currentId = ack.conversation.id;
-        history.pushState({}, "", `/c/${encodeURIComponent(this.currentId)}`);
-        this.view.showConversation(ack.conversation);
-        this.view.renderSidebar();
-      } catch (err) {
-        toast(errorText(err), { kind: "error" });
-        return false;
-      }
-    }
+    if (!(await this.ensureConversation())) return false;
     const conversationId = this.currentId;
     const clientId = newId();
     const pendingId = `pending-${clientId}`;
-    this.thread.upsert({ id: pendingId, role: "user", content, status: "complete", pending: true });
+    this.thread.upsert({ id: pendingId, role: "user", content, status: "complete", pending: true, files });
     this.awaitingAnswer = true;
     this.updateBusy();
     const payload = { conversation_id: conversationId, client_message_id: clientId, content };
+    if (files.length) payload.file_ids = files.map((f) => f.id);
     this.lastSend = { payload, retries: 0 };
     for (let attempt = 1; ; attempt++) {
       try {

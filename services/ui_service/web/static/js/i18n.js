@@ -240,6 +240,13 @@ export function setLanguage(lang) {
   applyTranslations(document);
 }
 
+/** More strings (a feature's own module adds its strings so): {en: {...}, de: {...}}. */
+export function extendStrings(extra) {
+  for (const [lang, strings] of Object.entries(extra)) {
+    if (STRINGS[lang]) Object.assign(STRINGS[lang], strings);
+  }
+}
+
 export function t(key) {
   return STRINGS[current][key] ?? STRINGS.en[key] ?? key;
 }

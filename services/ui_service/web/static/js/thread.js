@@ -15,7 +15,7 @@ function order(a, b) {
 
 export class Thread {
   /** actions: regenerate(), edit(message, text), showVersion(id), rate(message, rating, comment),
-   * speak(message) (optional: read aloud) */
+   * speak(message) (optional: read aloud), fileChip(file) → the node naming a message's file */
   constructor(root, scroller, markdown, actions) {
     this.root = root;
     this.scroller = scroller;
@@ -132,6 +132,10 @@ export class Thread {
     } else {
       content.textContent = msg.content;
     }
+    const files = node.querySelector(".msg-files");
+    const named = (msg.files || []).filter((f) => f && f.name);
+    files.hidden = !named.length;
+    files.replaceChildren(...named.map((f) => this.actions.fileChip?.(f) ?? f.name));
     const when = Date.parse(msg.created_at || "");
     if (when) node.title = new Date(when).toLocaleString(document.documentElement.lang);
     const status = node.querySelector(".msg-status");
@@ -180,6 +184,7 @@ export class Thread {
       "aria-label": isUser ? t("you") : t("assistant"),
     },
     el("div", { class: "msg-body" },
+      el("div", { class: "msg-files", hidden: true }),
       el("div", { class: isUser ? "msg-content plain" : "msg-content markdown" }),
       el("div", { class: "msg-status", hidden: true }),
       actions));

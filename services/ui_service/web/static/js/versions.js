@@ -51,6 +51,7 @@ export async function editMessage(chat, msg, text) {
   chat.awaitingAnswer = true;
   chat.updateBusy();
   const payload = { conversation_id: cid, message_id: msg.id, client_message_id: clientId, content };
+  if (msg.files?.length) payload.file_ids = msg.files.map((f) => f.id); // the version keeps them
   for (let attempt = 1; ; attempt++) {
     try {
       const ack = await chat.conn.request("message.edit", payload);

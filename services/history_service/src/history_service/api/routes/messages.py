@@ -17,8 +17,17 @@ from ...models import (
     MessageUpdate,
     TextUpdate,
 )
-from ..deps import ConversationId, HistoryDep, InternalAuth, MessageId, SettingsDep, UserId
+from ..deps import (
+    ConversationId,
+    FilesDep,
+    HistoryDep,
+    InternalAuth,
+    MessageId,
+    SettingsDep,
+    UserId,
+)
 from ..limits import check_message
+from .files import file_refs
 
 router = APIRouter(
     prefix="/v1/conversations/{conversation_id}/messages",
@@ -50,9 +59,14 @@ async def add_message(
     body: MessageCreate,
     user_id: UserId,
     repo: HistoryDep,
+    files: FilesDep,
     settings: SettingsDep,
 ) -> JSONResponse:
     check_message(body, settings)
+    if body.files:  # only files stored in this conversation, named as stored
+        ids = [f.id for f in body.files]
+        body = body.model_copy(update={"files": await file_refs(files, user_id,
+                                                                 conversation_id, ids)})
     message, created = await repo.add_message(user_id, conversation_id, body)
     return JSONResponse(
         MessageStored(message=message, created=created).model_dump(mode="json"),

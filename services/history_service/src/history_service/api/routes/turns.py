@@ -13,8 +13,9 @@ from fastapi import APIRouter, status
 from fastapi.responses import JSONResponse
 
 from ...models import MessageCreate, TurnCreate, TurnStored
-from ..deps import ConversationId, HistoryDep, InternalAuth, SettingsDep, UserId
+from ..deps import ConversationId, FilesDep, HistoryDep, InternalAuth, SettingsDep, UserId
 from ..limits import check_message
+from .files import file_refs
 
 router = APIRouter(
     prefix="/v1/conversations/{conversation_id}/turns", tags=["turns"],
@@ -33,10 +34,12 @@ async def start_turn(
     body: TurnCreate,
     user_id: UserId,
     repo: HistoryDep,
+    files: FilesDep,
     settings: SettingsDep,
 ) -> JSONResponse:
     user = MessageCreate(role=Role.USER, content=body.content, status=MessageStatus.COMPLETE,
-                         client_message_id=body.client_message_id)
+                         client_message_id=body.client_message_id,
+                         files=await file_refs(files, user_id, conversation_id, body.file_ids))
     check_message(user, settings)
     conversation = await repo.get_conversation(user_id, conversation_id)  # ownership, 404
     if body.edit_of is not None:  # a new version of that message (tree.py)

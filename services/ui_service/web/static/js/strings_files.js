@@ -1,0 +1,46 @@
+// Strings of files, conversation settings and import (en, de).
+
+import { extendStrings } from "./i18n.js";
+
+extendStrings({
+  en: {
+    attachFile: "Attach file",
+    attachments: "Attached files",
+    removeFile: "Remove",
+    uploading: "Uploading…",
+    dropFiles: "Drop files to attach them",
+    fileTooLarge: "The file is too large",
+    fileRefused: "The file was refused",
+    downloadFile: "Download",
+    convSettings: "Conversation settings",
+    temperature: "Temperature",
+    topP: "Top-p",
+    maxTokens: "Maximum answer length (tokens)",
+    modelDefault: "model default",
+    save: "Save",
+    settingsSaved: "Settings saved",
+    importConversation: "Import conversation",
+    imported: "Conversation imported",
+    importFailed: "The import failed",
+  },
+  de: {
+    attachFile: "Datei anhängen",
+    attachments: "Angehängte Dateien",
+    removeFile: "Entfernen",
+    uploading: "Wird hochgeladen…",
+    dropFiles: "Dateien hier ablegen, um sie anzuhängen",
+    fileTooLarge: "Die Datei ist zu groß",
+    fileRefused: "Die Datei wurde abgelehnt",
+    downloadFile: "Herunterladen",
+    convSettings: "Einstellungen der Unterhaltung",
+    temperature: "Temperatur",
+    topP: "Top-p",
+    maxTokens: "Maximale Antwortlänge (Tokens)",
+    modelDefault: "Standard des Modells",
+    save: "Speichern",
+    settingsSaved: "Einstellungen gespeichert",
+    importConversation: "Unterhaltung importieren",
+    imported: "Unterhaltung importiert",
+    importFailed: "Der Import ist fehlgeschlagen",
+  },
+});
