@@ -74,12 +74,14 @@ def test_edit_the_second_of_four_and_browse_back(stack: Stack, tmp_path: Path) -
             page.click("#export-btn")
             page.click("#export-json")
         body = json.loads(Path(js.value.path()).read_text())
-        assert len(body["messages"]) == 10
-        assert [m["content"] for m in body["messages"] if m["role"] == "user"] == [
+        # The branch shown (what an import restores), then the rest of the tree.
+        assert [m["content"] for m in body["messages"] if m["role"] == "user"] == edited
+        assert len(body["other_versions"]) == 6
+        every = sorted(body["messages"] + body["other_versions"], key=lambda m: m["seq"])
+        assert [m["content"] for m in every if m["role"] == "user"] == [
             *questions, "Question number 2, rephrased"]
-        assert sum(m["active"] for m in body["messages"]) == 4
-        by_id = {m["id"]: m for m in body["messages"]}
-        versions = [m for m in body["messages"] if m["content"].startswith("Question number 2")]
+        by_id = {m["id"]: m for m in every}
+        versions = [m for m in every if m["content"].startswith("Question number 2")]
         assert versions[0]["parent_id"] == versions[1]["parent_id"] is not None
         assert by_id[versions[0]["parent_id"]]["role"] == "assistant"
         with page.expect_download() as md:
