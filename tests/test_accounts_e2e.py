@@ -123,9 +123,14 @@ async def test_admin_events_count_exactly(
                            ("admin.user.update", {"user_id": bob_id, "disabled": True})]:
         ack = await bob.call(event, payload)
         assert ack["error"]["code"] == "forbidden", (event, ack)
+    # Feedback on answers is counted in the operator's view (issue 20).
+    for answer, rating in zip(answers, ("good", "bad"), strict=True):
+        await bob.ok("message.feedback", {"conversation_id": answer["conversation_id"],
+                                          "message_id": answer["id"], "rating": rating})
     rows = (await admin.ok("admin.usage", {"group_by": "user"}))["rows"]
     mine = next(r for r in rows if r["key"] == bob_id)
     assert mine["messages"] == 2 and mine["errors"] == 0
+    assert (mine["good"], mine["bad"]) == (1, 1)
     assert mine["prompt_tokens"] == sum(a["usage"]["prompt_tokens"] for a in answers)
     assert mine["completion_tokens"] == sum(a["usage"]["completion_tokens"] for a in answers)
     assert mine["ttft_p50_ms"] is not None and mine["ttft_p95_ms"] >= mine["ttft_p50_ms"]

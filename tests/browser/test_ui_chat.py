@@ -302,8 +302,15 @@ def test_edit_resend_copy_and_keyboard(stack: Stack, tmp_path: Path) -> None:
         page.click(".msg-user .act-edit")
         page.fill(".edit-area", "edited question [tokens:10]")
         page.keyboard.press("Enter")
-        wait_answer_done(page, 2)
-        assert assistant_texts(page)[-1] == expected_answer("edited question [tokens:10]", 10)
+        # A new version of the message (issue 20): it and its answer replace the earlier
+        # exchange on the page, which stays one version back.
+        expected = expected_answer("edited question [tokens:10]", 10)
+        page.wait_for_function(
+            "t => [...document.querySelectorAll('.msg-assistant .msg-content')]"
+            ".some(e => e.innerText === t)", arg=expected)
+        wait_answer_done(page, 1)
+        assert assistant_texts(page) == [expected]
+        assert page.inner_text(".msg-user .ver-label") == "2 / 2"
 
 
 def test_narrow_viewport_and_dark_mode(stack: Stack, tmp_path: Path) -> None:

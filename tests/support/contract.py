@@ -17,6 +17,15 @@ CLIENT_EVENTS = (
     "admin.usage",
     "admin.users",
     "admin.user.update",
+    # Message versions and feedback (issue 20)
+    "message.edit",
+    "conversation.branch",
+    "conversation.tree",
+    "message.feedback",
+    "share.create",
+    "share.list",
+    "share.revoke",
+    "share.get",
     # Files, sampling settings, import (issue 20)
     "conversation.update",
 )

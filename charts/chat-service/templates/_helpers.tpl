@@ -4,6 +4,12 @@
 {{- define "chat-service.labels" -}}{{ include "chatbot-lib.labels" . }}{{- end }}
 {{- define "chat-service.selectorLabels" -}}{{ include "chatbot-lib.selectorLabels" . }}{{- end }}
 
+{{/* SHARE_PUBLIC_LINKS: auth.sharePublicLinks, or global.auth.sharePublicLinks where set. */}}
+{{- define "chat-service.sharePublicLinks" -}}
+{{- $global := ((.Values.global | default dict).auth | default dict).sharePublicLinks }}
+{{- toJson (dict "value" (ternary .Values.auth.sharePublicLinks $global (kindIs "invalid" $global))) }}
+{{- end }}
+
 {{- define "chat-service.config" -}}
 {{- include "chatbot-lib.httpConfig" . }}
 LLM_SERVICE_URL: {{ tpl .Values.llmServiceUrl . | quote }}
@@ -42,6 +48,8 @@ ALLOWED_ORIGINS: {{ tpl .Values.allowedOrigins . | quote }}
   (list "MAX_TITLE_CHARS" .Values.limits.maxTitleChars)
   (list "MAX_SYSTEM_PROMPT_CHARS" .Values.limits.maxSystemPromptChars)
   (list "MAX_PAYLOAD_BYTES" .Values.limits.maxPayloadBytes)
+  (list "MAX_FEEDBACK_CHARS" .Values.limits.maxFeedbackChars)
+  (list "SHARE_PUBLIC_LINKS" (include "chat-service.sharePublicLinks" . | fromJson).value)
   (list "MAX_FILE_BYTES" .Values.limits.maxFileBytes)
   (list "MAX_FILES_PER_MESSAGE" .Values.limits.maxFilesPerMessage)
   (list "MAX_IMPORT_BYTES" .Values.limits.maxImportBytes)

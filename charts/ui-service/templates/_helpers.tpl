@@ -5,6 +5,12 @@
 {{- define "ui-service.selectorLabels" -}}{{ include "chatbot-lib.selectorLabels" . }}{{- end }}
 
 {{/* Non-secret settings (ConfigMap). */}}
+{{/* SHARE_PUBLIC_LINKS: auth.sharePublicLinks, or global.auth.sharePublicLinks where set. */}}
+{{- define "ui-service.sharePublicLinks" -}}
+{{- $global := ((.Values.global | default dict).auth | default dict).sharePublicLinks }}
+{{- toJson (dict "value" (ternary .Values.auth.sharePublicLinks $global (kindIs "invalid" $global))) }}
+{{- end }}
+
 {{- define "ui-service.config" -}}
 {{- include "chatbot-lib.httpConfig" . }}
 CHAT_PUBLIC_URL: {{ tpl .Values.chatPublicUrl . | quote }}
@@ -17,6 +23,7 @@ LLM_SERVICE_URL: {{ tpl .Values.llmServiceUrl . | quote }}
 {{- include "chatbot-lib.configEntries" (list
   (list "TOKEN_TTL_SECONDS" .Values.tokens.ttlSeconds)
   (list "TOKEN_RENEW_WINDOW_SECONDS" .Values.tokens.renewWindowSeconds)
+  (list "SHARE_PUBLIC_LINKS" (include "ui-service.sharePublicLinks" . | fromJson).value)
 ) }}
 {{- end }}
 

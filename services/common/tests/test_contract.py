@@ -52,7 +52,8 @@ def test_message_round_trips_json_unchanged() -> None:
         '{"id":"m1","conversation_id":"c1","seq":2,"role":"assistant","content":"hi",'
         '"status":"streaming","created_at":"2026-11-25T10:00:00.123Z","model":null,'
         '"usage":{"prompt_tokens":1,"completion_tokens":2,"total_tokens":3},'
-        '"client_message_id":null,"files":null}'
+        '"client_message_id":null,"parent_id":"m0","versions":null,'
+        '"feedback":{"rating":"bad","comment":"too short"},"files":null}'
     )
     message = Message.model_validate_json(wire)
     assert message.role is Role.ASSISTANT and message.status is MessageStatus.STREAMING

@@ -34,7 +34,8 @@ def test_config_never_reflects_the_host_header(client: TestClient, host: str) ->
     r = client.get("/config.json", headers={"Host": f"{host}:8080"})
     assert r.status_code == 200
     assert r.json() == {"chat_url": "http://localhost:8081", "socket_path": "/socket.io",
-                        "auth": {"guest_access": True, "oidc": None}}
+                        "auth": {"guest_access": True, "oidc": None,
+                                 "share_public_links": False}}
 
 
 def test_config_uses_configured_public_url_and_port(tmp_path: Path) -> None:
@@ -56,8 +57,15 @@ def test_config_names_the_identity_provider(tmp_path: Path) -> None:
         assert c.get("/config.json").json()["auth"] == {
             "guest_access": False,
             "oidc": {"issuer": "https://id.example/realms/x", "client_id": "web"},
+            "share_public_links": False,
         }
         assert c.post("/auth/guest").status_code == 403
+        assert c.post("/auth/reader").status_code == 403  # share links: signed-in users only
+    with make_client(tmp_path, SHARE_PUBLIC_LINKS="true", **env) as c:
+        assert c.get("/config.json").json()["auth"]["share_public_links"] is True
+        reader = c.post("/auth/reader").json()
+        claims = jwt.decode(reader["token"], options={"verify_signature": False})
+        assert claims["aud"] == "chatbot-share-reader" and claims["sub"].startswith("reader-")
     with make_client(tmp_path, GUEST_ACCESS="true", **env) as c:
         assert c.get("/config.json").json()["auth"]["guest_access"] is True
 

@@ -153,6 +153,44 @@ class HistoryClient:
             json={"content": content},
         )
 
+    async def select_branch(self, user_id: str, cid: str, mid: str) -> Json:
+        """Make the branch through ``mid`` the active one; the conversation."""
+        return await self._object(
+            "POST", f"/v1/conversations/{_seg(cid)}/branch", user_id, json={"message_id": mid}
+        )
+
+    async def list_tree(
+        self, user_id: str, cid: str, after_seq: int | None = None, limit: int | None = None
+    ) -> list[Json]:
+        """Every message of every branch (``parent_id``, ``active``), ascending ``seq``."""
+        body = await self._call(
+            "GET", f"/v1/conversations/{_seg(cid)}/tree", user_id,
+            params={"after_seq": after_seq, "limit": limit},
+        )
+        return list(body["messages"])
+
+    async def set_feedback(self, user_id: str, cid: str, mid: str, feedback: Json | None) -> Json:
+        return await self._object(
+            "PUT", f"/v1/conversations/{_seg(cid)}/messages/{_seg(mid)}/feedback", user_id,
+            json={"feedback": feedback},
+        )
+
+    # share links
+    async def create_share(self, user_id: str, cid: str, body: Json) -> Json:
+        return await self._object("POST", f"/v1/conversations/{_seg(cid)}/shares", user_id,
+                                json=body)
+
+    async def list_shares(self, user_id: str, cid: str) -> list[Json]:
+        body = await self._call("GET", f"/v1/conversations/{_seg(cid)}/shares", user_id)
+        return list(body["shares"])
+
+    async def revoke_share(self, user_id: str, share_id: str) -> None:
+        await self._call("DELETE", f"/v1/shares/{_seg(share_id)}", user_id)
+
+    async def read_share(self, share_id: str) -> Json:
+        """``{share, user_id (the owner), conversation, messages}``; NotFoundError if gone."""
+        return await self._object("GET", f"/v1/shares/{_seg(share_id)}", None)
+
     async def delete_message(self, user_id: str, cid: str, mid: str) -> None:
         await self._call("DELETE", f"/v1/conversations/{_seg(cid)}/messages/{_seg(mid)}", user_id)
 

@@ -28,6 +28,12 @@ INTER_TOKEN = Histogram(
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
 )
 MESSAGES_STORED = Counter("chat_messages_stored_total", "User messages newly stored.")
+FEEDBACK = Counter(
+    "chat_feedback_total",
+    "Feedback on answers (message.feedback), by the answer's model and rating (good, bad,"
+    " none: taken back).",
+    ["model", "rating"],
+)
 DELTAS = Counter("chat_deltas_emitted_total", "message.delta events emitted.")
 PROTOCOL_REFUSALS = Counter(
     "chat_protocol_refusals_total",

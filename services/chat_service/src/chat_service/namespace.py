@@ -38,13 +38,16 @@ from .schemas import (
     ConversationRename,
     ConversationSearch,
     ConversationUpdate,
+    MessageEdit,
     MessageSend,
     check_text,
     parse,
 )
 from .service import ChatService
 from .sessions import Connections
+from .shares import READER_EVENTS, SHARE_EVENTS, ShareEvents
 from .titles import is_untitled, title_from
+from .versions import VERSION_EVENTS, VersionEvents
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +68,10 @@ class ChatNamespace(socketio.AsyncNamespace):
         "message.send",
         "message.stop",
         "message.regenerate",
+        "message.edit",
         "auth.renew",
+        *VERSION_EVENTS,
+        *SHARE_EVENTS,
     )
 
     def __init__(self, service: ChatService, namespace: str = "/") -> None:
@@ -75,9 +81,13 @@ class ChatNamespace(socketio.AsyncNamespace):
         self.connections = Connections()
         self.admin = AdminEvents(service, self.connections, self.close_user)
         self.handlers: dict[str, Handler] = {
-            event: getattr(self, "on_" + event.replace(".", "_")) for event in self.EVENTS
+            event: getattr(self, "on_" + event.replace(".", "_"))
+            for event in self.EVENTS
+            if event not in VERSION_EVENTS and event not in SHARE_EVENTS
         }
         self.handlers.update(self.admin.handlers())
+        self.handlers.update(VersionEvents(service, self.emit).handlers())
+        self.handlers.update(ShareEvents(service, self.connections).handlers())
 
     async def trigger_event(self, event: str, *args: Any) -> Any:
         # The server's own connect/disconnect run while the sid is pending; the same names sent
@@ -101,6 +111,8 @@ class ChatNamespace(socketio.AsyncNamespace):
             if len(args) > 1:
                 raise InvalidError("send one payload object")
             user_id = await self._user(sid)
+            if event not in READER_EVENTS and self.connections.reader(sid):
+                raise ForbiddenError("this connection may only read share links; sign in")
             own_limit = await self._allowed(sid, user_id) if event in ANSWERING_EVENTS else None
             await self.service.limiter.check(user_id, event, sid, own_limit)
             ack = await handler(sid, user_id, args[0] if args else None)
@@ -167,7 +179,8 @@ class ChatNamespace(socketio.AsyncNamespace):
         token = auth.get("token") if isinstance(auth, dict) else None
         try:
             user = await self.verifier.verify(token)
-            record = await self.service.accounts.seen(user) if self.service.accounts else None
+            record = (await self.service.accounts.seen(user)
+                      if self.service.accounts and not user.reader else None)
             if record is not None and record.get("disabled"):
                 raise ForbiddenError("this account is disabled")
             self.service.limiter.connect(user.id, sid)
@@ -297,6 +310,15 @@ class ChatNamespace(socketio.AsyncNamespace):
         with self.service.admitting(p.conversation_id) as refused:
             return await self._send(sid, user_id, p, refused)
 
+    async def on_message_edit(self, sid: str, user_id: str, data: Any) -> Ack:
+        """A new version of a user message (``versions.py``): sent like ``message.send``, its
+        answer streams; the messages after the old version leave the active branch."""
+        p = parse(MessageEdit, data)
+        check_text("content", p.content, self.service.settings.max_content_chars,
+                   required=True, too_long=TooLargeError)
+        with self.service.admitting(p.conversation_id) as refused:
+            return await self._send(sid, user_id, p, refused)
+
     async def _send(self, sid: str, user_id: str, p: MessageSend, refused: Refused | None) -> Ack:
         history, _, answers = self.service.clients()
         settings = self.service.settings
@@ -305,7 +327,8 @@ class ChatNamespace(socketio.AsyncNamespace):
         turn = await history.start_turn(user_id, p.conversation_id, {
             "content": p.content, "client_message_id": p.client_message_id,
             "answer": refused is None, "context_messages": settings.history_messages,
-            "default_model": settings.default_model, "file_ids": p.file_ids or []})
+            "default_model": settings.default_model, "file_ids": p.file_ids or [],
+            "edit_of": p.message_id if isinstance(p, MessageEdit) else None})
         conversation, message = turn["conversation"], turn["message"]
         room = room_of(p.conversation_id)
         await self.enter_room(sid, room)

@@ -14,7 +14,7 @@ from chatbot_common.errors import RateLimitedError
 from chatbot_common.ratelimit import Limiter, MemoryWindows, WindowStore
 from chatbot_common.tokens import is_guest
 
-ANSWERING_EVENTS = ("message.send", "message.regenerate")
+ANSWERING_EVENTS = ("message.send", "message.edit", "message.regenerate")
 DAY = 86_400.0
 #: The keys of the budget all guests share (GUEST_MESSAGES_PER_DAY, GUEST_TOKENS_PER_DAY).
 GUESTS_MESSAGES, GUESTS_TOKENS = "guests:msg", "guests:tok"

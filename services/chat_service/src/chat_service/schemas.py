@@ -67,6 +67,28 @@ class MessageSend(Payload):
     file_ids: Annotated[list[Id], Field(max_length=100)] | None = None
 
 
+class MessageEdit(MessageSend):
+    """A new version of the user message ``message_id``: the conversation continues from it."""
+
+    message_id: Id
+
+
+class ConversationBranch(Payload):
+    """Show the branch through ``message_id`` (one of the versions of a message)."""
+
+    conversation_id: Id
+    message_id: Id
+
+
+class MessageFeedback(Payload):
+    """Thumbs up/down on an answer with an optional comment; ``rating: null`` takes it back."""
+
+    conversation_id: Id
+    message_id: Id
+    rating: Literal["good", "bad"] | None
+    comment: Text | None = None
+
+
 class AuthRenew(Payload):
     token: Annotated[StrictStr, Field(min_length=1, max_length=8192)]
 

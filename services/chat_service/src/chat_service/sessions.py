@@ -21,6 +21,7 @@ class Conn:
     admin: bool = False
     guest: bool = True
     name: str | None = None
+    reader: bool = False  # a share-link reader: share.get only
 
     def expired(self, now: float | None = None) -> bool:
         return (time.time() if now is None else now) >= self.expires_at
@@ -32,13 +33,17 @@ class Connections:
         self._by_user: dict[str, set[str]] = {}
 
     def add(self, sid: str, user: User) -> Conn:
-        conn = Conn(sid, user.id, user.expires_at, user.admin, user.guest, user.name)
+        conn = Conn(sid, user.id, user.expires_at, user.admin, user.guest, user.name, user.reader)
         self._by_sid[sid] = conn
         self._by_user.setdefault(user.id, set()).add(sid)
         return conn
 
     def get(self, sid: str) -> Conn | None:
         return self._by_sid.get(sid)
+
+    def reader(self, sid: str) -> bool:
+        conn = self._by_sid.get(sid)
+        return conn is not None and conn.reader
 
     def renew(self, sid: str, user: User) -> None:
         conn = self._by_sid.get(sid)

@@ -78,6 +78,10 @@ class Settings(IdentitySettings):
     max_title_chars: int = Field(200, validation_alias="MAX_TITLE_CHARS", ge=1)
     max_system_prompt_chars: int = Field(8_000, validation_alias="MAX_SYSTEM_PROMPT_CHARS", ge=0)
     max_payload_bytes: int = Field(1_000_000, validation_alias="MAX_PAYLOAD_BYTES", ge=1024)
+    max_feedback_chars: int = Field(
+        2_000, validation_alias="MAX_FEEDBACK_CHARS", ge=0,
+        description="longest comment of message.feedback (too_large beyond)",
+    )
     # Files and imports (HTTP, beside Socket.IO: their bodies are larger than one event).
     max_file_bytes: int = Field(
         10 << 20, validation_alias="MAX_FILE_BYTES", ge=1,

@@ -21,7 +21,9 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictStr
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, StrictStr
+
+from .text import utf8_text
 
 #: Ids we hand out (conversations, messages); anything else (operators, paths) is refused.
 ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
@@ -105,6 +107,20 @@ class Usage(BaseModel):
     total_tokens: int = Field(ge=0)
 
 
+class Rating(StrEnum):
+    """A user's verdict on an answer (``message.feedback``)."""
+
+    GOOD = "good"
+    BAD = "bad"
+
+
+class Feedback(BaseModel):
+    """Thumbs up/down on an answer with an optional comment, stored with the message."""
+
+    model_config = ConfigDict(strict=True, extra="ignore")
+
+    rating: Annotated[Rating, Strict(False)]  # its string value in JSON
+    comment: Annotated[StrictStr, AfterValidator(utf8_text)] | None = None
 class Sampling(BaseModel):
     """A conversation's sampling settings (issue 20); None = the model's default. The chat
     service holds them to the operator's bounds (``LLM_MAX_TOKENS_CAP`` and the like)."""
@@ -157,4 +173,10 @@ class Message(BaseModel):
     model: str | None = None
     usage: Usage | None = None
     client_message_id: str | None = None
+    #: The message this one follows (None for a first message): the tree of versions.
+    parent_id: str | None = None
+    #: Ids of every version of this message (same parent), oldest first; only where there
+    #: are several (a conversation's active branch as read).
+    versions: list[str] | None = None
+    feedback: Feedback | None = None
     files: list[FileRef] | None = None

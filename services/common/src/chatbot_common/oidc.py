@@ -10,6 +10,7 @@ true without an issuer, false with one) says whether guest tokens are issued and
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from typing import Any
 
@@ -20,7 +21,7 @@ from .errors import UnauthorizedError
 from .oidc_discovery import OidcProvider
 from .settings import ServiceSettings
 from .tokens import ALGORITHM as GUEST_ALGORITHM
-from .tokens import User, decode_claims, subject, verify_token
+from .tokens import User, decode_claims, subject, verify_reader_token, verify_token
 
 ASYMMETRIC = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA")
 MAX_SUBJECT = 180
@@ -34,6 +35,13 @@ class IdentitySettings(ServiceSettings):
         validation_alias="GUEST_ACCESS",
         description="issue and accept guest tokens; unset = true without OIDC_ISSUER, "
         "false with it",
+    )
+    share_public_links: bool = Field(
+        False,
+        validation_alias="SHARE_PUBLIC_LINKS",
+        description="with accounts on (OIDC_ISSUER), anyone with a share link may read it "
+        "(guests, and with GUEST_ACCESS off a reader token for share.get alone); off: only "
+        "signed-in users of this deployment (without accounts every visitor is a guest)",
     )
     oidc_issuer: str | None = Field(
         None,
@@ -137,6 +145,9 @@ class TokenVerifier:
         except jwt.InvalidTokenError as exc:
             raise UnauthorizedError("the token is not valid") from exc
         if header.get("alg") == GUEST_ALGORITHM:
+            if self.settings.share_public_links:
+                with contextlib.suppress(UnauthorizedError):  # else: a guest token, or neither
+                    return verify_reader_token(token, self.secret, self.leeway)
             if not self.settings.guests_allowed:
                 raise UnauthorizedError("guest access is turned off; sign in")
             return verify_token(token, self.secret, self.leeway)

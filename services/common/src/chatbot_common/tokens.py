@@ -18,6 +18,9 @@ REFRESH_AUDIENCE = "chatbot-ui-refresh"
 ALGORITHM = "HS256"
 #: Every guest's user id starts so (OIDC users: ``oidc-<issuer tag>-<sub>``), see is_guest.
 GUEST_PREFIX = "guest-"
+#: A share-link reader's token (``SHARE_PUBLIC_LINKS`` with guests off): never a chat token.
+READER_AUDIENCE = "chatbot-share-reader"
+READER_PREFIX = "reader-"
 
 
 @dataclass(frozen=True)
@@ -27,6 +30,7 @@ class User:
     name: str | None = None
     admin: bool = False
     expires_at: float = 0.0  # the token's ``exp`` (seconds since the epoch)
+    reader: bool = False  # may only read share links (share.get)
 
 
 def issue_guest_token(secret: str, ttl_seconds: int, user_id: str | None = None) -> tuple[str, str]:
@@ -59,6 +63,22 @@ def verify_guest_refresh(token: str, secret: str) -> str:
         raise UnauthorizedError("no refresh credential")
     claims = decode_claims(token, secret, [ALGORITHM], REFRESH_AUDIENCE, ISSUER, 0)
     return subject(claims, 200)
+
+
+def issue_reader_token(secret: str, ttl_seconds: int) -> str:
+    """A token that opens a connection for reading share links only (a new id each time)."""
+    now = int(time.time())
+    claims = {"sub": f"{READER_PREFIX}{uuid.uuid4().hex}", "iss": ISSUER,
+              "aud": READER_AUDIENCE, "iat": now, "exp": now + ttl_seconds, "guest": True}
+    return jwt.encode(claims, secret, algorithm=ALGORITHM)
+
+
+def verify_reader_token(token: str, secret: str, leeway_seconds: int = 5) -> User:
+    claims = decode_claims(token, secret, [ALGORITHM], READER_AUDIENCE, ISSUER, leeway_seconds)
+    sub = subject(claims, 200)
+    if not sub.startswith(READER_PREFIX):
+        raise UnauthorizedError("the token is not valid")
+    return User(id=sub, guest=True, expires_at=float(claims["exp"]), reader=True)
 
 
 def is_guest(user_id: str) -> bool:

@@ -16,7 +16,7 @@ from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Literal
 
-from chatbot_common.contract import MessageStatus
+from chatbot_common.contract import MessageStatus, Rating
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, field_validator
 
 GroupBy = Literal["user", "model", "day"]
@@ -76,6 +76,8 @@ class UsageCreate(_Input):
     completion_tokens: int = Field(0, ge=0)
     ttft_ms: float | None = Field(None, ge=0)
     finished_at: str = Field(min_length=10, max_length=40)
+    #: The user's verdict on the answer ("good"/"bad"), set later by its feedback.
+    feedback: Annotated[Rating, Strict(False)] | None = None
 
     @property
     def day(self) -> str:
@@ -88,6 +90,8 @@ class UsageRow(BaseModel):
     prompt_tokens: int
     completion_tokens: int
     errors: int
+    good: int = 0  # answers rated "Good response"
+    bad: int = 0  # answers rated "Bad response"
     ttft_p50_ms: float | None = None
     ttft_p95_ms: float | None = None
 
@@ -160,6 +164,8 @@ def summarise(records: list[UsageCreate], group_by: GroupBy) -> list[UsageRow]:
             prompt_tokens=sum(r.prompt_tokens for r in items),
             completion_tokens=sum(r.completion_tokens for r in items),
             errors=sum(1 for r in items if r.status == MessageStatus.ERROR),
+            good=sum(1 for r in items if r.feedback == Rating.GOOD),
+            bad=sum(1 for r in items if r.feedback == Rating.BAD),
             ttft_p50_ms=percentile(ttfts, 50),
             ttft_p95_ms=percentile(ttfts, 95),
         ))

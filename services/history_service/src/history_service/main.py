@@ -9,7 +9,17 @@ from contextlib import asynccontextmanager
 from chatbot_common.http import add_common_middleware, install_error_handlers, probes_router
 from fastapi import FastAPI
 
-from .api.routes import accounts, conversations, files, imports, messages, streaming, turns
+from .api.routes import (
+    accounts,
+    conversations,
+    files,
+    imports,
+    messages,
+    shares,
+    streaming,
+    turns,
+    versions,
+)
 from .metrics import STORE_UP
 from .repository import HistoryRepository, create_stores
 from .settings import HistorySettings
@@ -22,16 +32,19 @@ def create_app(settings: HistorySettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        repo, accounts_store, files = create_stores(settings)
+        repo, accounts_store, files, shares_store = create_stores(settings)
         app.state.repository = repo
         app.state.accounts = accounts_store
         app.state.files = files
+        app.state.shares = shares_store
         try:
             await repo.open()  # first: the conversations table the accounts store counts
             await accounts_store.open()
             await files.open()
+            await shares_store.open()
             yield
         finally:
+            await shares_store.close()
             await files.close()
             await accounts_store.close()
             await repo.close()
@@ -59,6 +72,8 @@ def create_app(settings: HistorySettings | None = None) -> FastAPI:
     app.include_router(messages.router)
     app.include_router(streaming.router)
     app.include_router(turns.router)
+    app.include_router(versions.router)
+    app.include_router(shares.router)
     app.include_router(accounts.router)
     app.include_router(files.router)
     app.include_router(imports.router)

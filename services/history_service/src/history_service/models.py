@@ -13,7 +13,9 @@ from typing import Annotated, Any
 
 from chatbot_common.contract import (
     CLIENT_MESSAGE_ID_PATTERN,
+    ID_PATTERN,
     Conversation,
+    Feedback,
     FileRef,
     Message,
     MessageStatus,
@@ -132,6 +134,12 @@ class TextUpdate(_Input):
     content: str
 
 
+class FeedbackUpdate(_Input):
+    """``feedback: null`` takes the verdict back."""
+
+    feedback: Feedback | None
+
+
 class MessagesPublic(BaseModel):
     messages: list[MessagePublic]
 
@@ -160,7 +168,26 @@ class TurnCreate(_Input):
     answer: bool = True
     context_messages: int = Field(50, ge=1, le=1000)
     default_model: str | None = None
+    #: Edit: the new message is a new version of this (user) message; the messages from it
+    #: on leave the active branch (``tree.py``).
+    edit_of: str | None = Field(None, pattern=ID_PATTERN)
     file_ids: list[str] = Field(default_factory=list, max_length=100)
+
+
+class BranchSelect(_Input):
+    """Show the branch through ``message_id`` (a version of some message)."""
+
+    message_id: str = Field(pattern=ID_PATTERN)
+
+
+class TreeMessage(MessagePublic):
+    """A message of any branch (exports): ``active`` when on the branch shown."""
+
+    active: bool = True
+
+
+class TreePublic(BaseModel):
+    messages: list[TreeMessage]
 
 
 class TurnStored(BaseModel):

@@ -64,6 +64,18 @@ class HistorySettings(ServiceSettings):
     max_title_chars: int = Field(200, validation_alias="MAX_TITLE_CHARS", ge=1)
     max_system_prompt_chars: int = Field(8000, validation_alias="MAX_SYSTEM_PROMPT_CHARS", ge=0)
     max_model_chars: int = Field(200, validation_alias="MAX_MODEL_CHARS", ge=1)
+    max_share_messages: int = Field(
+        2000, validation_alias="MAX_SHARE_MESSAGES", ge=1,
+        description="most messages a share link's snapshot holds (too_large beyond)",
+    )
+    max_shares_per_conversation: int = Field(
+        20, validation_alias="MAX_SHARES_PER_CONVERSATION", ge=1,
+        description="share links one conversation may have at once (too_large beyond)",
+    )
+    max_feedback_chars: int = Field(
+        2000, validation_alias="MAX_FEEDBACK_CHARS", ge=0,
+        description="longest comment of a thumbs up/down on an answer",
+    )
 
     # Files attached to conversations (text, code, Markdown, CSV, PDF, images).
     max_file_bytes: int = Field(

@@ -14,6 +14,7 @@ PACKAGES: dict[str, str] = {
     "marked": "marked/lib",
     "dompurify": "dompurify/dist",
     "highlight.js": "@highlightjs/cdn-assets",
+    "katex": "katex/dist",  # math: the module, its stylesheet and fonts
 }
 
 # The files the page imports: all must exist for the page to work (readiness).
@@ -24,9 +25,13 @@ REQUIRED: tuple[str, ...] = (
     "highlight.js/es/highlight.min.js",
     "highlight.js/styles/github.min.css",
     "highlight.js/styles/github-dark.min.css",
+    "katex/katex.mjs",
+    "katex/katex.min.css",
 )
 
-SUFFIXES = {".js", ".mjs", ".css", ".map"}
+SUFFIXES = {".js", ".mjs", ".css", ".map", ".woff2", ".woff", ".ttf"}
+#: Media types Python's table may lack (fonts of KaTeX's stylesheet).
+MEDIA_TYPES = {".woff2": "font/woff2", ".woff": "font/woff", ".ttf": "font/ttf"}
 
 
 class MissingLibrariesError(UnavailableError):

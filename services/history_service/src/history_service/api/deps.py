@@ -9,7 +9,12 @@ from chatbot_common.errors import NotFoundError
 from chatbot_common.http import internal_auth
 from fastapi import Depends, Header, Request
 
-from ..repository import AccountsRepository, FilesRepository, HistoryRepository
+from ..repository import (
+    AccountsRepository,
+    FilesRepository,
+    HistoryRepository,
+    SharesRepository,
+)
 from ..settings import HistorySettings
 
 
@@ -45,9 +50,15 @@ def get_user_id(x_user_id: Annotated[str, Header(min_length=1, max_length=200)])
     return x_user_id
 
 
+def get_shares(request: Request) -> SharesRepository:
+    shares: SharesRepository = request.app.state.shares
+    return shares
+
+
 SettingsDep = Annotated[HistorySettings, Depends(get_settings)]
 HistoryDep = Annotated[HistoryRepository, Depends(get_repository)]
 AccountsDep = Annotated[AccountsRepository, Depends(get_accounts)]
+SharesDep = Annotated[SharesRepository, Depends(get_shares)]
 FilesDep = Annotated[FilesRepository, Depends(get_files)]
 UserId = Annotated[str, Depends(get_user_id)]
 InternalAuth = Depends(require_internal)
@@ -68,10 +79,15 @@ def get_message_id(message_id: str) -> str:
     return _path_id(message_id, "message")
 
 
+def get_share_id(share_id: str) -> str:
+    return _path_id(share_id, "share")
+
+
 def get_file_id(file_id: str) -> str:
     return _path_id(file_id, "file")
 
 
 ConversationId = Annotated[str, Depends(get_conversation_id)]
 MessageId = Annotated[str, Depends(get_message_id)]
+ShareId = Annotated[str, Depends(get_share_id)]
 FileId = Annotated[str, Depends(get_file_id)]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from chatbot_common.errors import TooLargeError
 
-from ..models import ConversationBase, MessageCreate, MessageUpdate
+from ..models import ConversationBase, FeedbackUpdate, MessageCreate, MessageUpdate
 from ..settings import HistorySettings
 
 
@@ -22,3 +22,8 @@ def check_conversation(data: ConversationBase, settings: HistorySettings) -> Non
 def check_message(data: MessageCreate | MessageUpdate, settings: HistorySettings) -> None:
     _check(data.content, settings.max_content_chars, "content")
     _check(data.model, settings.max_model_chars, "model")
+
+
+def check_feedback(data: FeedbackUpdate, settings: HistorySettings) -> None:
+    if data.feedback is not None:
+        _check(data.feedback.comment, settings.max_feedback_chars, "comment")

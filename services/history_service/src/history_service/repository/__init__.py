@@ -14,17 +14,19 @@ from ..settings import HistorySettings
 from .accounts_base import AccountsRepository
 from .base import HistoryRepository
 from .files_base import FilesRepository
+from .shares_base import SharesRepository
 
 __all__ = [
-    "AccountsRepository", "FilesRepository", "HistoryRepository", "create_files_repository",
-    "create_repository", "create_stores", "instrumented",
+    "AccountsRepository", "FilesRepository", "HistoryRepository", "SharesRepository",
+    "create_files_repository", "create_repository", "create_shares_repository", "create_stores",
+    "instrumented",
 ]
 
 
 def create_stores(
     settings: HistorySettings,
-) -> tuple[HistoryRepository, AccountsRepository, FilesRepository]:
-    """The history store, the users/usage store and the files store beside it (one MongoDB
+) -> tuple[HistoryRepository, AccountsRepository, FilesRepository, SharesRepository]:
+    """The history store, the users/usage, files and share-link stores beside it (one MongoDB
     client for all)."""
     if settings.mongodb_uri:
         from ._mongo_support import create_client, history_database
@@ -36,6 +38,7 @@ def create_stores(
             instrumented(MongoHistoryRepository(client, settings)),
             MongoAccountsRepository(history_database(client, settings), _retry_policy(settings)),
             create_files_repository(settings, client),
+            create_shares_repository(settings, client),
         )
     from .accounts_sqlite import SqliteAccountsRepository
 
@@ -44,6 +47,7 @@ def create_stores(
         create_repository(settings),
         SqliteAccountsRepository(path, settings.sqlite_busy_timeout_ms),
         create_files_repository(settings),
+        create_shares_repository(settings),
     )
 
 
@@ -69,6 +73,21 @@ def create_files_repository(settings: HistorySettings, client: Any = None) -> Fi
 
     path = settings.state_dir / "history.sqlite3"
     return SqliteFilesRepository(path, settings.sqlite_busy_timeout_ms)
+
+
+def create_shares_repository(settings: HistorySettings, client: Any = None) -> SharesRepository:
+    """The share-link store of the selected backend (MongoDB: on ``client``, else a new one)."""
+    if settings.mongodb_uri:
+        from ._mongo_support import create_client, history_database
+        from .shares_mongo import MongoSharesRepository
+
+        db = history_database(client or create_client(settings), settings)
+        return MongoSharesRepository(db, _retry_policy(settings))
+    from .shares_sqlite import SqliteSharesRepository
+
+    return SqliteSharesRepository(
+        settings.state_dir / "history.sqlite3", settings.sqlite_busy_timeout_ms
+    )
 
 
 def create_repository(settings: HistorySettings) -> HistoryRepository:

@@ -38,7 +38,7 @@ TRANSIENT: tuple[type[BaseException], ...] = (
 )
 _MSG_FIELDS = (
     "conversation_id", "seq", "role", "content", "status", "created_at", "model", "usage",
-    "client_message_id", "files",
+    "client_message_id", "files", "parent_id", "feedback",
     )  # fmt: skip
 
 
@@ -127,7 +127,8 @@ async def create_indexes(db: AsyncDatabase[Doc]) -> None:
       client_message_id`` when the client sent one, else ``"m:" + the message id``, so messages
       without a client id never collide on a missing value (FerretDB has no partial indexes).
     - ``conversations {user_id, updated_at}`` for the sidebar; ``messages {status, updated_at}``
-      for the crash-recovery sweep.
+      for the crash-recovery sweep; ``messages {user_id, conversation_id, parent_id}`` for the
+      versions of a message (its siblings, ``tree.py``).
     """
     await db["conversations"].create_index(
         [("user_id", ASCENDING), ("updated_at", DESCENDING)], name="user_updated"
@@ -142,6 +143,10 @@ async def create_indexes(db: AsyncDatabase[Doc]) -> None:
     )
     await db["messages"].create_index(
         [("status", ASCENDING), ("updated_at", ASCENDING)], name="status_updated"
+    )
+    await db["messages"].create_index(
+        [("user_id", ASCENDING), ("conversation_id", ASCENDING), ("parent_id", ASCENDING)],
+        name="user_conversation_parent",
     )
 
 

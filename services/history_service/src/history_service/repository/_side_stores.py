@@ -44,7 +44,11 @@ class SqliteSideStore:
         await db.execute("PRAGMA synchronous = FULL")
         await db.execute("PRAGMA foreign_keys = ON")
         await db.executescript(self.SCHEMA)
+        await self.upgrade(db)
         self._db = db
+
+    async def upgrade(self, db: aiosqlite.Connection) -> None:
+        """Bring a file of an earlier version up to ``SCHEMA`` (nothing by default)."""
 
     async def close(self) -> None:
         if self._db is not None:

@@ -33,5 +33,8 @@ class AccountsRepository(Protocol):
     async def usage_between(self, start: str | None, end: str | None) -> list[UsageCreate]:
         """Usage records with ``start <= finished_at < end``."""
 
+    async def set_feedback(self, message_id: str, rating: str | None) -> None:
+        """The verdict on the answer ``message_id`` in its usage record (none: no-op)."""
+
     async def tokens_on(self, user_id: str, day: str) -> int:
         """Prompt plus completion tokens of the user's answers finished on ``day`` (UTC)."""

@@ -115,8 +115,15 @@ class MongoAccountsRepository(MongoSideStore):
 
         docs = await self._do("usage_between", run)
         return [UsageCreate.model_validate(
-            {"message_id": d["_id"], **{k: d.get(k) for k in _USAGE_FIELDS}}, strict=False)
+            {"message_id": d["_id"], "feedback": d.get("feedback"),
+             **{k: d.get(k) for k in _USAGE_FIELDS}}, strict=False)
             for d in docs]
+
+    async def set_feedback(self, message_id: str, rating: str | None) -> None:
+        await self._do(
+            "set_feedback",
+            lambda: self.usage.update_one({"_id": message_id}, {"$set": {"feedback": rating}}),
+        )
 
     async def tokens_on(self, user_id: str, day: str) -> int:
         async def run() -> list[Doc]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 
+import aiosqlite
 from chatbot_common.errors import NotFoundError
 
 from ..accounts import UsageCreate, UserRecord, UserSeen, UserUpdate
@@ -47,6 +48,19 @@ _USAGE_COLS = (
 )
 
 
+async def _add_feedback_column(db: aiosqlite.Connection) -> None:
+    """``usage.feedback`` (an answer's rating), added to files of earlier versions too."""
+    await db.execute("BEGIN IMMEDIATE")
+    try:
+        cols = {r[1] for r in await db.execute_fetchall("PRAGMA table_info(usage)")}
+        if "feedback" not in cols:
+            await db.execute("ALTER TABLE usage ADD COLUMN feedback TEXT")
+        await db.execute("COMMIT")
+    except BaseException:
+        await db.execute("ROLLBACK")
+        raise
+
+
 def _user(row: sqlite3.Row) -> UserRecord:
     r = dict(row)
     return UserRecord(**{**r, "guest": bool(r["guest"]), "disabled": bool(r["disabled"])})
@@ -54,6 +68,9 @@ def _user(row: sqlite3.Row) -> UserRecord:
 
 class SqliteAccountsRepository(SqliteSideStore):
     SCHEMA = SCHEMA
+
+    async def upgrade(self, db: aiosqlite.Connection) -> None:
+        await _add_feedback_column(db)
 
     async def seen(self, user_id: str, data: UserSeen, now: str) -> UserRecord:
         await self._write(
@@ -119,10 +136,15 @@ class SqliteAccountsRepository(SqliteSideStore):
 
     async def usage_between(self, start: str | None, end: str | None) -> list[UsageCreate]:
         rows = await self._rows(
-            f"SELECT {_USAGE_COLS} FROM usage WHERE finished_at >= ? AND finished_at < ?",
+            f"SELECT {_USAGE_COLS}, feedback FROM usage"
+            " WHERE finished_at >= ? AND finished_at < ?",
             (start or "", end or "\uffff"),
         )
         return [UsageCreate.model_validate(dict(r), strict=False) for r in rows]
+
+    async def set_feedback(self, message_id: str, rating: str | None) -> None:
+        await self._write("UPDATE usage SET feedback = ? WHERE message_id = ?",
+                          (rating, message_id))
 
     async def tokens_on(self, user_id: str, day: str) -> int:
         rows = await self._rows(

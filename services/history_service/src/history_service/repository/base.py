@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from chatbot_common.contract import Feedback
+
 from ..models import (
     ConversationCreate,
     ConversationPublic,
@@ -12,6 +14,7 @@ from ..models import (
     MessagePublic,
     MessageUpdate,
     StreamingMessage,
+    TreeMessage,
 )
 
 
@@ -63,7 +66,8 @@ class HistoryRepository(Protocol):
     async def list_messages(
         self, user_id: str, conversation_id: str, after_seq: int | None, limit: int
     ) -> list[MessagePublic]:
-        """Ascending ``seq``: the first ``limit`` after ``after_seq``, or the last ``limit``."""
+        """The active branch (``tree.py``), ascending ``seq``: the first ``limit`` after
+        ``after_seq``, or the last ``limit``; ``versions`` set where a message has several."""
 
     async def add_message(
         self, user_id: str, conversation_id: str, data: MessageCreate
@@ -71,7 +75,7 @@ class HistoryRepository(Protocol):
         """Store a message with the next ``seq``; ``(message, created)``.
 
         Idempotent on ``(user_id, client_message_id)``: a repeat returns the stored message
-        and ``created=False``.
+        and ``created=False``. Its parent is the last message of the active branch.
         """
 
     async def update_message(
@@ -90,3 +94,26 @@ class HistoryRepository(Protocol):
         self, updated_before: str | None, limit: int
     ) -> list[StreamingMessage]:
         """Assistant messages of every user still ``streaming`` (crash recovery sweep)."""
+
+    async def edit_message(
+        self, user_id: str, conversation_id: str, message_id: str, data: MessageCreate
+    ) -> tuple[MessagePublic, bool]:
+        """A new version of the user message ``message_id`` (of the active branch): the
+        messages from it on leave the active branch and ``data`` is stored after its parent,
+        as ``add_message`` does (idempotent on ``client_message_id`` alike)."""
+
+    async def select_branch(
+        self, user_id: str, conversation_id: str, message_id: str
+    ) -> ConversationPublic:
+        """Make the branch through ``message_id`` the active one (``tree.branch_through``)."""
+
+    async def list_tree(
+        self, user_id: str, conversation_id: str, after_seq: int | None, limit: int
+    ) -> list[TreeMessage]:
+        """Every message of every branch, ascending ``seq``, the first ``limit`` after
+        ``after_seq`` (exports)."""
+
+    async def set_feedback(
+        self, user_id: str, conversation_id: str, message_id: str, feedback: Feedback | None
+    ) -> MessagePublic:
+        """Store (or with ``None`` clear) the feedback on an answer."""

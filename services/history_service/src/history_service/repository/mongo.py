@@ -56,6 +56,7 @@ from ._mongo_support import (
     history_database,
     message_from_doc,
 )
+from ._mongo_tree import ACTIVE, MongoVersions
 from ._retry import RetryPolicy
 
 log = logging.getLogger(__name__)
@@ -65,7 +66,7 @@ T = TypeVar("T")
 MAX_SEQ_ATTEMPTS = 500
 
 
-class MongoHistoryRepository:
+class MongoHistoryRepository(MongoVersions):
     """``HistoryRepository`` on MongoDB (see the module docstring)."""
 
     name = "mongo"
@@ -208,8 +209,9 @@ class MongoHistoryRepository:
     async def list_messages(
         self, user_id: str, conversation_id: str, after_seq: int | None, limit: int
     ) -> list[MessagePublic]:
+        # The active branch only (see tree.py), with the versions of its messages.
         conv = await self._conversation_doc(user_id, conversation_id)
-        scope: Doc = {"user_id": user_id, "conversation_id": conversation_id}
+        scope: Doc = {"user_id": user_id, "conversation_id": conversation_id, **ACTIVE}
 
         async def find(query: Doc, direction: int, n: int) -> list[Doc]:
             cur = self.messages.find(query).sort("seq", direction).limit(n)
@@ -217,14 +219,18 @@ class MongoHistoryRepository:
 
         if after_seq is not None:
             docs = await find({**scope, "seq": {"$gt": after_seq}}, ASCENDING, limit)
-            return [message_from_doc(d) for d in docs]
-        # The last `limit`: seq has no gaps, so a range on seq finds them without sorting the
-        # whole conversation; a short answer (a message was deleted) falls back to the sort.
-        first = int(conv.get("last_seq", 0)) - limit
-        docs = await find({**scope, "seq": {"$gt": first}}, ASCENDING, limit)
-        if len(docs) < limit and first > 0:
-            docs = (await find(scope, DESCENDING, limit))[::-1]
-        return [message_from_doc(d) for d in docs]
+        else:
+            # The last `limit`: seq has no gaps, so a range on seq finds them without sorting
+            # the whole conversation; a short answer (a message deleted, or off the active
+            # branch) falls back to the sort.
+            first = int(conv.get("last_seq", 0)) - limit
+            docs = await find({**scope, "seq": {"$gt": first}}, ASCENDING, limit)
+            if len(docs) < limit and first > 0:
+                docs = (await find(scope, DESCENDING, limit))[::-1]
+        found = [message_from_doc(d) for d in docs]
+        if int(conv.get("last_seq", 0)) == int(conv.get("message_count", 0)):
+            return found  # every stored message is shown: no versions (tree.py)
+        return await self._with_versions(user_id, conversation_id, found)
 
     async def _message_doc(self, user_id: str, conversation_id: str, message_id: str) -> Doc:
         doc = await self._do(
@@ -246,44 +252,56 @@ class MongoHistoryRepository:
         """
         async with self._writing(conversation_id):
             conv = await self._conversation_doc(user_id, conversation_id)
-            message = data.new(conversation_id, seq=int(conv.get("last_seq", 0)) + 1)
-            mid, now = message.id, message.created_at
-            cmid = f"c:{data.client_message_id}" if data.client_message_id else f"m:{mid}"
-            doc: Doc = {
-                "_id": mid, **message.model_dump(exclude={"id"}), "user_id": user_id,
-                "cmid": cmid, "updated_at": now,
-            }  # fmt: skip
-            for _ in range(MAX_SEQ_ATTEMPTS):
-                try:
-                    await self._do("add_message", lambda: self.messages.insert_one(doc))
-                    break
-                except DuplicateKeyError:
-                    existing = await self._do(
-                        "add_message",
-                        lambda: self.messages.find_one({"user_id": user_id, "cmid": cmid}),
-                    )
-                    if existing is not None and existing["_id"] == mid:
-                        break  # our own insert, acknowledged late (a retried network error)
-                    if existing is not None:
-                        return await self._repeat(data, conversation_id, existing), False
-                    conv = await self._conversation_doc(user_id, conversation_id)
-                    doc["seq"] = max(int(conv.get("last_seq", 0)), doc["seq"]) + 1
-            else:
-                raise UnavailableError("too many concurrent writers on this conversation")
-            res = await self._do(
-                "add_message",
-                lambda: self.conversations.update_one(
-                    {"_id": conversation_id},
-                    {
-                        "$inc": {"message_count": 1},
-                        "$max": {"last_seq": doc["seq"], "updated_at": now},
-                    },
-                ),
-            )
-            if res.matched_count == 0:  # deleted meanwhile: leave no orphan behind
-                await self._do("add_message", lambda: self.messages.delete_one({"_id": mid}))
-                raise NotFoundError("no such conversation")
-            return message_from_doc(doc), True
+            return await self._insert(conv, user_id, conversation_id, data)
+
+    async def _insert(
+        self, conv: Doc, user_id: str, conversation_id: str, data: MessageCreate
+    ) -> tuple[MessagePublic, bool]:
+        """``add_message`` with the conversation's lock held; the parent is the active
+        branch's last message."""
+        message = data.new(conversation_id, seq=int(conv.get("last_seq", 0)) + 1)
+        if conv.get("last_seq", 0):
+            parent = await self._leaf(conv, user_id, conversation_id)
+            message = message.model_copy(update={"parent_id": parent})
+        mid, now = message.id, message.created_at
+        cmid = f"c:{data.client_message_id}" if data.client_message_id else f"m:{mid}"
+        doc: Doc = {
+            "_id": mid, **message.model_dump(exclude={"id", "versions"}), "user_id": user_id,
+            "cmid": cmid, "active": True, "updated_at": now,
+        }  # fmt: skip
+        for _ in range(MAX_SEQ_ATTEMPTS):
+            try:
+                await self._do("add_message", lambda: self.messages.insert_one(doc))
+                break
+            except DuplicateKeyError:
+                existing = await self._do(
+                    "add_message",
+                    lambda: self.messages.find_one({"user_id": user_id, "cmid": cmid}),
+                )
+                if existing is not None and existing["_id"] == mid:
+                    break  # our own insert, acknowledged late (a retried network error)
+                if existing is not None:
+                    return await self._repeat(data, conversation_id, existing), False
+                conv = await self._conversation_doc(user_id, conversation_id)
+                doc["seq"] = max(int(conv.get("last_seq", 0)), doc["seq"]) + 1
+                doc["parent_id"] = await self._parent_of_new(user_id, conversation_id)
+        else:
+            raise UnavailableError("too many concurrent writers on this conversation")
+        res = await self._do(
+            "add_message",
+            lambda: self.conversations.update_one(
+                {"_id": conversation_id},
+                {
+                    "$inc": {"message_count": 1},
+                    "$max": {"last_seq": doc["seq"], "updated_at": now},
+                    "$set": {"leaf_id": mid},  # the next message's parent
+                },
+            ),
+        )
+        if res.matched_count == 0:  # deleted meanwhile: leave no orphan behind
+            await self._do("add_message", lambda: self.messages.delete_one({"_id": mid}))
+            raise NotFoundError("no such conversation")
+        return message_from_doc(doc), True
 
     async def _repeat(
         self, data: MessageCreate, conversation_id: str, existing: Doc
@@ -347,19 +365,22 @@ class MongoHistoryRepository:
             if deleted.deleted_count == 0:
                 raise NotFoundError("no such message")
             seq = doc["seq"]
+            shown = -1 if doc.get("active", True) else 0  # message_count: the active branch
             # Deleting the last message (regenerate) gives its seq back, keeping seq gapless.
             res = await self._do(
                 "delete_message",
                 lambda: self.conversations.update_one(
                     {"_id": conversation_id, "last_seq": seq},
-                    {"$inc": {"message_count": -1, "last_seq": -1}},
+                    {"$inc": {"message_count": shown, "last_seq": -1},
+                     "$unset": {"leaf_id": ""}},
                 ),
             )
             if res.matched_count == 0:
                 await self._do(
                     "delete_message",
                     lambda: self.conversations.update_one(
-                        {"_id": conversation_id}, {"$inc": {"message_count": -1}}
+                        {"_id": conversation_id},
+                        {"$inc": {"message_count": shown}, "$unset": {"leaf_id": ""}},
                     ),
                 )
 

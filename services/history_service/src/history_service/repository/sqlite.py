@@ -23,6 +23,7 @@ from chatbot_common.contract import now_iso
 from chatbot_common.errors import NotFoundError, UnavailableError
 from chatbot_common.settings import private_file
 
+from .. import tree
 from ..models import (
     ConversationCreate,
     ConversationPublic,
@@ -32,6 +33,7 @@ from ..models import (
     MessageUpdate,
     StreamingMessage,
 )
+from . import _sqlite_tree as versions
 from ._group_commit import GroupCommitWriter
 from ._sqlite_rows import (
     _CONV_COLS,
@@ -40,10 +42,13 @@ from ._sqlite_rows import (
     _add_columns,
     _casefold,
     _conversation,
+    _get_conversation,
+    _get_message,
     _json,
     _message,
     _one,
 )
+from ._sqlite_versions import SqliteVersions
 
 T = TypeVar("T")
 
@@ -82,31 +87,7 @@ CREATE INDEX IF NOT EXISTS messages_streaming
     ON messages (updated_at) WHERE status = 'streaming';
 """
 
-async def _get_conversation(db: Db, user_id: str, conversation_id: str) -> ConversationPublic:
-    row = await _one(
-        db,
-        f"SELECT {_CONV_COLS} FROM conversations WHERE id = ? AND user_id = ?",
-        (conversation_id, user_id),
-    )
-    if row is None:
-        raise NotFoundError("no such conversation")
-    return _conversation(row)
-
-
-async def _get_message(
-    db: Db, user_id: str, conversation_id: str, message_id: str
-) -> MessagePublic:
-    row = await _one(
-        db,
-        f"SELECT {_MSG_COLS} FROM messages WHERE id = ? AND conversation_id = ? AND user_id = ?",
-        (message_id, conversation_id, user_id),
-    )
-    if row is None:
-        raise NotFoundError("no such message")
-    return _message(row)
-
-
-class SqliteHistoryRepository:
+class SqliteHistoryRepository(SqliteVersions):
     """``HistoryRepository`` on a SQLite file (see the module docstring)."""
 
     name = "sqlite"
@@ -135,6 +116,7 @@ class SqliteHistoryRepository:
         await self._writer_db.execute("PRAGMA journal_mode = WAL")
         await self._writer_db.executescript(SCHEMA)
         await _add_columns(self._writer_db)
+        await versions.upgrade(self._writer_db)
         self._writer = GroupCommitWriter(self._writer_db)
         self._reader = await self._connect()
 
@@ -245,66 +227,73 @@ class SqliteHistoryRepository:
     async def list_messages(
         self, user_id: str, conversation_id: str, after_seq: int | None, limit: int
     ) -> list[MessagePublic]:
-        await _get_conversation(self._r, user_id, conversation_id)
+        # The active branch only (see tree.py), with the versions of its messages.
+        conversation = await _get_conversation(self._r, user_id, conversation_id)
         if after_seq is not None:
             sql = (
-                f"SELECT {_MSG_COLS} FROM messages WHERE conversation_id = ? AND seq > ?"
-                " ORDER BY seq LIMIT ?"
+                f"SELECT {_MSG_COLS} FROM messages WHERE conversation_id = ? AND active = 1"
+                " AND seq > ? ORDER BY seq LIMIT ?"
             )
             args: tuple[Any, ...] = (conversation_id, after_seq, limit)
         else:
             sql = (
                 f"SELECT * FROM (SELECT {_MSG_COLS} FROM messages WHERE conversation_id = ?"
-                " ORDER BY seq DESC LIMIT ?) ORDER BY seq"
+                " AND active = 1 ORDER BY seq DESC LIMIT ?) ORDER BY seq"
             )
             args = (conversation_id, limit)
-        return [_message(r) for r in await self._r.execute_fetchall(sql, args)]
+        found = [_message(r) for r in await self._r.execute_fetchall(sql, args)]
+        if not await versions.branched(self._r, conversation):
+            return found
+        return tree.with_versions(found, await versions.siblings(self._r, conversation_id, found))
 
     async def add_message(
         self, user_id: str, conversation_id: str, data: MessageCreate
     ) -> tuple[MessagePublic, bool]:
-        message = data.new(conversation_id, seq=0)  # the insert computes seq
+        return await self._write(lambda db: self._insert(db, user_id, conversation_id, data))
+
+    async def _insert(
+        self, db: Db, user_id: str, conversation_id: str, data: MessageCreate
+    ) -> tuple[MessagePublic, bool]:
+        message = data.new(conversation_id, seq=0)  # the insert computes seq and the parent
         usage = message.usage.model_dump_json() if message.usage else None
-
-        async def op(db: Db) -> tuple[MessagePublic, bool]:
-            # One statement: the conversation must be this user's; seq = max + 1 under the
-            # write lock; a repeated client_message_id inserts nothing.
-            row = await _one(
-                db,
-                "INSERT INTO messages (id, conversation_id, user_id, seq, role, content,"
-                " status, model, usage, client_message_id, created_at, updated_at, files)"
-                " SELECT ?, ?, ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM messages"
-                "  WHERE conversation_id = ?), ?, ?, ?, ?, ?, ?, ?, ?, ?"
-                " FROM conversations WHERE id = ? AND user_id = ?"
-                " ON CONFLICT (user_id, client_message_id) DO NOTHING RETURNING seq",
-                (
-                    message.id,
-                    conversation_id,
-                    user_id,
-                    conversation_id,
-                    message.role,
-                    message.content,
-                    message.status,
-                    message.model,
-                    usage,
-                    message.client_message_id,
-                    message.created_at,
-                    message.created_at,
-                    _json(message.files),
-                    conversation_id,
-                    user_id,
-                ),
-            )
-            if row is None:
-                return await self._existing(db, user_id, conversation_id, data), False
-            await db.execute(
-                "UPDATE conversations SET message_count = message_count + 1,"
-                " updated_at = max(updated_at, ?) WHERE id = ?",
-                (message.created_at, conversation_id),
-            )
-            return message.model_copy(update={"seq": row[0]}), True
-
-        return await self._write(op)
+        # One statement: the conversation must be this user's; seq = max + 1 under the
+        # write lock; the parent is the active branch's last message; a repeated
+        # client_message_id inserts nothing.
+        row = await _one(
+            db,
+            "INSERT INTO messages (id, conversation_id, user_id, seq, role, content,"
+            " status, model, usage, client_message_id, created_at, updated_at, files, parent_id)"
+            " SELECT ?, ?, ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM messages"
+            f"  WHERE conversation_id = ?), ?, ?, ?, ?, ?, ?, ?, ?, ?, {versions.PARENT_SQL}"
+            " FROM conversations WHERE id = ? AND user_id = ?"
+            " ON CONFLICT (user_id, client_message_id) DO NOTHING RETURNING seq, parent_id",
+            (
+                message.id,
+                conversation_id,
+                user_id,
+                conversation_id,
+                message.role,
+                message.content,
+                message.status,
+                message.model,
+                usage,
+                message.client_message_id,
+                message.created_at,
+                message.created_at,
+                _json(message.files),
+                conversation_id,
+                conversation_id,
+                user_id,
+            ),
+        )
+        if row is None:
+            return await self._existing(db, user_id, conversation_id, data), False
+        await db.execute(
+            "UPDATE conversations SET message_count = message_count + 1,"
+            " updated_at = max(updated_at, ?) WHERE id = ?",
+            (message.created_at, conversation_id),
+        )
+        return message.model_copy(update={"seq": row[0], "parent_id": row[1]}), True
 
     async def _existing(
         self, db: Db, user_id: str, conversation_id: str, data: MessageCreate
@@ -355,15 +344,17 @@ class SqliteHistoryRepository:
 
     async def delete_message(self, user_id: str, conversation_id: str, message_id: str) -> None:
         async def op(db: Db) -> None:
-            cur = await db.execute(
-                "DELETE FROM messages WHERE id = ? AND conversation_id = ? AND user_id = ?",
+            row = await _one(
+                db,
+                "DELETE FROM messages WHERE id = ? AND conversation_id = ? AND user_id = ?"
+                " RETURNING active",
                 (message_id, conversation_id, user_id),
             )
-            if cur.rowcount == 0:
+            if row is None:
                 raise NotFoundError("no such message")
             await db.execute(
-                "UPDATE conversations SET message_count = message_count - 1 WHERE id = ?",
-                (conversation_id,),
+                "UPDATE conversations SET message_count = message_count - ? WHERE id = ?",
+                (row[0], conversation_id),
             )
 
         await self._write(op)

@@ -10,6 +10,7 @@ const $ = (id) => document.getElementById(id);
 const USAGE_COLUMNS = [
   ["messages", "Messages"], ["prompt_tokens", "Prompt tokens"],
   ["completion_tokens", "Completion tokens"], ["errors", "Errors"],
+  ["good", "Good responses"], ["bad", "Bad responses"],
   ["ttft_p50_ms", "TTFT p50 (ms)"], ["ttft_p95_ms", "TTFT p95 (ms)"],
 ];
 

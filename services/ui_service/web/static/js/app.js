@@ -7,13 +7,17 @@ import { Chat } from "./chat.js";
 import { Connection } from "./connection.js";
 import { fillIcons, toast } from "./dom.js";
 import { exportConversation } from "./exporter.js";
+import { rateMessage } from "./feedback.js";
 import { FileApi } from "./files.js";
 import { applyTranslations, initLanguage, language, setLanguage, t } from "./i18n.js";
 import { loadLibraries } from "./libs.js";
 import { MarkdownRenderer } from "./markdown.js";
 import { SettingsPanel } from "./settings_panel.js";
+import { ShareDialog } from "./sharing.js";
 import { Sidebar, conversationTitle } from "./sidebar.js";
+import { Speech } from "./speech.js";
 import { Thread } from "./thread.js";
+import { editMessage, loadTree, showVersion } from "./versions.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -73,6 +77,7 @@ async function boot() {
   applyTranslations(document);
   fillIcons(document, {
     "open-sidebar": "menu", "close-sidebar": "close", "export-btn": "download", send: "send",
+    "share-btn": "share", dictate: "mic",
     stop: "stop", "to-bottom": "down", "rename-title": "pencil", "conv-settings-btn": "sliders",
   });
   let libs;
@@ -90,6 +95,10 @@ async function boot() {
   }
   $("signout").addEventListener("click", () => { conn?.close(); auth.signOut(); });
   await auth.start();
+  if (auth.kind && location.pathname.startsWith("/s/")) {
+    location.replace(location.pathname); // back from signing in to read a share link
+    return;
+  }
   if (!auth.kind) {
     $("boot").remove();
     showSignIn(auth, auth.error?.message);
@@ -99,6 +108,11 @@ async function boot() {
   const markdown = new MarkdownRenderer(libs);
   const files = new FileApi(config.chat_url, auth);
   const input = $("input");
+  const speech = new Speech();
+  speech.bindDictation($("dictate"), input, () => {
+    autoGrow(input);
+    $("send").disabled = !input.value.trim();
+  });
   const app = $("app");
   let chat;
 
@@ -121,7 +135,10 @@ async function boot() {
   const view = {
     thread: new Thread($("messages"), $("thread"), markdown, {
       regenerate: () => chat.regenerate(),
-      resend: (text) => chat.send(text),
+      edit: (message, text) => editMessage(chat, message, text),
+      showVersion: (id) => showVersion(chat, id),
+      rate: (message, rating, comment) => rateMessage(chat, message, rating, comment),
+      speak: speech.canSpeak ? (message) => speech.speak(message) : undefined,
       fileChip: (file) => fileChip(file, files),
     }),
     renderSidebar: () => sidebar.render(chat.sidebarState()),
@@ -133,6 +150,7 @@ async function boot() {
       badge.hidden = !conv?.model;
       badge.textContent = conv?.model || "";
       $("export-btn").disabled = !conv;
+      $("share-btn").disabled = !conv;
       $("rename-title").hidden = !conv;
     },
     setBusy: (value) => {
@@ -163,6 +181,8 @@ async function boot() {
     },
   });
   chat = new Chat(conn, view);
+  const shareDialog = new ShareDialog($("share-dialog"), conn, Boolean(config.auth?.oidc));
+  $("share-btn").addEventListener("click", () => { if (chat.currentId) shareDialog.open(chat.currentId); });
   const attachments = new Attachments($("attachments"), files, () => chat.ensureConversation());
   attachments.bind($("attach"), $("file-input"), $("main"), input);
   const settings = new SettingsPanel($("conv-settings-btn"), $("conv-settings"), {
@@ -269,10 +289,11 @@ async function boot() {
   exportMenu.addEventListener("keydown", (event) => { if (event.key === "Escape") { toggleMenu(false); exportBtn.focus(); } });
   for (const [id, format] of [["export-md", "markdown"], ["export-json", "json"]]) {
     $(id).addEventListener("click", () => {
-      if (chat.current) {
-        exportConversation(format, chat.current, view.thread.messages, files)
-          .catch((err) => toast(String(err.message || err), { kind: "error" }));
-      }
+      if (!chat.current) return;
+      const conv = chat.current;
+      loadTree(chat.conn, conv.id).catch(() => null).then((every) => exportConversation(
+        format, conv, every?.length ? every : view.thread.messages, files,
+      )).catch((err) => toast(String(err.message || err), { kind: "error" }));
     });
   }
 

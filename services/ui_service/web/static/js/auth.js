@@ -92,7 +92,7 @@ export class Auth {
     const meta = await (await fetch("/auth/oidc/metadata")).json();
     const verifier = randomString(48);
     const state = randomString(16);
-    const returnTo = location.pathname.startsWith("/c/") ? location.pathname : "/";
+    const returnTo = /^\/[cs]\//.test(location.pathname) ? location.pathname : "/";
     sessionStorage.setItem(PKCE_KEY, JSON.stringify({ verifier, state, returnTo }));
     const challenge = base64url(
       await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier)),
@@ -146,6 +146,14 @@ export class Auth {
     this.user = { id: body.user_id, name: null, admin: false };
   }
 
+  /** A token that may only read share links (share.get), where public links are allowed. */
+  async reader() {
+    const body = await post("/auth/reader");
+    this.kind = "reader";
+    this.setToken(body.token, body.expires_in);
+    this.user = { id: null, name: null, admin: false };
+  }
+
   setToken(token, expiresIn) {
     this.token = token;
     this.lifetime = Math.max(1, Number(expiresIn) || 60) * 1000;
@@ -156,6 +164,7 @@ export class Auth {
   async renew() {
     if (this.kind === "oidc") await this.refresh();
     else if (this.kind === "guest") await this.guest();
+    else if (this.kind === "reader") await this.reader();
     else throw new AuthError("unauthorized", "not signed in");
     return this.token;
   }

@@ -3,6 +3,7 @@
 import { announce, toast } from "./dom.js";
 import { t } from "./i18n.js";
 import { conversationTitle } from "./sidebar.js";
+import { branchedElsewhere, otherBranchShown } from "./versions.js";
 
 const PAGE = 50;
 const MAX_PAGES = 20; // pages of one load (a conversation's or the list's), at most
@@ -69,6 +70,10 @@ export class Chat {
     this.conn.on("message.created", ({ message }) => {
       if (message?.conversation_id !== this.currentId) return;
       const pending = this.thread.messages.find((m) => m.pending && m.content === message.content);
+      if (!pending && branchedElsewhere(this.thread.messages, message)) {
+        this.resync(); // another tab edited an earlier message: re-read the branch shown
+        return;
+      }
       this.thread.upsert(message, pending?.id);
     });
     this.conn.on("message.delta", (event) => {
@@ -95,7 +100,10 @@ export class Chat {
     this.conn.on("conversation.updated", ({ conversation }) => {
       if (!conversation?.id) return;
       this.conversations.set(conversation.id, conversation);
-      if (conversation.id === this.currentId) this.view.showConversation(conversation);
+      if (conversation.id === this.currentId) {
+        this.view.showConversation(conversation);
+        if (otherBranchShown(this.thread.messages, conversation)) this.resync();
+      }
       this.view.renderSidebar();
     });
   }

@@ -3,6 +3,7 @@
 
 import { copyText, el, icon } from "./dom.js";
 import { t } from "./i18n.js";
+import { mathExtension, renderMath } from "./math.js";
 
 const ALLOWED_TAGS = [
   "p", "br", "hr", "strong", "em", "del", "s", "code", "pre", "blockquote", "a",
@@ -19,8 +20,9 @@ function escapeHtml(text) {
 }
 
 export class MarkdownRenderer {
-  constructor({ Marked, DOMPurify, hljs }) {
+  constructor({ Marked, DOMPurify, hljs, katex }) {
     this.hljs = hljs;
+    this.katex = katex;
     hljs.configure({ ignoreUnescapedHTML: true });
     this.purify = DOMPurify;
     this.marked = new Marked({
@@ -40,7 +42,7 @@ export class MarkdownRenderer {
           return `<pre><code${cls}>${escapeHtml(text)}</code></pre>`;
         },
       },
-    });
+    }, mathExtension);
     DOMPurify.addHook("uponSanitizeAttribute", (node, data) => {
       if (data.attrName === "class") {
         // Only code language classes: model output may not borrow the page's own classes.
@@ -71,6 +73,7 @@ export class MarkdownRenderer {
   }
 
   decorate(root, final) {
+    renderMath(root, this.katex); // first: ```math blocks are formulas, not code
     for (const table of root.querySelectorAll("table")) {
       const wrap = el("div", { class: "table-wrap", tabindex: "0" });
       table.replaceWith(wrap);

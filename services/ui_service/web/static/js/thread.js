@@ -2,7 +2,9 @@
 // once per animation frame however many deltas arrive.
 
 import { copyText, el, icon } from "./dom.js";
+import { feedbackBar, renderFeedback } from "./feedback.js";
 import { t } from "./i18n.js";
+import { renderVersions, versionNav } from "./versions.js";
 
 const STATUS_TEXT = { stopped: "stopped", interrupted: "interrupted", error: "errorAnswer" };
 
@@ -12,7 +14,8 @@ function order(a, b) {
 }
 
 export class Thread {
-  /** actions: regenerate(), resend(text), fileChip(file) → the node naming a message's file */
+  /** actions: regenerate(), edit(message, text), showVersion(id), rate(message, rating, comment),
+   * speak(message) (optional: read aloud), fileChip(file) → the node naming a message's file */
   constructor(root, scroller, markdown, actions) {
     this.root = root;
     this.scroller = scroller;
@@ -140,6 +143,8 @@ export class Thread {
     status.hidden = !statusKey;
     status.className = `msg-status status-${msg.status}`;
     status.textContent = statusKey ? (msg.error?.message ? `${t(statusKey)}: ${msg.error.message}` : t(statusKey)) : "";
+    renderVersions(node, msg);
+    if (msg.role === "assistant") renderFeedback(node, msg);
   }
 
   createNode(msg) {
@@ -164,7 +169,16 @@ export class Thread {
         : el("button", {
           type: "button", class: "icon-btn small act-regen", "aria-label": t("regenerate"),
           title: t("regenerate"), onclick: () => this.actions.regenerate(),
-        }, icon("refresh")));
+        }, icon("refresh")),
+      this.actions.speak && !isUser ? el("button", {
+        type: "button", class: "icon-btn small act-speak", "aria-label": t("readAloud"),
+        title: t("readAloud"), onclick: () => this.actions.speak(this.find(node.dataset.id)),
+      }, icon("speaker")) : null);
+    actions.prepend(versionNav((id) => this.actions.showVersion(id), () => this.find(node.dataset.id)));
+    if (!isUser) {
+      actions.append(feedbackBar(() => this.find(node.dataset.id),
+        (message, rating, comment) => this.actions.rate(message, rating, comment)));
+    }
     const node = el("article", {
       class: `msg msg-${isUser ? "user" : "assistant"}`, "data-id": msg.id,
       "aria-label": isUser ? t("you") : t("assistant"),
@@ -177,13 +191,15 @@ export class Thread {
     return node;
   }
 
-  /** Only the last user message can be edited, only the last answer regenerated. */
+  /** Any stored user message can be edited (a new version), only the last answer
+   * regenerated; neither while an answer streams. */
   refreshActions() {
-    const lastUser = [...this.messages].reverse().find((m) => m.role === "user");
     const last = this.messages[this.messages.length - 1];
     for (const [id, node] of this.nodes) {
+      const msg = this.find(id);
       const edit = node.querySelector(".act-edit");
-      if (edit) edit.hidden = this.busy || !lastUser || lastUser.id !== id;
+      if (edit) edit.hidden = this.busy || !msg || Boolean(msg.pending);
+      for (const b of node.querySelectorAll(".versions button")) b.disabled = this.busy;
       const regen = node.querySelector(".act-regen");
       if (regen) regen.hidden = this.busy || !last || last.id !== id;
     }
@@ -201,7 +217,7 @@ export class Thread {
     const submit = () => {
       const text = area.value.trim();
       close();
-      if (text) this.actions.resend(text);
+      if (text) this.actions.edit(msg, text);
     };
     area.addEventListener("keydown", (event) => {
       if (event.key === "Enter" && !event.shiftKey && !event.isComposing) { event.preventDefault(); submit(); }

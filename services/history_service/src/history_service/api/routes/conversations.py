@@ -12,7 +12,15 @@ from ...models import (
     ConversationsPublic,
     ConversationUpdate,
 )
-from ..deps import ConversationId, FilesDep, HistoryDep, InternalAuth, SettingsDep, UserId
+from ..deps import (
+    ConversationId,
+    FilesDep,
+    HistoryDep,
+    InternalAuth,
+    SettingsDep,
+    SharesDep,
+    UserId,
+)
 from ..limits import check_conversation
 
 router = APIRouter(prefix="/v1/conversations", tags=["conversations"], dependencies=[InternalAuth])
@@ -67,8 +75,13 @@ async def update_conversation(
 
 @router.delete("/{conversation_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_conversation(
-    conversation_id: ConversationId, user_id: UserId, repo: HistoryDep, files: FilesDep
+    conversation_id: ConversationId,
+    user_id: UserId,
+    repo: HistoryDep,
+    files: FilesDep,
+    shares: SharesDep,
 ) -> Response:
     await repo.delete_conversation(user_id, conversation_id)
     await files.delete_conversation_files(user_id, conversation_id)  # its files go with it
+    await shares.delete_for(user_id, conversation_id)  # its links die with it
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -42,7 +42,10 @@ async def start_turn(
                          files=await file_refs(files, user_id, conversation_id, body.file_ids))
     check_message(user, settings)
     conversation = await repo.get_conversation(user_id, conversation_id)  # ownership, 404
-    message, created = await repo.add_message(user_id, conversation_id, user)
+    if body.edit_of is not None:  # a new version of that message (tree.py)
+        message, created = await repo.edit_message(user_id, conversation_id, body.edit_of, user)
+    else:
+        message, created = await repo.add_message(user_id, conversation_id, user)
     context, answer = [], None
     if created and body.answer:
         context = await repo.list_messages(user_id, conversation_id, None, body.context_messages)

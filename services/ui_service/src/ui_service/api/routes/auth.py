@@ -15,6 +15,7 @@ from chatbot_common.errors import SignInRequiredError, UnauthorizedError
 from chatbot_common.tokens import (
     issue_guest_refresh,
     issue_guest_token,
+    issue_reader_token,
     verify_guest_refresh,
     verify_token,
 )
@@ -78,3 +79,25 @@ async def guest(
         refresh = issue_guest_refresh(secret, uid, window)
         cookies.store(response, request, settings, cookies.GUEST, refresh, window)
     return GuestToken(token=token, user_id=uid, expires_in=settings.token_ttl_seconds)
+
+
+class ReaderToken(BaseModel):
+    token: str
+    expires_in: int
+
+
+@router.post("/reader")
+async def reader(
+    settings: SettingsDep,
+    secret: AuthSecretDep,
+    mints: GuestMintsDep,
+    client_host: ClientHostDep,
+) -> ReaderToken:
+    """A token for reading share links only (``share.get``), when the operator allows public
+    links (``SHARE_PUBLIC_LINKS``): how a visitor who cannot chat (guests off) reads one.
+    Counted like new guests (``GUEST_MINTS_PER_MINUTE``)."""
+    if not settings.share_public_links:
+        raise SignInRequiredError("share links are for signed-in users here; sign in")
+    await mints.admit(client_host)
+    token = issue_reader_token(secret, settings.token_ttl_seconds)
+    return ReaderToken(token=token, expires_in=settings.token_ttl_seconds)

@@ -26,6 +26,8 @@ class OidcClient(BaseModel):
 class AuthConfig(BaseModel):
     guest_access: bool
     oidc: OidcClient | None
+    #: Share links readable without signing in (``POST /auth/reader``).
+    share_public_links: bool = False
 
 
 class PageConfig(BaseModel):
@@ -50,7 +52,8 @@ async def config(settings: SettingsDep) -> PageConfig:
     return PageConfig(
         chat_url=chat_url(settings),
         socket_path=settings.socket_path,
-        auth=AuthConfig(guest_access=settings.guests_allowed, oidc=oidc),
+        auth=AuthConfig(guest_access=settings.guests_allowed, oidc=oidc,
+                        share_public_links=settings.share_public_links),
     )
 
 

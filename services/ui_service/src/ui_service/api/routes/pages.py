@@ -30,6 +30,12 @@ async def conversation_page(conversation_id: str, settings: SettingsDep) -> File
     return FileResponse(settings.static_dir / "index.html", headers=_NO_CACHE)
 
 
+@router.get("/s/{share_id}", include_in_schema=False)
+async def share_page(share_id: str, settings: SettingsDep) -> FileResponse:
+    """A share link: the read-only page; it reads the snapshot with ``share.get``."""
+    return FileResponse(settings.static_dir / "share.html", headers=_NO_CACHE)
+
+
 @router.get("/admin", include_in_schema=False)
 async def admin_page(settings: SettingsDep) -> FileResponse:
     """The operator's view; its data comes from admin events only admins may call."""
@@ -39,5 +45,5 @@ async def admin_page(settings: SettingsDep) -> FileResponse:
 @router.get("/vendor/{package}/{path:path}", include_in_schema=False)
 async def vendor_file(package: str, path: str, settings: SettingsDep) -> FileResponse:
     target = vendor.resolve(settings.node_modules, package, path)
-    media_type = _JS if target.suffix in {".js", ".mjs"} else None
+    media_type = _JS if target.suffix in {".js", ".mjs"} else vendor.MEDIA_TYPES.get(target.suffix)
     return FileResponse(target, media_type=media_type, headers=_NO_CACHE)
