@@ -74,6 +74,11 @@ def test_users_and_usage_are_exact_and_survive_a_restart(env: dict[str, str]) ->
             assert [(r["key"], r["messages"]) for r in by_model] == [("m1", 2), ("m2", 1)]
             bad = admin.get("/usage", params={"group_by": "user", "since": "yesterday"})
             assert bad.status_code == 422 and bad.json()["error"]["code"] == "invalid"
+            # counts past any answer (2**70: beyond the stores' 64-bit integers) are invalid,
+            # never a 500, and change nothing
+            huge = usage("alice", "m1", "complete", 2**70, 1, 1, "2026-11-29T11:00:00.000Z")
+            refused = admin.post("/usage", json=huge)
+            assert refused.status_code == 422 and refused.json()["error"]["code"] == "invalid"
             limited = admin.patch("/users", json={"user_id": "bob", "disabled": True,
                                                   "tokens_per_day": 500}).json()
             assert (limited["disabled"], limited["tokens_per_day"]) == (True, 500)

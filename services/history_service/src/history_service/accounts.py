@@ -66,15 +66,19 @@ class UsersPublic(BaseModel):
     users: list[UserPublic]
 
 
+MAX_TOKENS_PER_ANSWER = 1 << 31
+
+
 class UsageCreate(_Input):
     message_id: str = Field(min_length=1, max_length=64)
     user_id: str = Field(min_length=1, max_length=200)
     conversation_id: str = Field(min_length=1, max_length=64)
     model: str | None = Field(None, max_length=200)
     status: UsageStatus
-    prompt_tokens: int = Field(0, ge=0)
-    completion_tokens: int = Field(0, ge=0)
-    ttft_ms: float | None = Field(None, ge=0)
+    # bounded far above any answer, so that sums stay within the stores' 64-bit integers
+    prompt_tokens: int = Field(0, ge=0, le=MAX_TOKENS_PER_ANSWER)
+    completion_tokens: int = Field(0, ge=0, le=MAX_TOKENS_PER_ANSWER)
+    ttft_ms: float | None = Field(None, ge=0, le=86_400_000, allow_inf_nan=False)
     finished_at: str = Field(min_length=10, max_length=40)
     #: The user's verdict on the answer ("good"/"bad"), set later by its feedback.
     feedback: Annotated[Rating, Strict(False)] | None = None
