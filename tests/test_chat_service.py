@@ -319,7 +319,11 @@ async def test_bad_tokens_are_refused_at_connect(system: System, kind: str) -> N
     assert refusal["message"]
 
 
-async def test_metrics_and_probes(system: System) -> None:
+async def test_metrics_and_probes(system: System, client: ChatClient) -> None:
+    # one answer of its own: tests run in random order, this one may come first
+    cid = await conversation(client)
+    await send(client, cid, "count me")
+    await client.wait_done(cid)
     async with httpx.AsyncClient(base_url=system.chat.url) as http:
         assert (await http.get("/healthz")).status_code == 200
         assert (await http.get("/readyz")).status_code == 200
