@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from stress_tests._sio import RawSio
+from stress_tests._sio import RawSio, SioError
 
 
 @dataclass
@@ -67,13 +67,18 @@ class ChaosConversation:
         conv = await self.sio.ok("conversation.create", {"title": "chaos"})
         self.conversation_id = conv["conversation"]["id"]
 
-    async def send(self, content: str) -> None:
-        """Send (retrying with the same client_message_id across reconnects) until acked."""
+    async def send(self, content: str, deadline_s: float = 180.0) -> None:
+        """Send (retrying with the same client_message_id, so at most one is stored) until
+        acked: across reconnects, and after ``unavailable`` (a store still coming back after
+        a kill: refused, nothing stored) once its ``retry_after`` or a short pause has passed.
+        Bounded by ``deadline_s``."""
         cmid = uuid.uuid4().hex
         self.prefix, self.deltas, self.base_index = "", {}, 0
         self.answer_id, self.done = None, None
         self._done_evt.clear()
-        for _ in range(5):
+        give_up = time.monotonic() + deadline_s
+        failures = 0
+        while True:
             try:
                 assert self.sio is not None
                 ack = await self.sio.ok("message.send", {
@@ -81,9 +86,15 @@ class ChaosConversation:
                     "content": content}, timeout=10)
                 self.acked.append({**ack["message"], "client_message_id": cmid})
                 return
+            except SioError as exc:
+                if exc.code not in ("unavailable", "rate_limited") or time.monotonic() > give_up:
+                    raise
+                await asyncio.sleep(min(exc.retry_after or 1.0, 5.0))
             except Exception:
+                failures += 1
+                if failures >= 5 or time.monotonic() > give_up:
+                    raise RuntimeError("message.send never acked") from None
                 await self.reconnect()
-        raise RuntimeError("message.send never acked")
 
     async def reconnect(self, deadline_s: float = 15.0) -> None:
         """Reconnect (to the next replica), resubscribe and rebuild the answer so far."""

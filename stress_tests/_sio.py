@@ -24,7 +24,14 @@ Handler = Callable[[str, Any, float], None]
 
 
 class SioError(Exception):
-    pass
+    """A refused ack; ``code`` and ``retry_after`` as the server gave them."""
+
+    def __init__(self, message: str, ack: Any = None) -> None:
+        super().__init__(message)
+        error = ack.get("error") if isinstance(ack, dict) else None
+        self.code: str | None = error.get("code") if isinstance(error, dict) else None
+        retry = error.get("retry_after") if isinstance(error, dict) else None
+        self.retry_after: float | None = float(retry) if isinstance(retry, int | float) else None
 
 
 class RawSio:
@@ -126,7 +133,7 @@ class RawSio:
     async def ok(self, event: str, payload: Any, timeout: float = 30.0) -> dict[str, Any]:
         ack = await self.call(event, payload, timeout)
         if not isinstance(ack, dict) or ack.get("ok") is not True:
-            raise SioError(f"{event} failed: {ack!r}")
+            raise SioError(f"{event} failed: {ack!r}", ack)
         return ack
 
     async def close(self) -> None:

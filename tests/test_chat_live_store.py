@@ -77,3 +77,13 @@ async def test_frozen_redis_then_records_restored(redis: Proc, live: RedisLive) 
         assert not await live.resync("c2", "m2", "u", [*parts, "d"])
     finally:
         await other.gate.aclose()
+
+
+async def test_an_append_repeated_after_a_lost_reply_is_not_a_take_over(live: RedisLive) -> None:
+    """The gate retries a call whose connection broke; the first attempt may have stored the
+    delta already. The same delta again at the same index is success, not "list longer"."""
+    assert await live.append("m-retry", "a", 0, [])
+    assert await live.append("m-retry", "b", 1, ["a"])
+    assert await live.append("m-retry", "b", 1, ["a"])  # the retry: stored once
+    assert await live.redis.lrange("chat:deltas:m-retry", 0, -1) == ["a", "b"]
+    assert not await live.append("m-retry", "x", 1, ["a"])  # another text there: taken over

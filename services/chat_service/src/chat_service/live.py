@@ -46,8 +46,11 @@ return 0
 # returns the list's length before the append (== the index when it was appended).
 _APPEND = """
 local length = redis.call('llen', KEYS[1])
-if length == tonumber(ARGV[2]) then
+local index = tonumber(ARGV[2])
+if length == index then
   redis.call('rpush', KEYS[1], ARGV[1])
+elseif length == index + 1 and redis.call('lindex', KEYS[1], -1) == ARGV[1] then
+  return index  -- this very delta, stored by an attempt whose reply was lost (gate retry)
 end
 return length
 """
