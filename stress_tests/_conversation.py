@@ -86,12 +86,15 @@ class ChaosConversation:
                     "content": content}, timeout=10)
                 self.acked.append({**ack["message"], "client_message_id": cmid})
                 return
-            except SioError as exc:
-                if exc.code not in ("unavailable", "rate_limited") or time.monotonic() > give_up:
+            except Exception as exc:
+                refusal = exc if isinstance(exc, SioError) and exc.code is not None else None
+                if refusal is not None and refusal.code in ("unavailable", "rate_limited") \
+                        and time.monotonic() < give_up:
+                    await asyncio.sleep(min(refusal.retry_after or 1.0, 5.0))
+                    continue
+                if refusal is not None:  # refused for good (invalid, not_found, ...)
                     raise
-                await asyncio.sleep(min(exc.retry_after or 1.0, 5.0))
-            except Exception:
-                failures += 1
+                failures += 1  # not connected, or no ack: reconnect (to the next replica)
                 if failures >= 5 or time.monotonic() > give_up:
                     raise RuntimeError("message.send never acked") from None
                 await self.reconnect()
