@@ -41,6 +41,18 @@ FAILURES=()
 fail() { # record a failed check and go on (the steps after it still run); exit 1 at the end
     log "FAILED: $*"
     FAILURES+=("$*")
+    save_logs "$*"
+}
+
+save_logs() { # save_logs WHAT: the namespace's pod logs now (later steps replace the pods)
+    local dir pod pods
+    dir="$ROOT/results/cluster-logs/$(date -u +%H%M%S)-$(printf '%s' "$1" | tr -c 'A-Za-z0-9_.-' '_' | cut -c1-60)"
+    mkdir -p "$dir" || return 0
+    pods="$(kubectl_admin -n "$NS" get pods -o name 2>/dev/null)" || true
+    for pod in $pods; do
+        kubectl_admin -n "$NS" logs "$pod" --all-containers --tail=5000 >"$dir/${pod#pod/}.log" 2>&1 || true
+    done
+    log "pod logs of $NS saved in ${dir#"$ROOT"/}"
 }
 
 step() { # step NAME CMD...: run and record how long it took
