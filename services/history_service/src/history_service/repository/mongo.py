@@ -214,8 +214,12 @@ class MongoHistoryRepository(MongoVersions):
         scope: Doc = {"user_id": user_id, "conversation_id": conversation_id, **ACTIVE}
 
         async def find(query: Doc, direction: int, n: int) -> list[Doc]:
-            cur = self.messages.find(query).sort("seq", direction).limit(n)
-            return await self._do("list_messages", cur.to_list)
+            # A fresh cursor per attempt: a retry of a cursor that failed (a server restart)
+            # read nothing and returned [], so an answer got an empty context.
+            return await self._do(
+                "list_messages",
+                lambda: self.messages.find(query).sort("seq", direction).limit(n).to_list(),
+            )
 
         if after_seq is not None:
             docs = await find({**scope, "seq": {"$gt": after_seq}}, ASCENDING, limit)
