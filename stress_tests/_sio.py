@@ -154,7 +154,8 @@ async def stream_answer(
     """Send a message and wait for its message.done; return timings and the assembled text.
 
     ``ttft`` is seconds from the send to the first message.delta; ``gaps`` the seconds
-    between consecutive deltas; ``done`` the final stored message.
+    between consecutive deltas; ``done`` the final stored message. A refused send (its ack's
+    ``error``) or a ``message.error`` ends it with ``error`` and ``error_after`` (seconds).
     """
     done_evt = asyncio.Event()
     result: dict[str, Any] = {"deltas": [], "done": None, "error": None}
@@ -178,12 +179,18 @@ async def stream_answer(
     sio.on_event = on_event
     try:
         t0 = time.perf_counter()
-        ack = await sio.ok("message.send", {"conversation_id": conversation_id,
-                                            "client_message_id": client_message_id,
-                                            "content": content}, timeout)
+        ack = await sio.call("message.send", {"conversation_id": conversation_id,
+                                              "client_message_id": client_message_id,
+                                              "content": content}, timeout)
         result["t_ack"] = time.perf_counter() - t0
-        result["user_message"] = ack["message"]
-        await asyncio.wait_for(done_evt.wait(), timeout)
+        if isinstance(ack, dict) and ack.get("ok") is True:
+            result["user_message"] = ack["message"]
+            await asyncio.wait_for(done_evt.wait(), timeout)
+        elif isinstance(ack, dict) and isinstance(ack.get("error"), dict):
+            # refused (e.g. busy: unavailable with retry_after, nothing stored)
+            result["error"], result["t_error"] = ack["error"], t0 + result["t_ack"]
+        else:
+            raise SioError(f"message.send failed: {ack!r}", ack)
     finally:
         sio.on_event = prev
     deltas = result["deltas"]

@@ -8,8 +8,8 @@ this stack). For each concurrency level, both in turn, N clients send one messag
 and the client measures:
 - added TTFT = (first ``message.delta`` - ``message.send``) - the upstream's TTFT;
 - added completion = (``message.done`` - ``message.send``) - the upstream's own duration;
-- refused answers (``message.error`` ``unavailable`` with ``retry_after``: the message is
-  stored, the answer refused) and how fast the refusal came; failed or mismatched streams;
+- refused answers (``message.send`` refused ``unavailable`` with ``retry_after`` by admission
+  control, nothing stored) and how fast the refusal came; failed or mismatched streams;
 - CPU µs per relayed token, per service and in total (psutil: user + system of each process
   over the level / completion tokens relayed).
 Clients offer permessage-deflate as browsers do (``--client-compression none`` to turn it off).

@@ -1,9 +1,11 @@
 """The page when the chat service refuses an answer (admission control): "busy", then retried.
 
 A system of its own with ``MAX_ACTIVE_ANSWERS=1``: one page holds the only slot with an
-answer that stalls mid-stream; a second page's message is stored and acked, its answer
-refused with ``unavailable`` + ``retry_after``: the page says so and sends the same message
-again until it is admitted (after the first answer is stopped), then streams the answer once.
+answer that stalls mid-stream; a second page's ``message.send`` is refused ``unavailable``
+with ``retry_after`` before anything is stored: the page keeps the message shown, says
+"busy" and sends the same message (same ``client_message_id``) again until it is admitted
+(after the first answer is stopped), then streams the answer once; the message is stored once.
+A third send, refused too, is given up with Stop: its text goes back into the composer.
 """
 
 from __future__ import annotations
@@ -60,6 +62,7 @@ def test_refused_answer_shows_busy_and_is_retried(busy_stack: Stack, tmp_path: P
         # still refused a while later (the page retries every ~1 s, the slot stays taken)
         page.wait_for_timeout(2500)
         assert page.is_visible("#busy-notice") and not assistant_texts(page)
+        assert stored_messages(busy_stack, page) == []  # refused before anything was stored
         holder.click("#stop")
         wait_answer_done(page, timeout=30_000)
         assert assistant_texts(page) == [expected_answer(question, 12)]
@@ -68,3 +71,14 @@ def test_refused_answer_shows_busy_and_is_retried(busy_stack: Stack, tmp_path: P
         assert [(m["role"], m["status"]) for m in stored] == [
             ("user", "complete"), ("assistant", "complete")]
         assert stored[1]["content"] == expected_answer(question, 12)
+        # Refused again (the holder takes the slot once more), then given up with Stop.
+        send(holder, "Hold it again [fault:stall] [tokens:40]")
+        wait_streaming_text(holder, 5)
+        send(page, "Never mind [tokens:3]")
+        page.wait_for_selector("#busy-notice", timeout=30_000)
+        page.click("#stop")
+        page.wait_for_selector("#busy-notice", state="detached", timeout=10_000)
+        assert page.input_value("#input") == "Never mind [tokens:3]"
+        assert not page.is_visible(".msg-user >> text=Never mind")
+        assert len(stored_messages(busy_stack, page)) == 2
+        holder.click("#stop")

@@ -34,6 +34,7 @@ ALLOWED_ORIGINS: {{ tpl .Values.allowedOrigins . | quote }}
   (list "DELTA_INTERVAL_MAX_MS" .Values.deltaIntervalMaxMs)
   (list "MAX_ACTIVE_ANSWERS" .Values.admission.maxActiveAnswers)
   (list "ADMISSION_MAX_LAG_MS" .Values.admission.maxLagMs)
+  (list "ADMISSION_LAG_WINDOW_MS" .Values.admission.lagWindowMs)
   (list "ADMISSION_LAG_MIN_ANSWERS" .Values.admission.lagMinAnswers)
   (list "ANSWER_RETRY_AFTER_SECONDS" .Values.admission.retryAfterSeconds)
   (list "DEFAULT_MODEL" .Values.defaultModel)

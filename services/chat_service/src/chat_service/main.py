@@ -28,7 +28,7 @@ from .live import RedisLive
 from .llm_client import LlmClient
 from .models_allowed import AllowedModels
 from .namespace import ChatNamespace
-from .pace import delta_interval
+from .pace import LoopLag, delta_interval
 from .protocol_guard import ProtocolGuard
 from .ratelimit import ChatLimiter
 from .redis_gate import RedisGate
@@ -43,7 +43,8 @@ log = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings) -> Any:
-    service = ChatService(settings=settings, secret=settings.secret())
+    service = ChatService(settings=settings, secret=settings.secret(),
+                          loop_lag=LoopLag(window=settings.admission_lag_window_ms / 1000))
     service.admission = Admission(
         settings.max_active_answers,
         settings.admission_max_lag_ms / 1000,

@@ -43,8 +43,12 @@ PROTOCOL_REFUSALS = Counter(
 LOOP_LAG = Gauge(
     "chat_event_loop_lag_seconds", "How late this replica's event loop runs (smoothed)."
 )
+LOOP_LAG_SUSTAINED = Gauge(
+    "chat_event_loop_lag_sustained_seconds",
+    "The event loop's lag smoothed over ADMISSION_LAG_WINDOW_MS (what admission control judges).",
+)
 ANSWERS_REFUSED = Counter(
     "chat_answers_refused_total",
-    "Answers refused by admission control (the message is stored), by reason.",
+    "Answering events refused by admission control (nothing stored), by reason.",
     ["reason"],
 )

@@ -25,7 +25,7 @@ from chatbot_common.oidc import TokenVerifier
 from . import metrics
 from .acks import Ack, error_ack, ok, within_budget
 from .admin import AdminEvents
-from .admission import Refused
+from .admission import conversation_of
 from .answer import room_of
 from .ratelimit import ANSWERING_EVENTS
 from .sampling import checked
@@ -113,9 +113,13 @@ class ChatNamespace(socketio.AsyncNamespace):
             user_id = await self._user(sid)
             if event not in READER_EVENTS and self.connections.reader(sid):
                 raise ForbiddenError("this connection may only read share links; sign in")
-            own_limit = await self._allowed(sid, user_id) if event in ANSWERING_EVENTS else None
-            await self.service.limiter.check(user_id, event, sid, own_limit)
-            ack = await handler(sid, user_id, args[0] if args else None)
+            answering = event in ANSWERING_EVENTS
+            gate = (self.service.admitted(conversation_of(args)) if answering
+                    else contextlib.nullcontext())
+            with gate:  # admission first: a refusal touches no store (admission.py)
+                own_limit = await self._allowed(sid, user_id) if answering else None
+                await self.service.limiter.check(user_id, event, sid, own_limit)
+                ack = await handler(sid, user_id, args[0] if args else None)
             outcome = "ok"
         except Exception as exc:
             ack, outcome = error_ack(exc, label)
@@ -307,8 +311,7 @@ class ChatNamespace(socketio.AsyncNamespace):
         if len(p.file_ids or ()) > self.service.settings.max_files_per_message:
             raise InvalidError(
                 f"at most {self.service.settings.max_files_per_message} files per message")
-        with self.service.admitting(p.conversation_id) as refused:
-            return await self._send(sid, user_id, p, refused)
+        return await self._send(sid, user_id, p)
 
     async def on_message_edit(self, sid: str, user_id: str, data: Any) -> Ack:
         """A new version of a user message (``versions.py``): sent like ``message.send``, its
@@ -316,17 +319,16 @@ class ChatNamespace(socketio.AsyncNamespace):
         p = parse(MessageEdit, data)
         check_text("content", p.content, self.service.settings.max_content_chars,
                    required=True, too_long=TooLargeError)
-        with self.service.admitting(p.conversation_id) as refused:
-            return await self._send(sid, user_id, p, refused)
+        return await self._send(sid, user_id, p)
 
-    async def _send(self, sid: str, user_id: str, p: MessageSend, refused: Refused | None) -> Ack:
+    async def _send(self, sid: str, user_id: str, p: MessageSend) -> Ack:
         history, _, answers = self.service.clients()
         settings = self.service.settings
-        # One round trip: the message stored, and when new (and admitted), the context read
-        # and the answer's placeholder created.
+        # One round trip: the message stored, and when new, the context read and the
+        # answer's placeholder created (admitted already: dispatch).
         turn = await history.start_turn(user_id, p.conversation_id, {
             "content": p.content, "client_message_id": p.client_message_id,
-            "answer": refused is None, "context_messages": settings.history_messages,
+            "answer": True, "context_messages": settings.history_messages,
             "default_model": settings.default_model, "file_ids": p.file_ids or [],
             "edit_of": p.message_id if isinstance(p, MessageEdit) else None})
         conversation, message = turn["conversation"], turn["message"]
@@ -340,9 +342,6 @@ class ChatNamespace(socketio.AsyncNamespace):
             # One answer per conversation: a new message stops the one still streaming (and
             # its text, once final, belongs to the new answer's context).
             stopped = await answers.stop(p.conversation_id)
-            if turn["answer"] is None:
-                await self._refuse(p.conversation_id, refused)
-                return ok(message=message)
             recent = turn["context"]
             if stopped:
                 recent = await history.list_messages(
@@ -359,20 +358,8 @@ class ChatNamespace(socketio.AsyncNamespace):
             user_id, p.conversation_id, after_seq=message["seq"], limit=1
         ):
             return ok(message=message)  # a repeat: the answer exists or is streaming
-        if refused is not None:  # a repeat of a refused answer (the page retries so)
-            await self._refuse(p.conversation_id, refused)
-            return ok(message=message)
         await answers.start(user_id, conversation, await self._model(conversation))
         return ok(message=message)
-
-    async def _refuse(self, conversation_id: str, refused: Refused | None) -> None:
-        """The message is stored and acked; its answer is refused (admission control)."""
-        error = refused or UnavailableError("busy; try again shortly")
-        if refused is not None:
-            refused.count()
-        await self.emit("message.error", {"conversation_id": conversation_id,
-                                           "error": error.to_dict()},
-                        room=room_of(conversation_id))
 
     async def on_message_stop(self, sid: str, user_id: str, data: Any) -> Ack:
         p = parse(ConversationRef, data)
@@ -385,10 +372,6 @@ class ChatNamespace(socketio.AsyncNamespace):
         p = parse(ConversationRef, data)
         history, _, answers = self.service.clients()
         conversation = await history.get_conversation(user_id, p.conversation_id)
-        refused = self.service.refusal(p.conversation_id)
-        if refused is not None:
-            refused.count()
-            raise refused
         await answers.stop(p.conversation_id, AnswerEnd.STOPPED)
         recent = await history.list_messages(
             user_id, p.conversation_id, limit=self.service.settings.history_messages

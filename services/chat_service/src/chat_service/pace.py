@@ -1,28 +1,45 @@
 """How far behind this replica's event loop runs, and what that means for streaming.
 
 ``LoopLag`` wakes up every ``period`` and measures how late it woke (a smoothed figure): the
-loop's own measure of overload. From it, ``delta_interval`` grows the coalescing interval
-(fewer, larger deltas, hence fewer emits and less CPU per token exactly when CPU is short) and
-admission control refuses new answers beyond a bound (``admission.py``).
+loop's own measure of overload. From its quick figure (``lag``), ``delta_interval`` grows the
+coalescing interval (fewer, larger deltas, hence fewer emits and less CPU per token exactly
+when CPU is short); from its sustained figure (``sustained``, smoothed over ``window``
+seconds of wall time, so a burst of sends that stalls the loop for a moment does not count
+and a load that lasts does) admission control refuses new answers beyond a bound
+(``admission.py``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import time
 from typing import Protocol
 
 from . import metrics
 
 
-class LoopLag:
-    """Smoothed event-loop lag in seconds (0 until started)."""
+def smoothed(previous: float, sample: float, elapsed: float, window: float) -> float:
+    """An exponential moving average over wall time: ``sample`` (observed over ``elapsed``
+    seconds) weighs ``1 - exp(-elapsed / window)``, so a sample that covers a long stall counts
+    for its duration, not as one sample among many."""
+    if window <= 0:
+        return sample
+    return previous + (1.0 - math.exp(-elapsed / window)) * (sample - previous)
 
-    def __init__(self, period: float = 0.025, smoothing: float = 0.3) -> None:
+
+class LoopLag:
+    """Event-loop lag in seconds (0 until started): ``lag`` reacts within a few wake-ups,
+    ``sustained`` is the lag smoothed over ``window`` seconds."""
+
+    def __init__(self, period: float = 0.025, smoothing: float = 0.3,
+                 window: float = 2.0) -> None:
         self.period = period
         self.smoothing = smoothing
+        self.window = window
         self.lag = 0.0
+        self.sustained = 0.0
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -40,9 +57,12 @@ class LoopLag:
         while True:
             t = time.perf_counter()
             await asyncio.sleep(self.period)
-            late = max(0.0, time.perf_counter() - t - self.period)
+            elapsed = time.perf_counter() - t
+            late = max(0.0, elapsed - self.period)
             self.lag += self.smoothing * (late - self.lag)
+            self.sustained = smoothed(self.sustained, late, elapsed, self.window)
             metrics.LOOP_LAG.set(self.lag)
+            metrics.LOOP_LAG_SUSTAINED.set(self.sustained)
 
 
 def delta_interval(base: float, bound: float, lag: float) -> float:

@@ -55,26 +55,30 @@ class ChatService:
         if self.accounts is not None:
             self.accounts.forget(user_id)
 
-    def refusal(self, conversation_id: str) -> Refused | None:
+    def refusal(self, conversation_id: str | None) -> Refused | None:
         """Admission control for a new answer in ``conversation_id`` (None: admitted); an
         answer it replaces there does not count."""
         if self.admission is None or self.answers is None:
             return None
-        active = self.answers.count() - (self.answers.in_flight(conversation_id) is not None)
-        return self.admission.refusal(active + self.admitting_now)
+        replaced = conversation_id is not None and (
+            self.answers.in_flight(conversation_id) is not None)
+        return self.admission.refusal(self.answers.count() - replaced + self.admitting_now)
 
     @contextlib.contextmanager
-    def admitting(self, conversation_id: str) -> Iterator[Refused | None]:
-        """Admission for the duration of a send: an admitted answer holds its slot from the
-        check on, so a burst of sends cannot all pass before the first of them starts."""
+    def admitted(self, conversation_id: str | None) -> Iterator[None]:
+        """Admission for one answering event, decided before any I/O: refused, it raises
+        ``Refused`` (counted; nothing stored, the client retries after ``retry_after``);
+        admitted, the event holds its slot until its handler returns (its answer started by
+        then), so a burst of sends cannot all pass before the first of them starts."""
         refused = self.refusal(conversation_id)
-        if refused is None:
-            self.admitting_now += 1
+        if refused is not None:
+            refused.count()
+            raise refused
+        self.admitting_now += 1
         try:
-            yield refused
+            yield
         finally:
-            if refused is None:
-                self.admitting_now -= 1
+            self.admitting_now -= 1
 
     def clients(self) -> tuple[HistoryClient, LlmClient, AnswerRegistry]:
         if self.history is None or self.llm is None or self.answers is None:

@@ -138,15 +138,22 @@ class Settings(IdentitySettings):
         150,
         validation_alias="MAX_ACTIVE_ANSWERS",
         ge=1,
-        description="answers this replica streams at once; beyond, a message is stored and "
-        "acked but its answer refused (message.error unavailable with retry_after)",
+        description="answers this replica streams at once; beyond, message.send (edit, "
+        "regenerate) is refused unavailable with retry_after before anything is stored",
     )
     admission_max_lag_ms: float = Field(
         100.0,
         validation_alias="ADMISSION_MAX_LAG_MS",
         gt=0,
-        description="event-loop lag (smoothed) beyond which new answers are refused, so "
-        "admitted answers keep pace",
+        description="event-loop lag (sustained: smoothed over ADMISSION_LAG_WINDOW_MS) beyond "
+        "which new answers are refused, so admitted answers keep pace",
+    )
+    admission_lag_window_ms: float = Field(
+        2000.0,
+        validation_alias="ADMISSION_LAG_WINDOW_MS",
+        ge=0,
+        description="wall time over which the lag guard smooths the event loop's lag: a burst "
+        "of sends that stalls the loop for less than about this long does not refuse answers",
     )
     admission_lag_min_answers: int = Field(
         10,
@@ -159,7 +166,7 @@ class Settings(IdentitySettings):
         2.0,
         validation_alias="ANSWER_RETRY_AFTER_SECONDS",
         gt=0,
-        description="retry_after sent with a refused answer",
+        description="retry_after sent with a refused answering event (seconds)",
     )
     history_timeout_seconds: float = Field(10.0, validation_alias="HISTORY_TIMEOUT_SECONDS", gt=0)
     llm_connect_timeout_seconds: float = Field(

@@ -9,7 +9,7 @@ const PAGE = 50;
 const MAX_PAGES = 20; // pages of one load (a conversation's or the list's), at most
 const UNDO_MS = 5000;
 const STALL_MS = 20000; // an answer silent this long is re-read (e.g. it ended elsewhere)
-const BUSY_RETRIES = 10; // a refused answer ("busy", retry_after) is asked for again this often
+const BUSY_RETRIES = 10; // a send refused "busy" (unavailable, retry_after) is sent again this often
 
 function newId() {
   if (globalThis.crypto?.randomUUID) return crypto.randomUUID();
@@ -93,7 +93,6 @@ export class Chat {
       if (event?.conversation_id !== this.currentId) return;
       const msg = event.message_id && this.thread.find(event.message_id);
       if (msg) this.thread.upsert({ ...msg, status: "error", error: event.error, next_index: undefined });
-      else if (this.refused(event)) return;
       else toast(errorText(event.error), { kind: "error" });
       this.updateBusy();
     });
@@ -162,6 +161,8 @@ export class Chat {
   }
 
   newChat({ push = true } = {}) {
+    this.busyWait?.cancel();
+    if (this.busyRetry) this.setBusyNotice(null);
     this.currentId = null;
     this.loading = 0;
     this.thread.reset([]);
@@ -179,7 +180,7 @@ export class Chat {
     const seq = (this.loading = (this.loading || 0) + 1);
     this.buffered = [];
     if (!sameAsBefore) {
-      this.lastSend = null;
+      this.busyWait?.cancel(); // a send waiting out "busy" belongs to the conversation left
       if (this.busyRetry) this.setBusyNotice(null);
       this.thread.reset([]);
       this.view.showConversation(this.conversations.get(id) ?? { id, title: "" });
@@ -260,33 +261,20 @@ export class Chat {
     this.view.setBusy(Boolean(streaming || this.awaitingAnswer || this.busyRetry));
   }
 
-  /** The service refused to answer now (busy, with retry_after): the message is stored; say
-   * so and send it again after retry_after (idempotent: the repeat starts its answer). */
-  refused(event) {
-    const after = Number(event.error?.retry_after);
-    const last = this.lastSend;
-    if (event.error?.code !== "unavailable" || !(after >= 0) || !last
-        || last.payload.conversation_id !== event.conversation_id) return false;
-    if (last.retries >= BUSY_RETRIES) {
-      this.lastSend = null;
-      this.setBusyNotice(null);
-      toast(t("busyGaveUp"), { kind: "error" });
-      return true;
-    }
-    last.retries += 1;
-    const seconds = Math.max(1, Math.ceil(after));
+  /** Wait out a "busy" refusal (retry_after seconds, jittered) with a notice; false when the
+   * user stopped or left meanwhile. */
+  waitBusy(retryAfter) {
+    const seconds = Math.max(1, Math.ceil(retryAfter));
     this.setBusyNotice(t("busyRetry").replace("{s}", String(seconds)));
-    clearTimeout(this.busyTimer);
-    this.busyTimer = setTimeout(async () => {
-      if (this.lastSend !== last || this.currentId !== last.payload.conversation_id) return;
-      try {
-        await this.conn.request("message.send", last.payload);
-      } catch (err) {
-        this.setBusyNotice(null);
-        toast(errorText(err), { kind: "error" });
-      }
-    }, seconds * 1000 * (0.8 + 0.4 * Math.random()));
-    return true;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => done(true), seconds * 1000 * (0.8 + 0.4 * Math.random()));
+      const done = (go) => {
+        clearTimeout(timer);
+        this.busyWait = null;
+        resolve(go);
+      };
+      this.busyWait = { cancel: () => done(false) };
+    });
   }
 
   setBusyNotice(text) {
@@ -353,19 +341,26 @@ export class Chat {
     this.updateBusy();
     const payload = { conversation_id: conversationId, client_message_id: clientId, content };
     if (files.length) payload.file_ids = files.map((f) => f.id);
-    this.lastSend = { payload, retries: 0 };
-    for (let attempt = 1; ; attempt++) {
+    // Idempotent on client_message_id: a retry after a lost ack starts no second answer. A
+    // busy service refuses the send before storing anything (unavailable with retry_after):
+    // say so and send the same message again after retry_after, at most BUSY_RETRIES times.
+    let timeouts = 0;
+    let busy = 0;
+    for (;;) {
       try {
-        // Idempotent on client_message_id: a retry after a lost ack starts no second answer.
         const ack = await this.conn.request("message.send", payload);
+        if (this.busyRetry) this.setBusyNotice(null);
         if (this.currentId === conversationId) this.thread.upsert(ack.message, pendingId);
         break;
       } catch (err) {
-        if (err.code === "timeout" && attempt < 3) continue;
+        if (err.code === "timeout" && ++timeouts < 3) continue;
+        const refused = err.code === "unavailable" && err.retryAfter >= 0;
+        if (refused && busy++ < BUSY_RETRIES && (await this.waitBusy(err.retryAfter))) continue;
+        if (this.busyRetry) this.setBusyNotice(null);
         this.thread.remove(pendingId);
         this.awaitingAnswer = false;
         this.updateBusy();
-        toast(errorText(err), { kind: "error" });
+        if (this.currentId === conversationId) toast(refused ? t("busyGaveUp") : errorText(err), { kind: "error" });
         return false;
       }
     }
@@ -375,6 +370,10 @@ export class Chat {
   }
 
   async stop() {
+    if (this.busyWait) {
+      this.busyWait.cancel(); // a send waiting out "busy": not sent, its text back in the composer
+      return;
+    }
     if (!this.currentId) return;
     try {
       await this.conn.request("message.stop", { conversation_id: this.currentId });

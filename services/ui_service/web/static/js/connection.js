@@ -4,9 +4,10 @@ const ACK_TIMEOUT_MS = 15000;
 const RETRY_RENEW_MS = 5000;
 
 export class RequestError extends Error {
-  constructor(code, message) {
+  constructor(code, message, retryAfter) {
     super(message || code);
     this.code = code;
+    this.retryAfter = retryAfter; // seconds, when the service said when to try again
   }
 }
 
@@ -157,7 +158,8 @@ export class Connection {
     }
     if (!ack || ack.ok !== true) {
       const error = ack?.error || {};
-      throw new RequestError(error.code || "unavailable", error.message || event);
+      const retryAfter = typeof error.retry_after === "number" ? error.retry_after : undefined;
+      throw new RequestError(error.code || "unavailable", error.message || event, retryAfter);
     }
     return ack;
   }
