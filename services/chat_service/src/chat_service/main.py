@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 def create_app(settings: Settings) -> Any:
     service = ChatService(settings=settings, secret=settings.secret(),
                           loop_lag=LoopLag(window=settings.admission_lag_window_ms / 1000))
+    service.loop_lag.quiet = service.streaming_only
     service.admission = Admission(
         settings.max_active_answers,
         settings.admission_max_lag_ms / 1000,

@@ -93,12 +93,12 @@ class ChatNamespace(socketio.AsyncNamespace):
         # The server's own connect/disconnect run while the sid is pending; the same names sent
         # by a connected client are unknown events, never the handlers (which would re-run
         # authentication or free a connection slot).
-        if event in ("connect", "disconnect") and not self.server.manager.is_connected(
-            args[0], self.namespace
-        ):
-            return await super().trigger_event(event, *args)
-        sid, payload = args[0], args[1:]
-        return await self.dispatch(event, sid, payload)
+        with self.service.handling():
+            if event in ("connect", "disconnect") and not self.server.manager.is_connected(
+                args[0], self.namespace
+            ):
+                return await super().trigger_event(event, *args)
+            return await self.dispatch(event, args[0], args[1:])
 
     async def dispatch(self, event: str, sid: str, args: tuple[Any, ...]) -> Ack:
         """Run one client event and always answer with an ack (errors translated here)."""

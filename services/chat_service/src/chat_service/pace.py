@@ -4,9 +4,9 @@
 loop's own measure of overload. From its quick figure (``lag``), ``delta_interval`` grows the
 coalescing interval (fewer, larger deltas, hence fewer emits and less CPU per token exactly
 when CPU is short); from its sustained figure (``sustained``, smoothed over ``window``
-seconds of wall time, so a burst of sends that stalls the loop for a moment does not count
-and a load that lasts does) admission control refuses new answers beyond a bound
-(``admission.py``).
+seconds of wall time, and taken only while no client event is being handled: the lag of the
+answers streaming here, not of a burst of connects or sends, which the figure must judge
+rather than cause) admission control refuses new answers beyond a bound (``admission.py``).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import math
 import time
+from collections.abc import Callable
 from typing import Protocol
 
 from . import metrics
@@ -31,13 +32,15 @@ def smoothed(previous: float, sample: float, elapsed: float, window: float) -> f
 
 class LoopLag:
     """Event-loop lag in seconds (0 until started): ``lag`` reacts within a few wake-ups,
-    ``sustained`` is the lag smoothed over ``window`` seconds."""
+    ``sustained`` is the lag smoothed over ``window`` seconds, fed only by wake-ups when
+    ``quiet()`` (no client event being handled: see ``record``)."""
 
     def __init__(self, period: float = 0.025, smoothing: float = 0.3,
-                 window: float = 2.0) -> None:
+                 window: float = 2.0, quiet: Callable[[], bool] = lambda: True) -> None:
         self.period = period
         self.smoothing = smoothing
         self.window = window
+        self.quiet = quiet
         self.lag = 0.0
         self.sustained = 0.0
         self._task: asyncio.Task[None] | None = None
@@ -57,12 +60,19 @@ class LoopLag:
         while True:
             t = time.perf_counter()
             await asyncio.sleep(self.period)
-            elapsed = time.perf_counter() - t
-            late = max(0.0, elapsed - self.period)
-            self.lag += self.smoothing * (late - self.lag)
+            self.record(time.perf_counter() - t)
+
+    def record(self, elapsed: float) -> None:
+        """One wake-up, ``elapsed`` seconds after going to sleep for ``period``. The sustained
+        figure skips it while client events are being handled: a burst of connects or sends
+        stalls the loop by its own work, and admission must judge that burst by the load
+        before it, not refuse it for the lag it causes itself."""
+        late = max(0.0, elapsed - self.period)
+        self.lag += self.smoothing * (late - self.lag)
+        if self.quiet():
             self.sustained = smoothed(self.sustained, late, elapsed, self.window)
-            metrics.LOOP_LAG.set(self.lag)
-            metrics.LOOP_LAG_SUSTAINED.set(self.sustained)
+        metrics.LOOP_LAG.set(self.lag)
+        metrics.LOOP_LAG_SUSTAINED.set(self.sustained)
 
 
 def delta_interval(base: float, bound: float, lag: float) -> float:

@@ -44,6 +44,7 @@ class ChatService:
     loop_lag: LoopLag = field(default_factory=LoopLag)
     admission: Admission | None = None
     admitting_now: int = 0  # answers admitted whose start has not happened yet
+    handling_now: int = 0  # client events (connects included) being handled
 
     def spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
         """Run a small side job (title, sweep) holding a reference until it ends."""
@@ -54,6 +55,20 @@ class ChatService:
     def accounts_forget(self, user_id: str) -> None:
         if self.accounts is not None:
             self.accounts.forget(user_id)
+
+    @contextlib.contextmanager
+    def handling(self) -> Iterator[None]:
+        """A client event being handled (its own lag is not the streams', ``streaming_only``)."""
+        self.handling_now += 1
+        try:
+            yield
+        finally:
+            self.handling_now -= 1
+
+    def streaming_only(self) -> bool:
+        """Is the loop's lag now the answers' (no client event being handled)? ``LoopLag``
+        feeds admission's sustained figure only then."""
+        return self.handling_now == 0
 
     def refusal(self, conversation_id: str | None) -> Refused | None:
         """Admission control for a new answer in ``conversation_id`` (None: admitted); an
