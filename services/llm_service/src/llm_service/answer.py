@@ -20,6 +20,7 @@ from chatbot_common.errors import UpstreamError
 
 from . import metrics
 from .events import Event, EventStream, must_parse, scan, text_of, unescape
+from .idle import IdleWatch
 from .trimming import Message, estimate_text_tokens, estimate_tokens
 from .upstreams import Upstream
 
@@ -102,17 +103,22 @@ class Answer:
             if block:
                 yield last, block
             ended = False
-            while not ended:
-                try:
-                    with self._guard():
-                        async with asyncio.timeout(self.idle_timeout):
+            # One guard and one idle timer for the whole loop, not one of each per read.
+            try:
+                with IdleWatch(self.idle_timeout) as watch:
+                    while not ended:
+                        watch.reading()
+                        try:
                             batch = await self.stream.next_batch()
+                        except StopAsyncIteration:
+                            break
+                        watch.done()
                         ended, parsed, block = self._forward(batch)
-                except StopAsyncIteration:
-                    break
-                last = parsed or last
-                if block:
-                    yield last, block
+                        last = parsed or last
+                        if block:
+                            yield last, block
+            except (TimeoutError, openai.APIError, ValueError) as exc:
+                raise self._failure(exc) from exc
             self._end()
         finally:
             metrics.REQUESTS.labels(*self._labels, self._outcome).inc()
@@ -123,12 +129,16 @@ class Answer:
         """A failure reading the stream ends the answer with UpstreamError (and counts)."""
         try:
             yield
-        except TimeoutError:
+        except (TimeoutError, openai.APIError, ValueError) as exc:
+            raise self._failure(exc) from exc
+
+    def _failure(self, exc: Exception) -> UpstreamError:
+        """What a failure reading the stream ends the answer with (counted)."""
+        if isinstance(exc, TimeoutError):
             self._fail("idle_timeout")
-            raise UpstreamError("the model stopped answering") from None
-        except (openai.APIError, ValueError) as exc:
-            self._fail("stream_error" if isinstance(exc, openai.APIError) else "protocol")
-            raise UpstreamError("the model's answer broke off") from exc
+            return UpstreamError("the model stopped answering")
+        self._fail("stream_error" if isinstance(exc, openai.APIError) else "protocol")
+        return UpstreamError("the model's answer broke off")
 
     def _end(self) -> None:
         if not self._finish_seen:
