@@ -8,10 +8,13 @@ from llm_service.idle import IdleWatch
 
 
 async def test_a_read_waiting_longer_than_the_bound_times_out() -> None:
-    never = asyncio.Event()
-    with pytest.raises(TimeoutError), IdleWatch(0.05) as watch:
-        watch.reading()
-        await never.wait()  # a read that never completes
+    async def read() -> None:
+        with IdleWatch(0.05) as watch:
+            watch.reading()
+            await asyncio.Event().wait()  # a read that never completes
+
+    with pytest.raises(TimeoutError):
+        await read()
     task = asyncio.current_task()
     assert task is not None and task.cancelling() == 0
     await asyncio.sleep(0)  # no cancellation left pending

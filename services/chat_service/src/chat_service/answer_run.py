@@ -13,7 +13,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 from chatbot_common.backoff import Backoff
 from chatbot_common.contract import AnswerEnd, MessageStatus
@@ -23,6 +23,7 @@ from . import metrics
 from .answer import Answer, Emit, room_of
 from .attachments import expand_files
 from .coalescer import Coalescer
+from .feed import END, Feed
 from .history_client import HistoryClient, Json
 from .llm_client import Chunk, LlmClient
 from .pace import Clock, MonotonicClock
@@ -139,7 +140,7 @@ class AnswerRun:
             answer.finished.set()
 
     # ---- streaming -----------------------------------------------------------------------
-    # One loop: wait for the next chunk, a stop or the coalescer's deadline, whichever first.
+    # One loop: wait for the next chunks, a stop or the coalescer's deadline, whichever first.
     async def _chunks(self, prompt: list[Json]) -> AsyncIterator[Chunk]:
         """The answer's chunks; the files its prompt names are read in first."""
         messages = await expand_files(self.ports.history, self.answer.user_id, prompt)
@@ -150,29 +151,24 @@ class AnswerRun:
     async def _stream(self, prompt: list[Json], started: float) -> None:
         answer, clock = self.answer, self.ports.clock
         coalescer = Coalescer(self.ports.interval())
-        chunks = self._chunks(prompt)
+        feed = Feed(self._chunks(prompt))
         stop_wait = asyncio.ensure_future(answer.stop_event.wait())
-        next_chunk: asyncio.Future[Any] | None = None
+        stop_wait.add_done_callback(feed.wake)
         last_chunk_at: float | None = None
         try:
             while True:
-                if next_chunk is None:
-                    next_chunk = asyncio.ensure_future(anext(chunks))
                 coalescer.interval = self.ports.interval()
-                done, _ = await asyncio.wait(
-                    {next_chunk, stop_wait},
-                    timeout=coalescer.wait_time(clock.now()),
-                    return_when=asyncio.FIRST_COMPLETED,
-                )
-                if stop_wait in done:
+                item = await feed.next(coalescer.wait_time(clock.now()))
+                if stop_wait.done() or item is END:
                     break
                 now = clock.now()
-                if next_chunk in done:
-                    try:
-                        chunk = next_chunk.result()
-                    except StopAsyncIteration:
-                        break
-                    next_chunk = None
+                if isinstance(item, Exception):
+                    raise item
+                text: str | None
+                if item is None:  # the coalescer's deadline
+                    text = coalescer.take(now)
+                else:
+                    chunk: Chunk = item
                     if chunk.text:
                         if last_chunk_at is not None:
                             metrics.INTER_TOKEN.observe(now - last_chunk_at)
@@ -180,8 +176,6 @@ class AnswerRun:
                     answer.usage = chunk.usage or answer.usage
                     answer.model = chunk.model or answer.model
                     text = coalescer.add(chunk.text, now)
-                else:
-                    text = coalescer.take(now)
                 if text:
                     await self._delta(text, started)
         except ChatbotError as exc:
@@ -191,7 +185,8 @@ class AnswerRun:
             answer.error = UpstreamError("the answer failed")
             answer.error.__cause__ = exc
         finally:
-            await _close(stop_wait, next_chunk, chunks)
+            stop_wait.cancel()
+            await feed.aclose()
         rest = coalescer.take(clock.now())
         if rest and answer.end_status != AnswerEnd.ABANDONED:
             await self._delta(rest, started)
@@ -331,17 +326,3 @@ class AnswerRun:
              "error": {"code": exc.code, "message": exc.message}},
             room_of(answer.conversation_id),
         )
-
-
-
-async def _close(
-    stop_wait: asyncio.Future[Any], next_chunk: asyncio.Future[Any] | None, chunks: Any
-) -> None:
-    """End a stream: the stop watcher, a pending read and the LLM response."""
-    stop_wait.cancel()
-    if next_chunk is not None and not next_chunk.done():
-        next_chunk.cancel()
-        with contextlib.suppress(BaseException):
-            await next_chunk
-    with contextlib.suppress(Exception):
-        await chunks.aclose()
