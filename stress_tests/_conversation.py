@@ -61,11 +61,28 @@ class ChaosConversation:
         self.sio.on_event = self._on_event
         await self.sio.connect(timeout=5)
 
-    async def start(self) -> None:
-        await self._connect()
-        assert self.sio is not None
-        conv = await self.sio.ok("conversation.create", {"title": "chaos"})
-        self.conversation_id = conv["conversation"]["id"]
+    async def start(self, deadline_s: float = 120.0) -> None:
+        """Connect and create the conversation, trying again (bounded by ``deadline_s``) while
+        the system is still coming back from the previous fault: a handshake that times out, a
+        create refused ``unavailable``. A create whose ack was lost leaves an empty extra
+        conversation, which no check reads."""
+        give_up = time.monotonic() + deadline_s
+        while True:
+            try:
+                await self._connect()
+                assert self.sio is not None
+                conv = await self.sio.ok("conversation.create", {"title": "chaos"}, timeout=10)
+                self.conversation_id = conv["conversation"]["id"]
+                return
+            except Exception as exc:
+                refused = isinstance(exc, SioError) and exc.code not in (
+                    None, "unavailable", "rate_limited")
+                if refused or time.monotonic() > give_up:
+                    raise
+                if self.sio is not None:
+                    with contextlib.suppress(Exception):
+                        await self.sio.close()
+                await asyncio.sleep(1.0)
 
     async def send(self, content: str, deadline_s: float = 180.0) -> None:
         """Send (retrying with the same client_message_id, so at most one is stored) until
