@@ -114,10 +114,14 @@ class ChaosConversation:
                 failures += 1  # not connected, or no ack: reconnect (to the next replica)
                 if failures >= 5 or time.monotonic() > give_up:
                     raise RuntimeError("message.send never acked") from None
-                await self.reconnect()
+                await self.reconnect(adopt=False)
 
-    async def reconnect(self, deadline_s: float = 15.0) -> None:
-        """Reconnect (to the next replica), resubscribe and rebuild the answer so far."""
+    async def reconnect(self, deadline_s: float = 15.0, adopt: bool = True) -> None:
+        """Reconnect (to the next replica), resubscribe and rebuild the answer so far.
+
+        ``adopt=False`` (a send not acked yet): only resubscribe. The last answer stored is
+        then the previous turn's, and taking it as this turn's would put its text in front of
+        this answer's deltas."""
         t0 = time.monotonic()
         if self.sio is not None:
             with contextlib.suppress(Exception):
@@ -134,6 +138,8 @@ class ChaosConversation:
                     raise
                 await asyncio.sleep(0.1)
         self.reconnects.append(time.monotonic() - t0)
+        if not adopt:
+            return
         answers = [m for m in got["messages"] if m["role"] == "assistant"]
         last = answers[-1] if answers else None
         if last is None or (self.acked and last["seq"] < self.acked[-1]["seq"]):
