@@ -30,6 +30,7 @@ async def test_a_slow_store_does_not_hold_the_connect_and_the_visit_still_lands(
     history = SlowHistory()
     accounts = Accounts(history, cache_seconds=30, lookup_seconds=0.05)  # type: ignore[arg-type]
     assert await accounts.seen(_user()) is None  # nothing known yet: let in on what is known
+    assert await accounts.seen(_user()) is None  # a reconnect joins the visit under way
     assert history.calls == 1
     history.release.set()
     await asyncio.wait_for(accounts.visits_recorded(), 30)  # the visit lands: cached

@@ -45,16 +45,19 @@ class Accounts:
         self.cache_seconds = cache_seconds
         self.lookup_seconds = lookup_seconds
         self._cache: dict[str, tuple[float, Json]] = {}
-        self._visits: set[asyncio.Task[Json | None]] = set()  # referenced until done
+        # at most one visit being recorded per user (a reconnect loop does not pile them up)
+        self._visits: dict[str, asyncio.Task[Json | None]] = {}
 
     async def seen(self, user: User) -> Json | None:
         """Record the connection (last seen, name); the user's record, None if unknown.
 
         Waits at most ``lookup_seconds``; past that, the cached record (or None) answers and
         the visit is still recorded in the background."""
-        visit = asyncio.ensure_future(self._visit(user))
-        self._visits.add(visit)
-        visit.add_done_callback(self._visits.discard)
+        visit = self._visits.get(user.id)
+        if visit is None:
+            visit = asyncio.ensure_future(self._visit(user))
+            self._visits[user.id] = visit
+            visit.add_done_callback(lambda _: self._visits.pop(user.id, None))
         try:
             return await asyncio.wait_for(asyncio.shield(visit), self.lookup_seconds)
         except TimeoutError:
@@ -64,7 +67,7 @@ class Accounts:
 
     async def visits_recorded(self) -> None:
         """Wait for the visits still being recorded in the background."""
-        await asyncio.gather(*self._visits)
+        await asyncio.gather(*self._visits.values())
 
     async def _visit(self, user: User) -> Json | None:
         body: dict[str, Any] = {"guest": user.guest}
