@@ -61,11 +61,28 @@ class ChaosConversation:
         self.sio.on_event = self._on_event
         await self.sio.connect(timeout=5)
 
-    async def start(self) -> None:
-        await self._connect()
-        assert self.sio is not None
-        conv = await self.sio.ok("conversation.create", {"title": "chaos"})
-        self.conversation_id = conv["conversation"]["id"]
+    async def start(self, deadline_s: float = 120.0) -> None:
+        """Connect and create the conversation, trying again (bounded by ``deadline_s``) while
+        the system is still coming back from the previous fault: a handshake that times out, a
+        create refused ``unavailable``. A create whose ack was lost leaves an empty extra
+        conversation, which no check reads."""
+        give_up = time.monotonic() + deadline_s
+        while True:
+            try:
+                await self._connect()
+                assert self.sio is not None
+                conv = await self.sio.ok("conversation.create", {"title": "chaos"}, timeout=10)
+                self.conversation_id = conv["conversation"]["id"]
+                return
+            except Exception as exc:
+                refused = isinstance(exc, SioError) and exc.code not in (
+                    None, "unavailable", "rate_limited")
+                if refused or time.monotonic() > give_up:
+                    raise
+                if self.sio is not None:
+                    with contextlib.suppress(Exception):
+                        await self.sio.close()
+                await asyncio.sleep(1.0)
 
     async def send(self, content: str, deadline_s: float = 180.0) -> None:
         """Send (retrying with the same client_message_id, so at most one is stored) until
@@ -97,10 +114,14 @@ class ChaosConversation:
                 failures += 1  # not connected, or no ack: reconnect (to the next replica)
                 if failures >= 5 or time.monotonic() > give_up:
                     raise RuntimeError("message.send never acked") from None
-                await self.reconnect()
+                await self.reconnect(adopt=False)
 
-    async def reconnect(self, deadline_s: float = 15.0) -> None:
-        """Reconnect (to the next replica), resubscribe and rebuild the answer so far."""
+    async def reconnect(self, deadline_s: float = 15.0, adopt: bool = True) -> None:
+        """Reconnect (to the next replica), resubscribe and rebuild the answer so far.
+
+        ``adopt=False`` (a send not acked yet): only resubscribe. The last answer stored is
+        then the previous turn's, and taking it as this turn's would put its text in front of
+        this answer's deltas."""
         t0 = time.monotonic()
         if self.sio is not None:
             with contextlib.suppress(Exception):
@@ -117,6 +138,8 @@ class ChaosConversation:
                     raise
                 await asyncio.sleep(0.1)
         self.reconnects.append(time.monotonic() - t0)
+        if not adopt:
+            return
         answers = [m for m in got["messages"] if m["role"] == "assistant"]
         last = answers[-1] if answers else None
         if last is None or (self.acked and last["seq"] < self.acked[-1]["seq"]):

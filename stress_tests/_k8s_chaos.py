@@ -213,10 +213,11 @@ async def k8s_scenario(api: client.CoreV1Api, args: argparse.Namespace, target: 
               "clients_reconnected": sum(1 for c in convs if c.reconnects),
               "reconnect_seconds": summary(reconnects),
               "client_errors": sum(1 for c in convs if c.errors)}
-    # steady state: nothing acked lost or doubled, the pod is back, conversations continue
+    # steady state: nothing acked lost or doubled, the pod is back, conversations continue,
+    # and every client's text of its last answer is the stored one
     result["passed"] = (checks["lost_acked_user_messages"] == 0
                         and checks["duplicated_messages"] == 0 and "error" not in info
-                        and turn2_ok == len(convs))
+                        and turn2_ok == len(convs) and checks["text_mismatches"] == 0)
     return result
 
 

@@ -227,8 +227,10 @@ async def test_expired_connection_is_closed_unless_renewed(
     # Refused at connect too, once past the verifier's 5 s clock-skew leeway (a time bound).
     exp = jwt.decode(short, options={"verify_signature": False})["exp"]
     await asyncio.sleep(max(0.0, exp + 6 - time.time()))
-    with pytest.raises(socketio.exceptions.ConnectionError):
-        await Watched(url, short).connect()
+    late = Watched(url, short)
+    with pytest.raises(socketio.exceptions.ConnectionError) as info:
+        await late.connect()
+    assert "unauthorized" in str(late.refusal), (info.value, late.refusal)
 
 
 async def test_events_after_expiry_get_unauthorized_then_the_close(

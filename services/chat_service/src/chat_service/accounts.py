@@ -3,11 +3,15 @@ limit?), cached for ``ACCOUNT_CACHE_SECONDS``, and one usage record per finished
 
 A connection refreshes the record (``last_seen``); an admin's update forgets it here (and on
 the other replicas through Redis). If the history service does not answer, a user is let in
-on what is known (the conversation events will fail anyway) rather than locked out.
+on what is known (the conversation events will fail anyway) rather than locked out; a connect
+waits at most ``CONNECT_LOOKUP_SECONDS`` for that answer (a history service still reconnecting
+to its store would otherwise hold every handshake for its whole timeout), and the visit is
+recorded when the answer comes.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import time
@@ -35,13 +39,37 @@ def estimate_tokens(text: str) -> int:
 
 
 class Accounts:
-    def __init__(self, history: HistoryClient, cache_seconds: float) -> None:
+    def __init__(self, history: HistoryClient, cache_seconds: float,
+                 lookup_seconds: float | None = None) -> None:
         self.history = history
         self.cache_seconds = cache_seconds
+        self.lookup_seconds = lookup_seconds
         self._cache: dict[str, tuple[float, Json]] = {}
+        # at most one visit being recorded per user (a reconnect loop does not pile them up)
+        self._visits: dict[str, asyncio.Task[Json | None]] = {}
 
     async def seen(self, user: User) -> Json | None:
-        """Record the connection (last seen, name); the user's record, None if unknown."""
+        """Record the connection (last seen, name); the user's record, None if unknown.
+
+        Waits at most ``lookup_seconds``; past that, the cached record (or None) answers and
+        the visit is still recorded in the background."""
+        visit = self._visits.get(user.id)
+        if visit is None:
+            visit = asyncio.ensure_future(self._visit(user))
+            self._visits[user.id] = visit
+            visit.add_done_callback(lambda _: self._visits.pop(user.id, None))
+        try:
+            return await asyncio.wait_for(asyncio.shield(visit), self.lookup_seconds)
+        except TimeoutError:
+            log.warning("the user's record was slow to come: connecting on what is known",
+                        extra={"waited_seconds": self.lookup_seconds})
+            return self._cached(user.id)
+
+    async def visits_recorded(self) -> None:
+        """Wait for the visits still being recorded in the background."""
+        await asyncio.gather(*self._visits.values())
+
+    async def _visit(self, user: User) -> Json | None:
         body: dict[str, Any] = {"guest": user.guest}
         if user.name:
             body["name"] = user.name

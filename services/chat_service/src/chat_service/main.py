@@ -112,7 +112,9 @@ def create_app(settings: Settings) -> Any:
         if gate is not None:
             service.live = RedisLive(gate, service.replica_id, settings.answer_lease_seconds)
             shared = RedisShared(service.live)
-        service.accounts = Accounts(service.history, settings.account_cache_seconds)
+        service.accounts = Accounts(
+            service.history, settings.account_cache_seconds, settings.connect_lookup_seconds
+        )
         service.llm = LlmClient(
             settings.llm_service_url,
             settings.chat_token,

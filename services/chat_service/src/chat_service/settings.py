@@ -238,6 +238,14 @@ class Settings(IdentitySettings):
         description="how long a user's record (disabled, own token limit) is cached; an "
         "admin's change reaches every replica at once through Redis, this bounds the rest",
     )
+    connect_lookup_seconds: float = Field(
+        2.0,
+        validation_alias="CONNECT_LOOKUP_SECONDS",
+        gt=0,
+        le=60,
+        description="the most a connect waits for the user's record from history (disabled?); "
+        "past it the cached record decides and the visit is recorded in the background",
+    )
     replica_report_seconds: float = Field(
         5.0,
         validation_alias="REPLICA_REPORT_SECONDS",
