@@ -30,6 +30,7 @@ ALLOWED_ORIGINS: {{ tpl .Values.allowedOrigins . | quote }}
   (list "REDIS_OP_TIMEOUT_MS" .Values.redis.opTimeoutMs)
   (list "REDIS_RECONNECT_MAX_MS" .Values.redis.reconnectMaxMs)
   (list "CHECKPOINT_SECONDS" .Values.checkpointSeconds)
+  (list "CHECKPOINT_MAX_SECONDS" .Values.checkpointMaxSeconds)
   (list "DELTA_INTERVAL_MS" .Values.deltaIntervalMs)
   (list "DELTA_INTERVAL_MAX_MS" .Values.deltaIntervalMaxMs)
   (list "MAX_ACTIVE_ANSWERS" .Values.admission.maxActiveAnswers)

@@ -213,7 +213,8 @@ class Harness:
     """A registry wired to the fakes; ``emitted`` holds every emit as ``(event, data)``."""
 
     def __init__(self, *, takeover_mode: str = "continue", checkpoint_interval: float = 0.0,
-                 shared: Any = None) -> None:
+                 shared: Any = None, checkpoint_max: float = 0.0, load: float = 1.0) -> None:
+        self.load = load  # the load factor the answers see (pace.load_factor)
         self.clock = FakeClock()
         self.llm = FakeLlm()
         self.history = FakeHistory()
@@ -238,6 +239,8 @@ class Harness:
             shared=self.shared,
             clock=self.clock,
             checkpoint_interval=checkpoint_interval,
+            checkpoint_max=checkpoint_max,
+            load=lambda: self.load,
             on_usage=on_usage,
             on_finished=on_finished,
         )

@@ -96,6 +96,27 @@ async def test_the_text_is_checkpointed_once_per_interval_of_the_clock() -> None
     await ended(answer)
 
 
+async def test_under_load_the_checkpoints_thin_out_up_to_their_bound() -> None:
+    h = Harness(checkpoint_interval=2.0, checkpoint_max=10.0, load=3.0)  # the loop lags
+    answer = await h.start()
+    h.llm.say("one")
+    await until(lambda: h.history.saved == ["one"])
+    h.clock.t += 5.9  # less than 2 s x 3
+    h.llm.say(" two")
+    await until(lambda: len(h.deltas()) == 2)
+    assert h.history.saved == ["one"]
+    h.clock.t += 0.1
+    h.llm.say(" three")
+    await until(lambda: len(h.history.saved) == 2)
+    h.load = 100.0  # heavy lag: at most the bound
+    h.clock.t += 10.0
+    h.llm.say(" four")
+    await until(lambda: len(h.history.saved) == 3)
+    assert h.history.saved == ["one", "one two three", "one two three four"]
+    h.llm.end()
+    await ended(answer)
+
+
 async def test_stop_ends_the_answer_stopped_and_waits_until_it_is_final() -> None:
     h = Harness()
     await h.start()

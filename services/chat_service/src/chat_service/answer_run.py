@@ -26,7 +26,7 @@ from .coalescer import Coalescer
 from .feed import END, Feed
 from .history_client import HistoryClient, Json
 from .llm_client import Chunk, LlmClient
-from .pace import Clock, MonotonicClock
+from .pace import Clock, MonotonicClock, checkpoint_interval
 from .shared import LocalOnly, SharedAnswers
 
 log = logging.getLogger(__name__)
@@ -39,6 +39,10 @@ def _fixed_interval() -> float:
     return 0.0
 
 
+def _unloaded() -> float:
+    return 1.0
+
+
 @dataclass
 class AnswerPorts:
     """What an answer needs from outside: the services, the room, the shared records, time."""
@@ -49,7 +53,9 @@ class AnswerPorts:
     shared: SharedAnswers = field(default_factory=LocalOnly)
     clock: Clock = field(default_factory=MonotonicClock)
     interval: Callable[[], float] = _fixed_interval  # the coalescing interval now
-    checkpoint_interval: float = 0.0
+    checkpoint_interval: float = 0.0  # while the loop keeps up; 0: never
+    checkpoint_max: float = 0.0  # the bound it stretches to under load
+    load: Callable[[], float] = _unloaded  # pace.load_factor now
     on_usage: Callable[[str, dict[str, int]], Awaitable[None]] | None = None
     on_finished: Callable[[Answer, str], Awaitable[None]] | None = None
 
@@ -217,8 +223,10 @@ class AnswerRun:
 
     def _maybe_checkpoint(self) -> None:
         """Now and then save the text so far, so a crash keeps it (``interrupted``)."""
-        answer, now = self.answer, self.ports.clock.now()
-        interval = self.ports.checkpoint_interval
+        answer, ports = self.answer, self.ports
+        now = ports.clock.now()
+        interval = checkpoint_interval(ports.checkpoint_interval, ports.checkpoint_max,
+                                       ports.load())
         if (
             interval <= 0
             or (answer.checkpointed_at is not None and now - answer.checkpointed_at < interval)

@@ -28,7 +28,7 @@ from .live import RedisLive
 from .llm_client import LlmClient
 from .models_allowed import AllowedModels
 from .namespace import ChatNamespace
-from .pace import LoopLag, delta_interval
+from .pace import LoopLag, delta_interval, load_factor
 from .protocol_guard import ProtocolGuard
 from .ratelimit import ChatLimiter
 from .redis_gate import RedisGate
@@ -133,7 +133,10 @@ def create_app(settings: Settings) -> Any:
             shared=shared,
             # The coalescing interval grows while the event loop lags (pace.py).
             interval=lambda: delta_interval(base, bound, lag.lag),
+            # ... and the checkpoints thin out by the same factor (pace.checkpoint_interval).
             checkpoint_interval=settings.checkpoint_seconds,
+            checkpoint_max=settings.checkpoint_max_seconds,
+            load=lambda: load_factor(base, bound, lag.lag),
             on_usage=service.limiter.record_usage,
             on_finished=service.accounts.record_answer,
         )

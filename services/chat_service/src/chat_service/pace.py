@@ -75,6 +75,20 @@ class LoopLag:
         metrics.LOOP_LAG_SUSTAINED.set(self.sustained)
 
 
+def load_factor(base: float, bound: float, lag: float) -> float:
+    """How many times the coalescing interval has grown at this lag (1: the loop keeps up, or
+    no coalescing to grow from)."""
+    return delta_interval(base, bound, lag) / base if base > 0 else 1.0
+
+
+def checkpoint_interval(base: float, bound: float, factor: float) -> float:
+    """The checkpoint interval under load ``factor``: ``base`` stretched as the coalescing
+    interval is, at most ``bound`` (never below ``base``). A crawling answer otherwise pays
+    a write of its whole text every ``base`` seconds for as long as it crawls, exactly when CPU
+    is short; a crash then loses at most ``bound`` seconds of text."""
+    return min(max(base, bound), base * factor)
+
+
 def delta_interval(base: float, bound: float, lag: float) -> float:
     """The coalescing interval at this lag: ``base`` while the loop keeps up, growing with the
     lag (four times it) up to ``bound``."""

@@ -211,6 +211,13 @@ class Settings(IdentitySettings):
         ge=0,
         description="how often a streaming answer's text so far is saved to history (0: never)",
     )
+    checkpoint_max_seconds: float = Field(
+        10.0,
+        validation_alias="CHECKPOINT_MAX_SECONDS",
+        ge=0,
+        description="bound of the checkpoint interval, which grows with the event loop's lag "
+        "as the coalescing interval does (a crash under overload loses at most this much text)",
+    )
     answer_lease_seconds: float = Field(
         6.0,
         validation_alias="ANSWER_LEASE_SECONDS",
