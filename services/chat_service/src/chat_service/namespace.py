@@ -393,11 +393,13 @@ class ChatNamespace(socketio.AsyncNamespace):
         return conversation.get("model") or self.service.settings.default_model
 
     async def _auto_title(self, user_id: str, conversation: dict[str, Any], content: str) -> None:
-        history, _, answers = self.service.clients()
+        history, _, _ = self.service.clients()
         title = title_from(content, self.service.settings.title_chars)
         try:
-            await history.update_conversation(user_id, conversation["id"], {"title": title})
+            named = await history.update_conversation(user_id, conversation["id"], {"title": title})
         except Exception:
             log.warning("could not set a title", exc_info=True)
             return
-        await answers.emit_conversation(user_id, conversation["id"])
+        # the update's answer is the conversation as stored: no second read
+        await self.emit("conversation.updated", {"conversation": named},
+                        room=room_of(conversation["id"]))
