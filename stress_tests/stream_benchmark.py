@@ -9,7 +9,9 @@ and the client measures:
 - added TTFT = (first ``message.delta`` - ``message.send``) - the upstream's TTFT;
 - added completion = (``message.done`` - ``message.send``) - the upstream's own duration;
 - refused answers (``message.send`` refused ``unavailable`` with ``retry_after`` by admission
-  control, nothing stored) and how fast the refusal came; failed or mismatched streams;
+  control, nothing stored) and how fast the refusal came, beside how fast every send's ack
+  came (the relay acks at once: its figure is the stack's floor for a burst of N sends);
+  failed or mismatched streams;
 - CPU µs per relayed token, per service and in total (psutil: user + system of each process
   over the level / completion tokens relayed).
 Clients offer permessage-deflate as browsers do (``--client-compression none`` to turn it off).
@@ -144,6 +146,8 @@ async def run_level(target: Target, n: int, ttft_ms: float, token_ms: float,
         "completed": len(ok),
         "refused": len(refused),
         "refused_within_ms": summary([r["error_after"] * 1000 for r in refused]),
+        # every message.send's ack (refused or not): the relay's is the stack's floor for a burst
+        "ack_ms": summary([r["t_ack"] * 1000 for r in results if "t_ack" in r]),
         "failed": len(failed) + (n - len(pairs)),
         "failures": failures[:5],
         "lost": lost,
@@ -262,7 +266,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
               f"ok {lv['completed']} refused {lv['refused']} failed {lv['failed']} lost "
               f"{lv['lost']}; added TTFT p50/p99 {lv['added_ttft_ms']['p50']}/"
               f"{lv['added_ttft_ms']['p99']} ms, completion p50/p99 "
-              f"{lv['added_completion_ms']['p50']}/{lv['added_completion_ms']['p99']} ms; "
+              f"{lv['added_completion_ms']['p50']}/{lv['added_completion_ms']['p99']} ms, ack "
+              f"p50/p99 {lv['ack_ms']['p50']}/{lv['ack_ms']['p99']} ms; "
               f"{lv['cpu_us_per_token']} CPU-us/token {lv['cpu_us_per_token_by_process']} "
               f"(load {lv['load_average_1m']})")
     for r in data["ratios"]:
