@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import httpx2 as httpx
@@ -38,13 +38,6 @@ def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
         s.stop()
 
 
-@pytest.fixture
-async def client(system: System) -> AsyncIterator[ChatClient]:
-    c = await system.client()
-    yield c
-    await c.close()
-
-
 async def metric(url: str, name: str, labels: str) -> float:
     async with httpx.AsyncClient(base_url=url) as http:
         text = (await http.get("/metrics")).text
@@ -58,9 +51,15 @@ def assert_busy(ack: dict[str, Any]) -> None:
     assert ack["error"]["retry_after"] == RETRY_AFTER, ack
 
 
-async def test_refused_before_anything_is_stored_then_answered_once(
-    system: System, client: ChatClient,
-) -> None:
+async def test_refused_before_anything_is_stored_then_answered_once(system: System) -> None:
+    client = await system.client()
+    try:
+        await refused_then_answered(system, client)
+    finally:
+        await client.close()
+
+
+async def refused_then_answered(system: System, client: ChatClient) -> None:
     # An earlier conversation with a finished answer (the slot is free: admitted).
     earlier = await conversation(client)
     first = await send(client, earlier, "an earlier question")
