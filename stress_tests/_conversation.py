@@ -17,6 +17,9 @@ from typing import Any
 
 from stress_tests._sio import RawSio, SioError
 
+#: refusals that say "not now": the same request is sent again after ``retry_after``
+RETRY_LATER = ("unavailable", "rate_limited")
+
 
 @dataclass
 class ChaosConversation:
@@ -75,8 +78,7 @@ class ChaosConversation:
                 self.conversation_id = conv["conversation"]["id"]
                 return
             except Exception as exc:
-                refused = isinstance(exc, SioError) and exc.code not in (
-                    None, "unavailable", "rate_limited")
+                refused = isinstance(exc, SioError) and exc.code not in (None, *RETRY_LATER)
                 if refused or time.monotonic() > give_up:
                     raise
                 if self.sio is not None:
@@ -105,7 +107,7 @@ class ChaosConversation:
                 return
             except Exception as exc:
                 refusal = exc if isinstance(exc, SioError) and exc.code is not None else None
-                if refusal is not None and refusal.code in ("unavailable", "rate_limited") \
+                if refusal is not None and refusal.code in RETRY_LATER \
                         and time.monotonic() < give_up:
                     await asyncio.sleep(min(refusal.retry_after or 1.0, 5.0))
                     continue
