@@ -8,6 +8,9 @@ set -euo pipefail
 REPO="$(cd "$(dirname "$0")/../.." && pwd)"
 HERE="$REPO/scripts/images"
 NET=chatbot-e2e
+# shellcheck source=scripts/lib/machine-lock.sh
+source "$REPO/scripts/lib/machine-lock.sh"
+machine_lock test-images
 if ! command -v dockerd >/dev/null || ! command -v debootstrap >/dev/null || ! command -v iptables >/dev/null; then
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \

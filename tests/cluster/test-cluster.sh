@@ -26,6 +26,8 @@ LOG_PREFIX=test-cluster
 source "$ROOT/k8s/local/lib.sh"
 # shellcheck source=tests/cluster/release.sh
 source "$HERE/release.sh"
+# shellcheck source=scripts/lib/machine-lock.sh
+source "$ROOT/scripts/lib/machine-lock.sh"
 eval "$("$ROOT/scripts/helm-tools.sh")"
 HELM="$HELM3"
 
@@ -219,6 +221,7 @@ cluster_down() { "$ROOT/k8s/local/down.sh"; }
 main() {
     [[ $EUID -eq 0 ]] || die "run as root"
     local t0
+    machine_lock test-cluster
     t0="$(date +%s.%N)"
     if cluster_running && [[ ${TEST_CLUSTER_REUSE:-0} != 1 ]]; then
         die "a cluster is already running in $K8S_LOCAL_DIR (in use?): stop it with k8s/local/down.sh first"
