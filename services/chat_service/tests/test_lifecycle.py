@@ -92,6 +92,9 @@ async def test_the_text_is_checkpointed_once_per_interval_of_the_clock() -> None
     h.llm.say(" three")
     await until(lambda: len(h.history.saved) == 2)
     assert h.history.saved == ["one", "one two three"]
+    # each text with the number of deltas it holds: "one", " two", " three"
+    assert h.history.saved_index == [1, 3]
+    assert h.deltas() == [(0, "one"), (1, " two"), (2, " three")]
     h.llm.end()
     await ended(answer)
 

@@ -20,10 +20,15 @@ Db = aiosqlite.Connection
 _CONV_COLS = "id, title, created_at, updated_at, message_count, model, system_prompt, sampling"
 _MSG_COLS = (
     "id, conversation_id, seq, role, content, status, created_at, model, usage,"
-    " client_message_id, files, parent_id, feedback"
+    " client_message_id, files, parent_id, feedback, next_index"
 )
-#: Columns added after the first release: ``open()`` adds them to an older file.
-_ADDED_COLUMNS = (("conversations", "sampling", "TEXT"), ("messages", "files", "TEXT"))
+#: Columns added after the first release: ``open()`` adds them to an older file (where a
+#: ``streaming`` message's ``next_index`` is NULL: its text reaches an unknown delta).
+_ADDED_COLUMNS = (
+    ("conversations", "sampling", "TEXT"),
+    ("messages", "files", "TEXT"),
+    ("messages", "next_index", "INTEGER"),
+)
 
 
 def _conversation(row: sqlite3.Row) -> ConversationPublic:
