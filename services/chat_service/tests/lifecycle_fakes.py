@@ -22,7 +22,7 @@ CID = "c1"
 
 def placeholder(mid: str = "m2", seq: int = 2) -> Json:
     return {"id": mid, "conversation_id": CID, "seq": seq, "role": "assistant", "content": "",
-            "status": "streaming", "model": "fake"}
+            "status": "streaming", "model": "fake", "next_index": 0}  # as history sends it
 
 
 QUESTION: Json = {"id": "m1", "conversation_id": CID, "seq": 1, "role": "user",

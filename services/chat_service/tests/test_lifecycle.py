@@ -341,6 +341,7 @@ async def test_finalise_gives_up_after_its_attempts_and_still_ends_the_answer() 
     assert len(h.history.updates) == 4
     done, = h.events("message.done")
     assert (done["message"]["status"], done["message"]["content"]) == ("complete", "x")
+    assert "next_index" not in done["message"]  # the placeholder's, not for a final message
     assert h.registry.in_flight(CID) is None
 
 
