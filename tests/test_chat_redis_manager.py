@@ -22,6 +22,7 @@ import httpx2 as httpx
 import pytest
 
 from tests.support.chat_client import ChatClient
+from tests.support.contract import assert_message_shape
 from tests.support.holds import Hold
 from tests.support.processes import Proc
 from tests.test_chat_replicas import Cluster, expected_answer, rest_after, run_cluster, start_redis
@@ -224,8 +225,9 @@ async def test_frozen_redis_streams_live_and_another_replica_resumes_after(
     deltas_after_freeze = len(on_a.events["message.delta"])
     assert await metric(cluster.a, "chat_redis_skipped_total") > 0
     await wait_redis_up(cluster.a)  # up once the answers' records are restored
-    # B's gate too: a B still counting Redis as down cannot read the record (it leaves the
-    # message as stored, without next_index), which is not what this test is about
+    # B's gate too: a B still counting Redis as down cannot read the record (it sends the
+    # message as stored: the last checkpoint's text and its index, behind the deltas streamed
+    # while frozen), which is not what this test is about (see the next test)
     await wait_redis_up(cluster.b)
     b = await cluster.client(cluster.b, user_id)
     try:
@@ -290,6 +292,7 @@ async def test_a_replica_without_redis_sends_the_stored_checkpoint_with_its_inde
         os.kill(cluster.redis.pid, signal.SIGCONT)
     assert stored["status"] == "streaming", stored
     assert isinstance(stored.get("next_index"), int), f"no next_index: {stored}"
+    assert_message_shape(stored)
     got = [d for d in on_a.events["message.delta"] if d["message_id"] == stored["id"]]
     assert_contiguous(got)
     assert 1 <= stored["next_index"] <= len(got), (stored, len(got))
