@@ -5,7 +5,6 @@ messages only. Stores written before the index was kept read fine."""
 from __future__ import annotations
 
 import sqlite3
-import uuid
 from pathlib import Path
 
 import pytest
@@ -16,12 +15,9 @@ from history_service.models import (
     MessageUpdate,
     TextUpdate,
 )
-from history_service.repository import HistoryRepository, create_repository
+from history_service.repository import HistoryRepository
 from history_service.repository.sqlite import SCHEMA, SqliteHistoryRepository
-from history_service.settings import HistorySettings
 from pydantic import ValidationError
-
-from tests.support.mongo_server import MongoServer
 
 A = "user-a"
 OLD_TIME = "2026-01-01T00:00:00.000Z"
@@ -124,35 +120,24 @@ async def test_an_earlier_sqlite_file_reads_and_checkpoints(tmp_path: Path) -> N
 
 
 @pytest.mark.mongo
-async def test_earlier_mongodb_documents_read_and_checkpoint(
-    mongo_server: MongoServer, tmp_path: Path
-) -> None:
+async def test_earlier_mongodb_documents_read_and_checkpoint(mongo_repo: HistoryRepository) -> None:
     """Documents stored before the index was kept (no ``next_index`` field) read as in
     SQLite: unknown for text, 0 for none."""
-    settings = HistorySettings(  # type: ignore[call-arg]
-        STATE_DIR=str(tmp_path), MONGODB_URI=mongo_server.uri,
-        MONGODB_DATABASE=f"test_{uuid.uuid4().hex[:12]}")
-    repo = create_repository(settings)
-    await repo.open()
-    inner = repo.inner  # type: ignore[attr-defined]
-    try:
-        conv = await repo.create_conversation(A, ConversationCreate(title="old"))
-        for seq, content in ((1, "checkpointed text"), (2, "")):
-            await inner.messages.insert_one({
-                "_id": f"m{seq}", "conversation_id": conv.id, "user_id": A, "seq": seq,
-                "role": "assistant", "content": content, "status": "streaming", "model": None,
-                "usage": None, "client_message_id": None, "cmid": f"m:m{seq}",
-                "parent_id": f"m{seq - 1}" if seq > 1 else None, "active": True,
-                "created_at": OLD_TIME, "updated_at": OLD_TIME,
-            })
-        await inner.conversations.update_one(
-            {"_id": conv.id}, {"$set": {"last_seq": 2, "message_count": 2}})
-        old, empty = await repo.list_messages(A, conv.id, None, 10)
-        assert (old.content, old.next_index) == ("checkpointed text", None)
-        assert "next_index" not in sent(old)
-        assert (empty.content, empty.next_index) == ("", 0)
-        assert await repo.save_text(A, conv.id, "m1", "checkpointed text and more", 7)
-        assert (await repo.list_messages(A, conv.id, None, 10))[0].next_index == 7
-    finally:
-        await inner.client.drop_database(inner.db.name)
-        await repo.close()
+    repo, inner = mongo_repo, mongo_repo.inner  # type: ignore[attr-defined]
+    conv = await repo.create_conversation(A, ConversationCreate(title="old"))
+    for seq, content in ((1, "checkpointed text"), (2, "")):
+        await inner.messages.insert_one({
+            "_id": f"m{seq}", "conversation_id": conv.id, "user_id": A, "seq": seq,
+            "role": "assistant", "content": content, "status": "streaming", "model": None,
+            "usage": None, "client_message_id": None, "cmid": f"m:m{seq}",
+            "parent_id": f"m{seq - 1}" if seq > 1 else None, "active": True,
+            "created_at": OLD_TIME, "updated_at": OLD_TIME,
+        })
+    await inner.conversations.update_one(
+        {"_id": conv.id}, {"$set": {"last_seq": 2, "message_count": 2}})
+    old, empty = await repo.list_messages(A, conv.id, None, 10)
+    assert (old.content, old.next_index) == ("checkpointed text", None)
+    assert "next_index" not in sent(old)
+    assert (empty.content, empty.next_index) == ("", 0)
+    assert await repo.save_text(A, conv.id, "m1", "checkpointed text and more", 7)
+    assert (await repo.list_messages(A, conv.id, None, 10))[0].next_index == 7
