@@ -297,6 +297,9 @@ async def test_a_replica_without_redis_sends_the_stored_checkpoint_with_its_inde
     assert_contiguous(got)
     assert 1 <= stored["next_index"] <= len(got), (stored, len(got))
     assert stored["content"] == "".join(d["delta"] for d in got[: stored["next_index"]])
+    held_there = await stored_answer(cluster, user_id, cid)  # no delta since: the same pair
+    assert (stored["content"], stored["next_index"]) == (
+        held_there["content"], held_there["next_index"])
     await wait_redis_up(cluster.a)
     await wait_redis_up(cluster.b)
     await held.arelease(upstream)
