@@ -4,6 +4,7 @@ messages only. Stores written before the index was kept read fine."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from pathlib import Path
 
@@ -117,6 +118,29 @@ async def test_an_earlier_sqlite_file_reads_and_checkpoints(tmp_path: Path) -> N
         assert (await repo.list_messages(A, "c1", None, 10))[0].next_index == 7
     finally:
         await repo.close()
+
+
+async def test_processes_opening_an_earlier_sqlite_file_at_once_all_start(
+    tmp_path: Path,
+) -> None:
+    """The column is added once, whoever opens first: the others find it (seen failing,
+    'duplicate column name: next_index', while the columns were added outside a transaction)."""
+    path = tmp_path / "old.sqlite3"
+    db = sqlite3.connect(path)
+    db.execute("PRAGMA journal_mode = WAL")  # as the store leaves its file
+    db.executescript(SCHEMA.replace("    next_index INTEGER,\n", ""))
+    db.commit()
+    db.close()
+    repos = [SqliteHistoryRepository(path) for _ in range(3)]
+    try:
+        await asyncio.gather(*(r.open() for r in repos))
+        conv = await repos[0].create_conversation(A, ConversationCreate())
+        answer, _ = await repos[1].add_message(A, conv.id, placeholder())
+        assert await repos[2].save_text(A, conv.id, answer.id, "one", 1)
+        assert (await only(repos[0], conv.id)).next_index == 1
+    finally:
+        for r in repos:
+            await r.close()
 
 
 @pytest.mark.mongo

@@ -56,10 +56,18 @@ def _json(model: BaseModel | list[Any] | None) -> str | None:
 
 
 async def _add_columns(db: Db) -> None:
-    for table, column, kind in _ADDED_COLUMNS:
-        present = {r[1] for r in await db.execute_fetchall(f"PRAGMA table_info({table})")}
-        if column not in present:
-            await db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+    """Add the missing columns in one ``BEGIN IMMEDIATE``: two processes opening the same
+    file cannot both add one (the second would fail on a duplicate column)."""
+    await db.execute("BEGIN IMMEDIATE")
+    try:
+        for table, column, kind in _ADDED_COLUMNS:
+            present = {r[1] for r in await db.execute_fetchall(f"PRAGMA table_info({table})")}
+            if column not in present:
+                await db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+        await db.execute("COMMIT")
+    except BaseException:
+        await db.execute("ROLLBACK")
+        raise
 
 
 def _casefold(text: object) -> str | None:
