@@ -2,6 +2,9 @@
 SHELL := /bin/bash
 export PATH := $(HOME)/.local/bin:$(PATH)
 UV ?= uv
+# pytest processes of `make test` (pytest-xdist): the suite mostly waits on the processes it
+# starts, so two overlap those waits on two cores; TEST_WORKERS=0 runs it in one process.
+TEST_WORKERS ?= 2
 
 .PHONY: help setup run test lint clean monitor test-images kind-up deploy undeploy dev \
 	cluster-up cluster-down test-cluster bench
@@ -23,7 +26,7 @@ lint: setup ## ruff and mypy
 test: setup ## install what the tests need (scripts/test-prereqs.sh) and run the whole suite
 	@scripts/test-prereqs.sh
 	@$(MAKE) --no-print-directory lint
-	$(UV) run --frozen --no-sync pytest $(PYTEST_ARGS)
+	$(UV) run --frozen --no-sync pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 bench: setup ## benchmarks against the fake upstream: results/*.json, PNG plots, a summary table
 	@scripts/test-prereqs.sh debian

@@ -5,12 +5,34 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from xdist.scheduler import LoadScopeScheduling
 
 from tests.support.keycloak import Keycloak, attach_keycloak, start_keycloak
 from tests.support.mongo_server import MongoServer
 from tests.support.stack import Stack, start_stack
+
+# `make test` runs the suite in pytest-xdist workers. The tests of these files share one worker,
+# so the session fixture they need, too costly to start twice, starts once: Keycloak (a JVM,
+# a minute of CPU on a busy machine). Done by a scheduler of our own because pytest 9.2 drops
+# the `xdist_group` marks of `--dist loadgroup` (pytest-dev/pytest-xdist#1386).
+ONE_WORKER = {
+    "tests/test_accounts_e2e.py": "keycloak",
+    "tests/browser/test_ui_oidc.py": "keycloak",
+}
+
+
+class GroupedScheduling(LoadScopeScheduling):
+    """``--dist load``, except that the files of ``ONE_WORKER`` go to one worker."""
+
+    def _split_scope(self, nodeid: str) -> str:
+        return ONE_WORKER.get(nodeid.split("::", 1)[0], nodeid)
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> GroupedScheduling:
+    return GroupedScheduling(config, log)
 
 
 @pytest.fixture(scope="session")
