@@ -53,11 +53,14 @@ class FakeLlm:
         self.feed: asyncio.Queue[Chunk | Exception | None] = asyncio.Queue()
         self.asked: list[list[dict[str, str]]] = []
         self.sampling: list[Json | None] = []
+        self.paces: list[Callable[[], float] | None] = []  # the read pace each stream got
 
     async def stream(self, messages: list[dict[str, str]], model: str | None,
-                     sampling: Json | None = None) -> AsyncIterator[Chunk]:
+                     sampling: Json | None = None,
+                     pace: Callable[[], float] | None = None) -> AsyncIterator[Chunk]:
         self.asked.append(messages)
         self.sampling.append(sampling)
+        self.paces.append(pace)
         while True:
             item = await self.feed.get()
             if item is None:

@@ -50,6 +50,7 @@ class Answer:
     sent_messages: list[Message]
     started: float
     idle_timeout: float
+    read_interval: float = 0.0  # seconds between two reads once the first chunk went out
     finished: bool = False
     usage: Usage | None = None
     _upstream_usage: dict[str, int] | None = None
@@ -102,6 +103,10 @@ class Answer:
                 last = first[-1][0]
             if block:
                 yield last, block
+            # The first chunk went out at once; from now on one read per interval carries
+            # whatever arrived meanwhile (one parse, one write). The idle timer below counts
+            # the wait as reading, so LLM_IDLE_TIMEOUT holds as before.
+            self.stream.pace(self.read_interval)
             ended = False
             # One guard and one idle timer for the whole loop, not one of each per read.
             try:

@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx2
 import openai
+from chatbot_common import paced
 from chatbot_common.sse import sse_batches
 
 Event = dict[str, Any]
@@ -111,5 +112,11 @@ class EventStream:
             )
         return event
 
+    def pace(self, interval: float) -> None:
+        """From now on read at most once per ``interval`` seconds (0: as bytes arrive): what
+        arrives meanwhile waits in the socket and comes as one read (chatbot_common.paced)."""
+        paced.pace(self._response, (lambda: interval) if interval > 0 else None)
+
     async def close(self) -> None:
+        paced.pace(self._response, None)  # its connection may serve another request
         await self._response.aclose()

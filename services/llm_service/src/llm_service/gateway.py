@@ -228,5 +228,6 @@ class Gateway:
             sent_messages=sent,
             started=started,
             idle_timeout=self.settings.idle_timeout,
+            read_interval=self.settings.stream_read_interval_ms / 1000,
             finished=False,
         )

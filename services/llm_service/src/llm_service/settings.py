@@ -59,6 +59,11 @@ class LlmSettings(ServiceSettings):
         30.0, validation_alias="LLM_IDLE_TIMEOUT", gt=0,
         description="seconds allowed between two streamed chunks",
     )
+    stream_read_interval_ms: float = Field(
+        25.0, validation_alias="STREAM_READ_INTERVAL_MS", ge=0, le=1000,
+        description="after an answer's first chunk, the upstream is read at most once per this "
+        "interval: what arrived meanwhile is forwarded as one write (0: read as bytes arrive)",
+    )
     max_retries: int = Field(2, validation_alias="LLM_MAX_RETRIES", ge=0, le=10)
     retry_base_delay: float = Field(0.25, validation_alias="LLM_RETRY_BASE_DELAY", ge=0)
     retry_max_delay: float = Field(
