@@ -19,9 +19,9 @@ another read: pacing never delays a chunk that is already here.
 # ruff: noqa: ASYNC109 (httpcore's network interface takes timeouts as arguments)
 from __future__ import annotations
 
-import asyncio
 import ssl
 import time
+from asyncio import sleep
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -44,7 +44,7 @@ class PacedStream(httpcore2.AsyncNetworkStream):
         if self.interval is not None:
             wait = self._last_read + self.interval() - time.monotonic()
             if wait > 0:
-                await asyncio.sleep(wait)
+                await sleep(wait)
         data = await self._stream.read(max_bytes, timeout)
         self._last_read = time.monotonic()
         return data
