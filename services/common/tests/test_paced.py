@@ -18,7 +18,7 @@ class Inner(httpcore2.AsyncNetworkStream):
     def __init__(self) -> None:
         self.reads = 0
 
-    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:  # noqa: ASYNC109
         self.reads += 1
         return b"x"
 
@@ -86,18 +86,18 @@ async def test_one_paced_read_brings_every_chunk_written_meanwhile(
     server = await asyncio.start_server(serve, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
     limits = httpx2.Limits(max_connections=1, max_keepalive_connections=1)
-    async with server, httpx2.AsyncClient(transport=paced.PacedTransport(limits)) as client:
-        async with client.stream("GET", f"http://127.0.0.1:{port}/") as response:
+    client = httpx2.AsyncClient(transport=paced.PacedTransport(limits))
+    async with server, client, client.stream("GET", f"http://127.0.0.1:{port}/") as response:
 
-            async def body() -> AsyncIterator[bytes]:
-                chunks = response.aiter_raw()
-                yield await anext(chunks)
-                paced.pace(response, lambda: 3600.0)  # the first chunk came at once
-                async for chunk in chunks:
-                    yield chunk
+        async def body() -> AsyncIterator[bytes]:
+            chunks = response.aiter_raw()
+            yield await anext(chunks)
+            paced.pace(response, lambda: 3600.0)  # the first chunk came at once
+            async for chunk in chunks:
+                yield chunk
 
-            got = [batch async for batch in gathered(body())]
-            paced.pace(response, None)
+        got = [batch async for batch in gathered(body())]
+        paced.pace(response, None)
     assert got == [[CHUNK % 1], [CHUNK % i for i in range(2, 7)]]
     assert len(slept) == 1  # one paced wait, then one read for the five writes
 
