@@ -216,8 +216,10 @@ class Harness:
     """A registry wired to the fakes; ``emitted`` holds every emit as ``(event, data)``."""
 
     def __init__(self, *, takeover_mode: str = "continue", checkpoint_interval: float = 0.0,
-                 shared: Any = None, checkpoint_max: float = 0.0, load: float = 1.0) -> None:
+                 shared: Any = None, checkpoint_max: float = 0.0, load: float = 1.0,
+                 interval: float = 0.0) -> None:
         self.load = load  # the load factor the answers see (pace.load_factor)
+        self.interval = interval  # the coalescing interval the answers see
         self.clock = FakeClock()
         self.llm = FakeLlm()
         self.history = FakeHistory()
@@ -241,6 +243,7 @@ class Harness:
             emit=emit,
             shared=self.shared,
             clock=self.clock,
+            interval=lambda: self.interval,
             checkpoint_interval=checkpoint_interval,
             checkpoint_max=checkpoint_max,
             load=lambda: self.load,
