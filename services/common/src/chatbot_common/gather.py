@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
@@ -72,7 +72,7 @@ class _Reader(Generic[T]):
                 await self.task
 
 
-async def gathered(source: AsyncIterator[T], limit: int = 256) -> AsyncIterator[list[T]]:
+async def gathered(source: AsyncIterator[T], limit: int = 256) -> AsyncGenerator[list[T], None]:
     """The items of ``source``, as lists of what arrived between two turns of the consumer
     (never empty); ``source``'s exception after its last items."""
     reader: _Reader[T] = _Reader(source, limit)

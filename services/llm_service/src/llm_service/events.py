@@ -27,11 +27,14 @@ _NULL_USAGE = re.compile(rb'"usage"\s*:\s*null')
 
 
 def must_parse(data: bytes) -> bool:
-    """Does this chunk carry what the gateway reads (an error, usage), or is it the end?"""
+    """Does this chunk (or these chunks, joined) carry what the gateway reads (an error,
+    usage) or the end? Never a wrong no; a rare wrong yes (such words in the text) only
+    costs a parse."""
+    usage = data.count(b'"usage"')
     return (
-        data.startswith(b"[DONE]")
+        b"[DONE]" in data
         or b'"error"' in data
-        or (b'"usage"' in data and _NULL_USAGE.search(data) is None)
+        or (usage > 0 and usage > len(_NULL_USAGE.findall(data)))
     )
 
 

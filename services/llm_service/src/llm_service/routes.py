@@ -8,7 +8,6 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from chatbot_common.errors import ChatbotError
-from chatbot_common.gather import gathered
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
@@ -39,10 +38,9 @@ def _sse(payload: dict[str, Any] | str) -> bytes:
 
 async def _event_stream(answer: Answer, include_usage: bool) -> AsyncIterator[bytes]:
     last: dict[str, Any] = {}
-    try:  # one write per upstream read: the chunks' own bytes, all that read brought
-        async for blocks in gathered(answer.sse_blocks()):
-            last = blocks[-1][0]  # the last parsed event names the usage chunk
-            yield blocks[0][1] if len(blocks) == 1 else b"".join(block for _, block in blocks)
+    try:  # one block per upstream read: the chunks' own bytes, all that read brought
+        async for last, block in answer.sse_blocks():  # noqa: B007 (the last names the usage)
+            yield block
     except ChatbotError as exc:
         yield _sse(error_body(exc))
         return
