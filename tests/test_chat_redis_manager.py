@@ -16,15 +16,17 @@ import re
 import signal
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import httpx2 as httpx
 import pytest
 
 from tests.support.chat_client import ChatClient
+from tests.support.contract import assert_message_shape
 from tests.support.holds import Hold
 from tests.support.processes import Proc
 from tests.test_chat_replicas import Cluster, expected_answer, rest_after, run_cluster, start_redis
-from tests.test_chat_service import assert_contiguous, conversation, send
+from tests.test_chat_service import INTERNAL, assert_contiguous, conversation, send
 
 OUTAGE_SECONDS = 1.5  # the least time Redis stays away
 OUTAGE_TOKENS = 15  # tokens the local client must receive while Redis is away
@@ -223,8 +225,9 @@ async def test_frozen_redis_streams_live_and_another_replica_resumes_after(
     deltas_after_freeze = len(on_a.events["message.delta"])
     assert await metric(cluster.a, "chat_redis_skipped_total") > 0
     await wait_redis_up(cluster.a)  # up once the answers' records are restored
-    # B's gate too: a B still counting Redis as down cannot read the record (it leaves the
-    # message as stored, without next_index), which is not what this test is about
+    # B's gate too: a B still counting Redis as down cannot read the record (it sends the
+    # message as stored: the last checkpoint's text and its index, behind the deltas streamed
+    # while frozen), which is not what this test is about (see the next test)
     await wait_redis_up(cluster.b)
     b = await cluster.client(cluster.b, user_id)
     try:
@@ -247,3 +250,60 @@ async def test_frozen_redis_streams_live_and_another_replica_resumes_after(
     assert_contiguous(seen.deltas)
     assert seen.text == done["content"]
     print(f"redis frozen: {during} tokens live; B resumed at index {live['next_index']}")
+
+
+async def stored_answer(cluster: Cluster, user_id: str, cid: str) -> dict[str, Any]:
+    """The conversation's last message as history holds it (read as the chat service does)."""
+    headers = {"Authorization": f"Bearer {INTERNAL}", "X-User-Id": user_id}
+    async with httpx.AsyncClient(base_url=cluster.system.history.url, timeout=30) as http:
+        r = await http.get(f"/v1/conversations/{cid}/messages", headers=headers)
+    r.raise_for_status()
+    return dict(r.json()["messages"][-1])
+
+
+async def test_a_replica_without_redis_sends_the_stored_checkpoint_with_its_index(
+    cluster: Cluster, on_a: ChatClient, user_id: str
+) -> None:
+    """Redis frozen mid-answer: replica B cannot read the answer's live record (nor tell
+    whether A still streams it), so its ``conversation.get`` sends the message as history
+    holds it: the last checkpoint's text with ``next_index``, the delta index that text
+    reaches. The pair agrees: the text is exactly the first ``next_index`` deltas."""
+    upstream = cluster.system.upstream.url
+    held = Hold.new(after=30)
+    question = f"[tokens:60] stored checkpoint {held.tag}"
+    await wait_redis_up(cluster.a)
+    await wait_redis_up(cluster.b)
+    cid = await conversation(on_a)
+    await send(on_a, cid, question)
+    await held.wait_held(upstream)
+    # the first delta is checkpointed at once: wait until history holds some text
+    deadline = asyncio.get_running_loop().time() + 60
+    while not (await stored_answer(cluster, user_id, cid))["content"]:
+        assert asyncio.get_running_loop().time() < deadline, "no checkpoint in 60 s"
+        await asyncio.sleep(0.1)
+    os.kill(cluster.redis.pid, signal.SIGSTOP)
+    try:
+        b = await cluster.client(cluster.b, user_id)
+        try:
+            stored = (await b.ok("conversation.get", {"conversation_id": cid}))["messages"][-1]
+        finally:
+            await b.close()
+    finally:
+        os.kill(cluster.redis.pid, signal.SIGCONT)
+    assert stored["status"] == "streaming", stored
+    assert isinstance(stored.get("next_index"), int), f"no next_index: {stored}"
+    assert_message_shape(stored)
+    got = [d for d in on_a.events["message.delta"] if d["message_id"] == stored["id"]]
+    assert_contiguous(got)
+    assert 1 <= stored["next_index"] <= len(got), (stored, len(got))
+    assert stored["content"] == "".join(d["delta"] for d in got[: stored["next_index"]])
+    held_there = await stored_answer(cluster, user_id, cid)  # no delta since: the same pair
+    assert (stored["content"], stored["next_index"]) == (
+        held_there["content"], held_there["next_index"])
+    await wait_redis_up(cluster.a)
+    await wait_redis_up(cluster.b)
+    await held.arelease(upstream)
+    [done] = await on_a.wait_done(cid, timeout=60)
+    assert done["status"] == "complete" and "next_index" not in done
+    assert done["content"] == expected_answer(question, 60)
+    print(f"B sent the stored checkpoint: next_index {stored['next_index']} of {len(got)}")

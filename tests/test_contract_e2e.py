@@ -20,7 +20,7 @@ import pytest
 import socketio
 
 from tests.support.chat_client import ChatClient
-from tests.support.contract import CLIENT_EVENTS, ERROR_CODES
+from tests.support.contract import CLIENT_EVENTS, ERROR_CODES, assert_message_shape
 from tests.support.holds import Hold
 from tests.support.mongo_server import MongoServer
 from tests.support.stack import Stack, start_stack
@@ -171,7 +171,11 @@ async def test_send_streams_answer_matching_done_and_history(client: ChatClient)
     assert answer.indexes == list(range(len(answer.deltas)))
     assert done["status"] == "complete" and done["role"] == "assistant" and done["seq"] == 2
     assert answer.text == done["content"] and done["content"]
+    for message in (msg, done):
+        assert_message_shape(message)  # no next_index on a final message
     stored = await stored_messages(client, conv["id"])
+    for message in stored:
+        assert_message_shape(message)
     assert [m["seq"] for m in stored] == [1, 2]
     assert stored[1]["content"] == done["content"] and stored[1]["status"] == "complete"
     assert stored[0]["id"] == msg["id"]
@@ -251,6 +255,7 @@ async def test_reconnect_mid_answer_resumes_with_next_index(slow_stack: Stack) -
         last = got["messages"][-1]
         assert last["role"] == "assistant" and last["status"] == "streaming"
         assert isinstance(last["next_index"], int) and last["next_index"] >= seen
+        assert_message_shape(last)
         await hold.arelease(slow_stack.upstream.url)
         [done] = await second.wait_done(conv["id"], timeout=60)
         later = [d for d in second.events["message.delta"] if d["message_id"] == last["id"]]

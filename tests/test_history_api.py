@@ -288,10 +288,19 @@ def test_checkpoint_sets_the_text_of_a_streaming_answer_only(api: httpx.Client) 
     answer = api.post(f"/conversations/{cid}/messages",
                       json={"role": "assistant", "content": "", "status": "streaming"}).json()
     mid = answer["message"]["id"]
+    assert answer["message"]["next_index"] == 0  # the placeholder: the first delta is next
     assert api.put(f"/conversations/{cid}/messages/{mid}/text",
-                   json={"content": "so far"}).status_code == 204
+                   json={"content": "so far", "next_index": 2}).status_code == 204
     stored = api.get(f"/conversations/{cid}/messages").json()["messages"][0]
-    assert (stored["content"], stored["status"]) == ("so far", "streaming")
+    assert (stored["content"], stored["status"], stored["next_index"]) == (
+        "so far", "streaming", 2)
+    disagree = api.put(f"/conversations/{cid}/messages/{mid}/text",
+                       json={"content": "so far", "next_index": 0})
+    assert disagree.status_code == 422 and disagree.json()["error"]["code"] == "invalid"
+    # without an index (an earlier chat service) the text's index is unknown: none is sent
+    assert api.put(f"/conversations/{cid}/messages/{mid}/text",
+                   json={"content": "so far!"}).status_code == 204
+    assert "next_index" not in api.get(f"/conversations/{cid}/messages").json()["messages"][0]
     other = api.put(f"/conversations/{cid}/messages/{mid}/text", json={"content": "x"},
                     headers={"X-User-Id": "u-else"})
     assert other.status_code == 409  # never another user's message
@@ -299,4 +308,5 @@ def test_checkpoint_sets_the_text_of_a_streaming_answer_only(api: httpx.Client) 
               json={"content": "final", "status": "complete"}).raise_for_status()
     late = api.put(f"/conversations/{cid}/messages/{mid}/text", json={"content": "late"})
     assert late.status_code == 409 and late.json()["error"]["code"] == "conflict"
-    assert api.get(f"/conversations/{cid}/messages").json()["messages"][0]["content"] == "final"
+    final = api.get(f"/conversations/{cid}/messages").json()["messages"][0]
+    assert final["content"] == "final" and "next_index" not in final

@@ -3,6 +3,7 @@ end to end through the chat service on both history stores (real processes)."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -11,6 +12,7 @@ import httpx2 as httpx
 import pytest
 
 from tests.support.chat_client import ChatClient
+from tests.support.holds import Hold
 from tests.support.stack import Stack
 from tests.test_contract_e2e import (  # the store-parametrised stack of the contract suite
     assert_error,
@@ -136,3 +138,42 @@ async def test_feedback_is_stored_and_counted_per_model(stack: Stack, client: Ch
 
     taken_back = await client.ok("message.feedback", {**rate, "rating": None})
     assert taken_back["message"]["feedback"] is None
+
+
+async def test_an_answer_still_streaming_goes_out_with_its_checkpoint(
+    stack: Stack, client: ChatClient
+) -> None:
+    """An export (``conversation.tree``), a feedback ack and a share link's snapshot send an
+    answer still streaming as history holds it: the last checkpoint's text with the delta
+    index that text reaches (``next_index``), and the two agree."""
+    upstream = stack.upstream.url
+    held = Hold.new(after=5)
+    cid = (await new_conversation(client))["id"]
+    await send(client, cid, f"a long answer please {held.tag}")
+    await held.wait_held(upstream)
+    try:
+        deadline = asyncio.get_running_loop().time() + 60
+        while True:  # the first delta is checkpointed at once: wait until history has it
+            tree = (await client.ok("conversation.tree", {"conversation_id": cid}))["messages"]
+            if tree[-1]["content"]:
+                break
+            assert asyncio.get_running_loop().time() < deadline, "no checkpoint in 60 s"
+            await asyncio.sleep(0.1)
+        answer = tree[-1]
+        rated = (await client.ok("message.feedback", {
+            "conversation_id": cid, "message_id": answer["id"], "rating": "good"}))["message"]
+        share = (await client.ok("share.create", {"conversation_id": cid}))["share"]
+        shared = (await client.ok("share.get", {"share_id": share["id"]}))["messages"][-1]
+        deltas = [d["delta"] for d in client.events["message.delta"]
+                  if d["message_id"] == answer["id"]]
+        for sent in (answer, rated, shared):
+            assert sent["status"] == "streaming", sent
+            assert isinstance(sent.get("next_index"), int), f"no next_index: {sent}"
+            assert 1 <= sent["next_index"] <= len(deltas), (sent, deltas)
+            assert sent["content"] == "".join(deltas[: sent["next_index"]])
+    finally:
+        await held.arelease(upstream)
+    [done] = await client.wait_done(cid, timeout=60)
+    assert done["status"] == "complete" and "next_index" not in done
+    final = (await client.ok("conversation.tree", {"conversation_id": cid}))["messages"][-1]
+    assert final["content"] == done["content"] and "next_index" not in final

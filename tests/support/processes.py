@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
+import random
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
+from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,10 +23,56 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 LOG_DIR = REPO_ROOT / ".test-logs"
 
 
-def free_port() -> int:
+# Ports handed out are reserved for this process's life by a lock file each, so two test
+# processes on one machine (two checkouts' suites, a benchmark beside a suite) never get the
+# same port between choosing it and binding it. They come from below the kernel's ephemeral
+# range, which bind(("", 0)) and outgoing connections draw from: nothing else takes them in
+# that window either. (Seen: `make run`'s test found its port taken by another suite's server.)
+PORT_LOCK_DIR = Path(tempfile.gettempdir()) / "chatbot-test-ports"
+PORT_RESERVATIONS = 2000  # the oldest is released beyond this (long bound, or its server gone)
+_reserved: OrderedDict[int, int] = OrderedDict()  # port -> the fd holding its lock
+_pick = random.SystemRandom()  # not `random`: pytest-randomly reseeds it for every test
+
+
+def _unreserved_range() -> range:
+    try:
+        ephemeral_low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        ephemeral_low = 32768
+    return range(10000, ephemeral_low) if ephemeral_low > 12000 else range(49152, 65536)
+
+
+def _bindable(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on, reserved for this process (see above)."""
+    PORT_LOCK_DIR.mkdir(mode=0o777, exist_ok=True)
+    ports = _unreserved_range()
+    for _ in range(500):
+        port = _pick.choice(ports)
+        if port in _reserved:
+            continue
+        fd = os.open(PORT_LOCK_DIR / str(port), os.O_CREAT | os.O_RDWR, 0o666)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:  # another test process holds it
+            os.close(fd)
+            continue
+        if not _bindable(port):
+            os.close(fd)
+            continue
+        _reserved[port] = fd
+        while len(_reserved) > PORT_RESERVATIONS:
+            os.close(_reserved.popitem(last=False)[1])
+        return port
+    raise RuntimeError(f"no free loopback port in {ports} after 500 tries")
 
 
 def wait_for_port(port: int, timeout: float = 30.0, host: str = "127.0.0.1") -> None:

@@ -22,7 +22,7 @@ CID = "c1"
 
 def placeholder(mid: str = "m2", seq: int = 2) -> Json:
     return {"id": mid, "conversation_id": CID, "seq": seq, "role": "assistant", "content": "",
-            "status": "streaming", "model": "fake"}
+            "status": "streaming", "model": "fake", "next_index": 0}  # as history sends it
 
 
 QUESTION: Json = {"id": "m1", "conversation_id": CID, "seq": 1, "role": "user",
@@ -82,6 +82,7 @@ class FakeHistory:
         self.messages: dict[str, Json] = {"m1": dict(QUESTION)}
         self.updates: list[Json] = []
         self.saved: list[str] = []
+        self.saved_index: list[int] = []  # each checkpoint's next_index, beside its text
         self.update_errors: list[ChatbotError] = []  # raised by the next updates, in order
         self.create_error: ChatbotError | None = None
 
@@ -96,8 +97,11 @@ class FakeHistory:
         self.messages[mid] = stored
         return dict(stored)
 
-    async def save_text(self, user_id: str, cid: str, mid: str, content: str) -> None:
+    async def save_text(
+        self, user_id: str, cid: str, mid: str, content: str, next_index: int
+    ) -> None:
         self.saved.append(content)
+        self.saved_index.append(next_index)
 
     async def create_message(self, user_id: str, cid: str, body: Json) -> tuple[Json, bool]:
         if self.create_error is not None:

@@ -109,6 +109,9 @@ async def test_the_text_is_checkpointed_once_per_interval_of_the_clock() -> None
     h.llm.say(" three")
     await until(lambda: len(h.history.saved) == 2)
     assert h.history.saved == ["one", "one two three"]
+    # each text with the number of deltas it holds: "one", " two", " three"
+    assert h.history.saved_index == [1, 3]
+    assert h.deltas() == [(0, "one"), (1, " two"), (2, " three")]
     h.llm.end()
     await ended(answer)
 
@@ -355,6 +358,7 @@ async def test_finalise_gives_up_after_its_attempts_and_still_ends_the_answer() 
     assert len(h.history.updates) == 4
     done, = h.events("message.done")
     assert (done["message"]["status"], done["message"]["content"]) == ("complete", "x")
+    assert "next_index" not in done["message"]  # the placeholder's, not for a final message
     assert h.registry.in_flight(CID) is None
 
 

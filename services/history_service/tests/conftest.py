@@ -73,6 +73,24 @@ async def repo(settings: HistorySettings) -> AsyncIterator[HistoryRepository]:
 
 
 @pytest.fixture
+async def mongo_repo(
+    mongo_server: MongoServer, tmp_path: Path
+) -> AsyncIterator[HistoryRepository]:
+    """A MongoDB store alone (not parametrized), on a database of its own, for tests that
+    write documents directly (``.inner``: its collections), as earlier versions stored them."""
+    settings = HistorySettings(  # type: ignore[call-arg]
+        STATE_DIR=str(tmp_path), MONGODB_URI=mongo_server.uri,
+        MONGODB_DATABASE=f"test_{uuid.uuid4().hex[:12]}")
+    repository = await _opened(settings)
+    inner = repository.inner  # type: ignore[attr-defined]
+    try:
+        yield repository
+    finally:
+        await inner.client.drop_database(inner.db.name)
+        await repository.close()
+
+
+@pytest.fixture
 async def second_replica(
     settings: HistorySettings, repo: HistoryRepository
 ) -> AsyncIterator[HistoryRepository]:

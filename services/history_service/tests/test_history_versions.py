@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 
 import pytest
@@ -13,10 +12,7 @@ from history_service.models import (
     MessageCreate,
     MessagePublic,
 )
-from history_service.repository import HistoryRepository, create_repository
-from history_service.settings import HistorySettings
-
-from tests.support.mongo_server import MongoServer
+from history_service.repository import HistoryRepository
 
 A, B = "user-a", "user-b"
 
@@ -144,7 +140,6 @@ async def test_feedback_is_stored_with_the_answer(repo: HistoryRepository) -> No
 async def test_an_earlier_sqlite_file_gets_parents(tmp_path: object) -> None:
     """A file written before versions existed: its messages form one line after the upgrade."""
     import sqlite3
-    from pathlib import Path
 
     from history_service.repository.sqlite import SCHEMA, SqliteHistoryRepository
 
@@ -175,38 +170,28 @@ async def test_an_earlier_sqlite_file_gets_parents(tmp_path: object) -> None:
 
 
 @pytest.mark.mongo
-async def test_earlier_mongodb_documents_get_parents(mongo_server: MongoServer,
-                                                     tmp_path: Path) -> None:
+async def test_earlier_mongodb_documents_get_parents(mongo_repo: HistoryRepository) -> None:
     """Documents stored before versions existed (no parent_id, no active): one line, filled
     in at the conversation's first edit."""
-    settings = HistorySettings(  # type: ignore[call-arg]
-        STATE_DIR=str(tmp_path), MONGODB_URI=mongo_server.uri,
-        MONGODB_DATABASE=f"test_{uuid.uuid4().hex[:12]}")
-    repo = create_repository(settings)
-    await repo.open()
-    inner = repo.inner  # type: ignore[attr-defined]
-    try:
-        conv = await repo.create_conversation(A, ConversationCreate(title="old"))
-        for seq in (1, 2, 3):
-            await inner.messages.insert_one({
-                "_id": f"m{seq}", "conversation_id": conv.id, "user_id": A, "seq": seq,
-                "role": "user", "content": f"text {seq}", "status": "complete", "model": None,
-                "usage": None, "client_message_id": None, "cmid": f"m:m{seq}",
-                "created_at": "2026-01-01T00:00:00.000Z", "updated_at": "2026-01-01T00:00:00.000Z",
-            })
-        await inner.conversations.update_one(
-            {"_id": conv.id}, {"$set": {"last_seq": 3, "message_count": 3}})
-        listed = await repo.list_messages(A, conv.id, None, 10)
-        assert [m.content for m in listed] == ["text 1", "text 2", "text 3"]
-        assert all(m.versions is None for m in listed)
-        edited, _ = await repo.edit_message(A, conv.id, "m2", user("again"))
-        assert edited.parent_id == "m1"
-        listed = await repo.list_messages(A, conv.id, None, 10)
-        assert [m.content for m in listed] == ["text 1", "again"]
-        assert listed[1].versions == ["m2", edited.id]
-        await repo.select_branch(A, conv.id, "m2")
-        assert [m.content for m in await repo.list_messages(A, conv.id, None, 10)] == [
-            "text 1", "text 2", "text 3"]
-    finally:
-        await inner.client.drop_database(inner.db.name)
-        await repo.close()
+    repo, inner = mongo_repo, mongo_repo.inner  # type: ignore[attr-defined]
+    conv = await repo.create_conversation(A, ConversationCreate(title="old"))
+    for seq in (1, 2, 3):
+        await inner.messages.insert_one({
+            "_id": f"m{seq}", "conversation_id": conv.id, "user_id": A, "seq": seq,
+            "role": "user", "content": f"text {seq}", "status": "complete", "model": None,
+            "usage": None, "client_message_id": None, "cmid": f"m:m{seq}",
+            "created_at": "2026-01-01T00:00:00.000Z", "updated_at": "2026-01-01T00:00:00.000Z",
+        })
+    await inner.conversations.update_one(
+        {"_id": conv.id}, {"$set": {"last_seq": 3, "message_count": 3}})
+    listed = await repo.list_messages(A, conv.id, None, 10)
+    assert [m.content for m in listed] == ["text 1", "text 2", "text 3"]
+    assert all(m.versions is None for m in listed)
+    edited, _ = await repo.edit_message(A, conv.id, "m2", user("again"))
+    assert edited.parent_id == "m1"
+    listed = await repo.list_messages(A, conv.id, None, 10)
+    assert [m.content for m in listed] == ["text 1", "again"]
+    assert listed[1].versions == ["m2", edited.id]
+    await repo.select_branch(A, conv.id, "m2")
+    assert [m.content for m in await repo.list_messages(A, conv.id, None, 10)] == [
+        "text 1", "text 2", "text 3"]

@@ -18,6 +18,22 @@ def room_of(conversation_id: str) -> str:
     return f"conversation:{conversation_id}"
 
 
+def as_sent(message: Json) -> Json:
+    """A message as a client gets it: ``next_index`` on a ``streaming`` one and only there.
+
+    History sends a ``streaming`` message with the index its stored checkpoint reaches. One
+    stored without it (a checkpoint written before the index was kept) reaches an unknown
+    delta: it goes out as the one pair certainly true, no text and index 0 (its stored text
+    stays in history; the live deltas, a re-read or ``message.done`` bring the rest)."""
+    if message.get("status") != MessageStatus.STREAMING:
+        if "next_index" not in message:
+            return message
+        return {k: v for k, v in message.items() if k != "next_index"}
+    if isinstance(message.get("next_index"), int):
+        return message
+    return {**message, "content": "", "next_index": 0}
+
+
 def context_of(system_prompt: str | None, recent: list[Json]) -> list[Json]:
     """The messages sent to the LLM service: the system prompt and the finished messages
     (a message naming files keeps them: ``attachments.expand_files`` reads them in)."""

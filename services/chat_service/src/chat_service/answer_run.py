@@ -75,7 +75,8 @@ class AnswerPorts:
             except ChatbotError:
                 if attempt == FINALISE_ATTEMPTS - 1:
                     log.error("could not finalise an answer", extra={"message_id": mid})
-                    return {**message, "content": body["content"], "status": body["status"]}
+                    kept = {k: v for k, v in message.items() if k != "next_index"}
+                    return {**kept, "content": body["content"], "status": body["status"]}
                 await self.clock.sleep(FINALISE_BACKOFF.delay(attempt))
         return None
 
@@ -240,14 +241,17 @@ class AnswerRun:
         ):
             return
         answer.checkpointed_at = now
-        answer.checkpoint = asyncio.create_task(self._save_text(answer.text))
+        # The text and the number of deltas in it, taken together (no await between): the
+        # stored pair lets a replica that cannot see this answer send it with ``next_index``.
+        answer.checkpoint = asyncio.create_task(
+            self._save_text(answer.text, answer.next_index))
 
-    async def _save_text(self, text: str) -> None:
+    async def _save_text(self, text: str, next_index: int) -> None:
         answer = self.answer
         assert answer.message is not None
         try:
             await self.ports.history.save_text(
-                answer.user_id, answer.conversation_id, answer.message["id"], text)
+                answer.user_id, answer.conversation_id, answer.message["id"], text, next_index)
         except ChatbotError as exc:  # finalised meanwhile, or history busy: next time
             log.debug("checkpoint skipped", extra={"error": exc.message})
 

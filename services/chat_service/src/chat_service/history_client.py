@@ -146,11 +146,14 @@ class HistoryClient:
             "PATCH", f"/v1/conversations/{_seg(cid)}/messages/{_seg(mid)}", user_id, json=body
         )
 
-    async def save_text(self, user_id: str, cid: str, mid: str, content: str) -> None:
-        """Checkpoint a streaming answer's text (one write; ConflictError once finalised)."""
+    async def save_text(
+        self, user_id: str, cid: str, mid: str, content: str, next_index: int
+    ) -> None:
+        """Checkpoint a streaming answer's text and the delta index it reaches (one write;
+        ConflictError once finalised)."""
         await self._call(
             "PUT", f"/v1/conversations/{_seg(cid)}/messages/{_seg(mid)}/text", user_id,
-            json={"content": content},
+            json={"content": content, "next_index": next_index},
         )
 
     async def select_branch(self, user_id: str, cid: str, mid: str) -> Json:

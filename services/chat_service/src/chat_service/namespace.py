@@ -26,7 +26,7 @@ from . import metrics
 from .acks import Ack, error_ack, ok, within_budget
 from .admin import AdminEvents
 from .admission import conversation_of
-from .answer import room_of
+from .answer import as_sent, room_of
 from .ratelimit import ANSWERING_EVENTS
 from .sampling import checked
 from .schemas import (
@@ -262,6 +262,9 @@ class ChatNamespace(socketio.AsyncNamespace):
             final = await answers.interrupt_orphan(user_id, result[i])
             if final is not None:
                 result[i] = final
+        # Not overlaid (Redis down or slow, or no record of a live answer): as stored, with
+        # the index of the stored checkpoint.
+        result = [as_sent(m) for m in result]
         budget = self.service.settings.max_ack_bytes
         return ok(conversation=conversation, messages=within_budget(result, budget, conversation))
 

@@ -225,7 +225,8 @@ class AnswerRegistry:
         """A ``streaming`` message no live answer owns: take it over (continue it, or end it
         ``interrupted`` with the text Redis holds); with no trace in Redis it ends
         ``interrupted``. Returns the message as it is now (``next_index`` while continued),
-        or None when it was left as it is."""
+        or None when it was left as it is (the caller sends it as stored: the last
+        checkpoint's text with the ``next_index`` history keeps beside it, ``answer.as_sent``)."""
         cid = message["conversation_id"]
         found = await self.shared.orphan(cid, message["id"], take=not self.draining)
         if found.state == "unknown":
@@ -235,7 +236,7 @@ class AnswerRegistry:
             log.info("orphan check postponed", extra={"conversation_id": cid})
             return None
         if found.state == "owned":  # another replica owns it, or is about to take it
-            return await self.overlay(message) or message
+            return await self.overlay(message) or message  # no snapshot: as stored
         if found.snap is not None:
             now = await self._adopt(found.snap)
             if found.snap.message_id == message["id"]:

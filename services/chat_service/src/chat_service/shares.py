@@ -21,6 +21,7 @@ from chatbot_common.errors import ForbiddenError
 from pydantic import Field, StrictInt
 
 from .acks import Ack, ok
+from .answer import as_sent
 from .schemas import ConversationRef, Payload, parse
 from .service import ChatService
 from .sessions import Connections
@@ -84,4 +85,4 @@ class ShareEvents:
                  accounts_on=bool(settings.oidc_issuer),
                  public_links=settings.share_public_links)
         return ok(share=found["share"], conversation=found["conversation"],
-                  messages=found["messages"])
+                  messages=[as_sent(m) for m in found["messages"]])

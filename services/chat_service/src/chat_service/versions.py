@@ -24,7 +24,7 @@ from chatbot_common.errors import TooLargeError
 
 from . import metrics
 from .acks import Ack, ok, within_budget
-from .answer import room_of
+from .answer import as_sent, room_of
 from .schemas import ConversationBranch, ConversationGet, MessageFeedback, check_text, parse
 from .service import ChatService
 
@@ -60,7 +60,8 @@ class VersionEvents:
         p = parse(ConversationGet, data)
         history, _, _ = self.service.clients()
         conversation = await history.get_conversation(user_id, p.conversation_id)
-        messages = await history.list_tree(user_id, p.conversation_id, p.after_seq, p.limit)
+        messages = [as_sent(m) for m in
+                    await history.list_tree(user_id, p.conversation_id, p.after_seq, p.limit)]
         budget = self.service.settings.max_ack_bytes
         return ok(conversation=conversation, messages=within_budget(messages, budget,
                                                                      conversation))
@@ -76,4 +77,4 @@ class VersionEvents:
             verdict = {"rating": p.rating, "comment": comment or None}
         message = await history.set_feedback(user_id, p.conversation_id, p.message_id, verdict)
         metrics.FEEDBACK.labels(message.get("model") or "", p.rating or "none").inc()
-        return ok(message=message)
+        return ok(message=as_sent(message))

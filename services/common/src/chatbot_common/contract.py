@@ -21,7 +21,15 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, StrictStr
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    Strict,
+    StrictStr,
+    model_validator,
+)
 
 from .text import utf8_text
 
@@ -159,8 +167,11 @@ class Message(BaseModel):
     """A message as the history service stores and sends it.
 
     ``client_message_id`` is the sender's idempotency key (user messages). A ``streaming``
-    message sent to a client also carries ``next_index`` (added by the chat service, which
-    knows the answer in flight).
+    message carries ``next_index``: the ``index`` of the first delta not yet in its
+    ``content``. History keeps the index each checkpoint's text reaches (0 for the empty
+    placeholder); the chat service overlays the live text and index where it can. A final
+    message never carries it; a ``streaming`` one stored without an index (a checkpoint written
+    before the index was kept) carries none either: its text reaches an unknown delta.
     """
 
     id: str
@@ -180,3 +191,13 @@ class Message(BaseModel):
     versions: list[str] | None = None
     feedback: Feedback | None = None
     files: list[FileRef] | None = None
+    #: Only on ``streaming`` messages (left out of the JSON when None).
+    next_index: int | None = Field(None, ge=0, exclude_if=lambda v: v is None)
+
+    @model_validator(mode="after")
+    def _index_while_streaming(self) -> Message:
+        if self.status is not MessageStatus.STREAMING:
+            self.next_index = None
+        elif self.next_index is None and not self.content:
+            self.next_index = 0  # nothing in it yet: the first delta is the next one
+        return self

@@ -27,7 +27,7 @@ from chatbot_common.contract import (
 )
 from chatbot_common.errors import ConflictError, InvalidError
 from chatbot_common.text import Text
-from pydantic import BaseModel, ConfigDict, Field, Strict
+from pydantic import BaseModel, ConfigDict, Field, Strict, model_validator
 
 # Enums accept their string values (the body is JSON) although the input models are strict.
 RoleIn = Annotated[Role, Strict(False)]
@@ -115,9 +115,13 @@ class MessageUpdate(_Input):
 
     def changes(self) -> dict[str, Any]:
         """The fields to set: those sent and not null (``usage`` and ``model`` may be cleared);
-        ``usage`` as a plain dict."""
+        ``usage`` as a plain dict. New content reaches no known delta index (a checkpoint's
+        index belongs to its own text): ``next_index`` is cleared with it."""
         fields = self.model_dump(exclude_unset=True, exclude={"expect_status"})
-        return {k: v for k, v in fields.items() if v is not None or k in ("usage", "model")}
+        changed = {k: v for k, v in fields.items() if v is not None or k in ("usage", "model")}
+        if "content" in changed:
+            changed["next_index"] = None
+        return changed
 
     def allows(self, status: MessageStatus) -> bool:
         """True unless ``expect_status`` names another status than the message's."""
@@ -129,9 +133,19 @@ class MessageUpdate(_Input):
 
 
 class TextUpdate(_Input):
-    """A checkpoint: the text so far of an answer still streaming."""
+    """A checkpoint: the text so far of an answer still streaming and the delta index it
+    reaches (the number of deltas in it), stored together. Without ``next_index`` (a chat
+    service of an earlier version) the text's index is unknown and stored so."""
 
     content: str
+    next_index: int | None = Field(None, ge=0)
+
+    @model_validator(mode="after")
+    def _agree(self) -> TextUpdate:
+        # Every delta carries text: no deltas is no text, and some deltas are some text.
+        if self.next_index is not None and (self.next_index == 0) != (self.content == ""):
+            raise ValueError("content and next_index disagree")
+        return self
 
 
 class FeedbackUpdate(_Input):

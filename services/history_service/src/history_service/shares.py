@@ -18,7 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from .models import ConversationPublic, MessagePublic
 
 #: The message fields a snapshot keeps.
-SNAPSHOT_FIELDS = ("id", "seq", "role", "content", "status", "created_at", "model", "parent_id")
+SNAPSHOT_FIELDS = ("id", "seq", "role", "content", "status", "created_at", "model", "parent_id",
+                   "next_index")  # next_index: on a message still streaming then
 
 
 def new_share_id() -> str:

@@ -38,7 +38,7 @@ TRANSIENT: tuple[type[BaseException], ...] = (
 )
 _MSG_FIELDS = (
     "conversation_id", "seq", "role", "content", "status", "created_at", "model", "usage",
-    "client_message_id", "files", "parent_id", "feedback",
+    "client_message_id", "files", "parent_id", "feedback", "next_index",
     )  # fmt: skip
 
 

@@ -20,10 +20,15 @@ Db = aiosqlite.Connection
 _CONV_COLS = "id, title, created_at, updated_at, message_count, model, system_prompt, sampling"
 _MSG_COLS = (
     "id, conversation_id, seq, role, content, status, created_at, model, usage,"
-    " client_message_id, files, parent_id, feedback"
+    " client_message_id, files, parent_id, feedback, next_index"
 )
-#: Columns added after the first release: ``open()`` adds them to an older file.
-_ADDED_COLUMNS = (("conversations", "sampling", "TEXT"), ("messages", "files", "TEXT"))
+#: Columns added after the first release: ``open()`` adds them to an older file (where a
+#: ``streaming`` message's ``next_index`` is NULL: its text reaches an unknown delta).
+_ADDED_COLUMNS = (
+    ("conversations", "sampling", "TEXT"),
+    ("messages", "files", "TEXT"),
+    ("messages", "next_index", "INTEGER"),
+)
 
 
 def _conversation(row: sqlite3.Row) -> ConversationPublic:
@@ -51,10 +56,18 @@ def _json(model: BaseModel | list[Any] | None) -> str | None:
 
 
 async def _add_columns(db: Db) -> None:
-    for table, column, kind in _ADDED_COLUMNS:
-        present = {r[1] for r in await db.execute_fetchall(f"PRAGMA table_info({table})")}
-        if column not in present:
-            await db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+    """Add the missing columns in one ``BEGIN IMMEDIATE``: two processes opening the same
+    file cannot both add one (the second would fail on a duplicate column)."""
+    await db.execute("BEGIN IMMEDIATE")
+    try:
+        for table, column, kind in _ADDED_COLUMNS:
+            present = {r[1] for r in await db.execute_fetchall(f"PRAGMA table_info({table})")}
+            if column not in present:
+                await db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+        await db.execute("COMMIT")
+    except BaseException:
+        await db.execute("ROLLBACK")
+        raise
 
 
 def _casefold(text: object) -> str | None:

@@ -83,10 +83,12 @@ class HistoryRepository(Protocol):
     ) -> MessagePublic: ...
 
     async def save_text(
-        self, user_id: str, conversation_id: str, message_id: str, content: str
+        self, user_id: str, conversation_id: str, message_id: str, content: str,
+        next_index: int | None,
     ) -> bool:
-        """Checkpoint: set the content of a message still ``streaming``, in one write; False
-        when there is no such message or it is no longer streaming."""
+        """Checkpoint: set the content of a message still ``streaming`` and the delta index
+        it reaches (``None``: unknown), in one write; False when there is no such message or
+        it is no longer streaming."""
 
     async def delete_message(self, user_id: str, conversation_id: str, message_id: str) -> None: ...
 

@@ -348,15 +348,14 @@ class MongoHistoryRepository(MongoVersions):
             return message_from_doc(doc)
 
     async def save_text(
-        self, user_id: str, conversation_id: str, message_id: str, content: str
+        self, user_id: str, conversation_id: str, message_id: str, content: str,
+        next_index: int | None,
     ) -> bool:
         query = {"_id": message_id, "status": MessageStatus.STREAMING, "user_id": user_id,
                  "conversation_id": conversation_id}
+        text = {"content": content, "next_index": next_index, "updated_at": now_iso()}
         done = await self._do(
-            "save_text",
-            lambda: self.messages.update_one(
-                query, {"$set": {"content": content, "updated_at": now_iso()}}
-            ),
+            "save_text", lambda: self.messages.update_one(query, {"$set": text})
         )
         return bool(done.matched_count)
 

@@ -80,6 +80,7 @@ CREATE TABLE IF NOT EXISTS messages (
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL,
     files TEXT,
+    next_index INTEGER,
     UNIQUE (conversation_id, seq),
     UNIQUE (user_id, client_message_id)
 );
@@ -262,9 +263,10 @@ class SqliteHistoryRepository(SqliteVersions):
         row = await _one(
             db,
             "INSERT INTO messages (id, conversation_id, user_id, seq, role, content,"
-            " status, model, usage, client_message_id, created_at, updated_at, files, parent_id)"
+            " status, model, usage, client_message_id, created_at, updated_at, files,"
+            " next_index, parent_id)"
             " SELECT ?, ?, ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM messages"
-            f"  WHERE conversation_id = ?), ?, ?, ?, ?, ?, ?, ?, ?, ?, {versions.PARENT_SQL}"
+            f"  WHERE conversation_id = ?), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, {versions.PARENT_SQL}"
             " FROM conversations WHERE id = ? AND user_id = ?"
             " ON CONFLICT (user_id, client_message_id) DO NOTHING RETURNING seq, parent_id",
             (
@@ -281,6 +283,7 @@ class SqliteHistoryRepository(SqliteVersions):
                 message.created_at,
                 message.created_at,
                 _json(message.files),
+                message.next_index,
                 conversation_id,
                 conversation_id,
                 user_id,
@@ -330,13 +333,14 @@ class SqliteHistoryRepository(SqliteVersions):
         return await self._write(op)
 
     async def save_text(
-        self, user_id: str, conversation_id: str, message_id: str, content: str
+        self, user_id: str, conversation_id: str, message_id: str, content: str,
+        next_index: int | None,
     ) -> bool:
         async def op(db: Db) -> bool:
             cur = await db.execute(
-                "UPDATE messages SET content = ?, updated_at = ? WHERE id = ?"
+                "UPDATE messages SET content = ?, next_index = ?, updated_at = ? WHERE id = ?"
                 " AND conversation_id = ? AND user_id = ? AND status = 'streaming'",
-                (content, now_iso(), message_id, conversation_id, user_id),
+                (content, next_index, now_iso(), message_id, conversation_id, user_id),
             )
             return bool(cur.rowcount)
 

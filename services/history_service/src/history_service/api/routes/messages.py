@@ -96,10 +96,11 @@ async def save_text(
     repo: HistoryDep,
     settings: SettingsDep,
 ) -> Response:
-    """Checkpoint of a streaming answer: one write; 409 ``conflict`` once it is not streaming
-    (or not there)."""
+    """Checkpoint of a streaming answer (its text and the delta index the text reaches):
+    one write; 409 ``conflict`` once it is not streaming (or not there)."""
     check_message(MessageUpdate(content=body.content), settings)
-    if not await repo.save_text(user_id, conversation_id, message_id, body.content):
+    if not await repo.save_text(user_id, conversation_id, message_id, body.content,
+                                body.next_index):
         raise ConflictError("the message is not streaming")
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
