@@ -186,7 +186,8 @@ def targets(args: argparse.Namespace, token_ms: float) -> Iterator[tuple[list[Ta
             # `make run` logs one console line per event (LOG_FORMAT), at INFO
             stack = start_stack(state / "state", env={"LOG_FORMAT": "console"},
                                 upstream_env=up_env,
-                                chat_env=dict(kv.split("=", 1) for kv in args.chat_env))
+                                chat_env=dict(kv.split("=", 1) for kv in args.chat_env),
+                                llm_env=dict(kv.split("=", 1) for kv in args.llm_env))
             es.callback(stack.stop)
         out: list[Target] = []
         if "system" in args.systems:
@@ -206,6 +207,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "config": {"ttft_ms": args.ttft_ms, "token_ms": args.token_ms, "tokens": args.tokens,
                    "concurrency": levels, "systems": args.systems,
                    "client_compression": args.client_compression, "chat_env": args.chat_env,
+                   "llm_env": args.llm_env,
                    "cpu_count": os.cpu_count()},
         "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
         "levels": [],
@@ -249,6 +251,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     p.add_argument("--client-compression", default="deflate", choices=["deflate", "none"])
     p.add_argument("--chat-env", action="append", default=[], metavar="KEY=VALUE",
                    help="a chat service setting changed from its default (experiments only)")
+    p.add_argument("--llm-env", action="append", default=[], metavar="KEY=VALUE",
+                   help="an LLM service setting changed from its default (experiments only)")
     p.add_argument("--name", default="stream_benchmark")
     p.add_argument("--quick", action="store_true", help="a few streams, seconds")
     args = p.parse_args(argv)

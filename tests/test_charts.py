@@ -508,7 +508,7 @@ NEWER_ENV = {
              "RATE_MESSAGES_WINDOW_SECONDS", "RATE_TOKENS_PER_DAY", "RATE_TOKENS_WINDOW_SECONDS",
              "MAX_CONNECTIONS_PER_USER"},
     "llm": {"LLM_CONNECT_TIMEOUT", "LLM_FIRST_TOKEN_TIMEOUT", "LLM_IDLE_TIMEOUT",
-            "LLM_MAX_RETRIES", "LLM_CONTEXT_TOKENS", "LLM_MAX_TOKENS"},
+            "LLM_MAX_RETRIES", "LLM_CONTEXT_TOKENS", "LLM_MAX_TOKENS", "STREAM_READ_INTERVAL_MS"},
     "history": {"MONGODB_WRITE_CONCERN", "MONGODB_JOURNAL", "MONGODB_READ_CONCERN",
                 "MONGODB_MAX_POOL_SIZE", "MONGODB_SOCKET_TIMEOUT_MS"},
 }
@@ -564,6 +564,7 @@ chat-service:
 llm-service:
   upstream: {timeouts: {firstTokenSeconds: 90.0}, retries: {maxRetries: 0}}
   maxTokens: 2048
+  streamReadIntervalMs: 0
   fallbacks:
     - {name: backup, baseUrl: "http://vllm:8000/v1", model: m2,
        existingSecret: "{{ .Release.Name }}-backup", apiKeyKey: key}
@@ -617,6 +618,7 @@ def test_new_values_reach_the_services(
     assert [(f.name, f.base_url, f.model, f.api_key) for f in s.fallbacks] == [
         ("backup", "http://vllm:8000/v1", "m2", "sk-0"), (None, "http://other:8000/v1", "m3", None)]
     assert (s.first_token_timeout, s.max_retries, s.max_tokens) == (90.0, 0, 2048)
+    assert s.stream_read_interval_ms == 0  # 0 is a value (paced reads off), not "unset"
 
 
 @pytest.mark.parametrize(("bad", "why"), [

@@ -170,6 +170,24 @@ def test_raw_stream_is_sse_ending_in_done(gateway: Proc) -> None:
     assert lines[-1] == "data: [DONE]"
 
 
+def test_a_fast_answer_goes_out_in_a_few_writes(gateway: Proc) -> None:
+    """Paced reads (STREAM_READ_INTERVAL_MS, 25 by default) and one write per read: the fake
+    upstream's 20 tokens 2 ms apart (one write each) reach the client in a few HTTP chunks
+    (a write per token, unpaced), text intact."""
+    body = {"messages": [{"role": "user", "content": unique("fast")}], "stream": True}
+    with httpx.stream(
+        "POST", f"{gateway.url}/v1/chat/completions", json=body,
+        headers={"Authorization": f"Bearer {TOKEN}"}, timeout=30,
+    ) as response:
+        writes = list(response.iter_raw())  # one item per HTTP chunk: per write of the gateway
+    events = [line[6:] for line in b"".join(writes).decode().split("\n\n") if line]
+    assert events[-1] == "[DONE]"
+    chunks = [json.loads(e) for e in events[:-1]]
+    tokens = [c for c in chunks if c["choices"] and c["choices"][0]["delta"].get("content")]
+    assert len(tokens) >= 16  # "Echo:", the question's words, then w1 w2 ...
+    assert len(writes) <= len(tokens) // 2, len(writes)  # the first token, a few reads, the end
+
+
 def test_default_system_prompt_and_upstream_key(client: OpenAI, primary: Proc) -> None:
     question = unique("is there a system prompt")
     client.chat.completions.create(
@@ -337,7 +355,11 @@ def test_metrics_describe_the_traffic(client: OpenAI, gateway: Proc, primary: Pr
     name = primary_name(primary)
     assert metric_value(gateway, "llm_requests_total", upstream=name, outcome="ok") >= 1
     assert metric_value(gateway, "llm_time_to_first_token_seconds_count", upstream=name) >= 1
-    assert metric_value(gateway, "llm_inter_token_latency_seconds_count", upstream=name) >= 19
+    # Once per upstream read (paced reads gather several chunks): the mean gap of its chunks,
+    # about the fake's 2 ms, not the 25 ms between two paced reads.
+    gaps = metric_value(gateway, "llm_inter_token_latency_seconds_count", upstream=name)
+    total = metric_value(gateway, "llm_inter_token_latency_seconds_sum", upstream=name)
+    assert gaps >= 1 and total / gaps < 0.02, (gaps, total)
     assert metric_value(gateway, "llm_tokens_total", upstream=name, kind="completion") >= 20
     assert metric_value(gateway, "llm_circuit_state", upstream=name) == 0
     assert httpx.get(f"{gateway.url}/readyz", timeout=5).status_code == 200

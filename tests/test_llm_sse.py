@@ -107,3 +107,24 @@ def test_forwarded_chunks_are_scanned_not_parsed() -> None:
     assert scan(end)[0]
     assert must_parse(b'{"choices": [], "usage": {"prompt_tokens": 1}}')
     assert must_parse(b'{"error": {"message": "x"}}') and must_parse(b"[DONE]")
+
+
+def test_one_reads_chunks_are_scanned_at_once() -> None:
+    """The LLM service scans all chunks of one read joined; must_parse never misses what one
+    of them carries (a real usage among null ones, an error, the end)."""
+    from llm_service.events import must_parse, scan, unescape
+
+    def chunk(content: str, usage: object = None, finish: str | None = None) -> bytes:
+        return json.dumps({"choices": [{"index": 0, "delta": {"content": content},
+                                        "finish_reason": finish}], "usage": usage}).encode()
+
+    plain = [chunk("a"), chunk(' "b"'), chunk("c\n")]
+    joined = b"\n\n".join(plain)
+    assert not must_parse(joined)
+    finish, content = scan(joined)
+    assert not finish and unescape(content) == 'a "b"c\n'
+    assert scan(b"\n\n".join([*plain, chunk("", finish="stop")]))[0]
+    usage = json.dumps({"choices": [], "usage": {"prompt_tokens": 1}}).encode()
+    assert must_parse(b"\n\n".join([*plain, usage]))  # one real usage among null ones
+    assert must_parse(b"\n\n".join([*plain, b'{"error": {"message": "x"}}']))
+    assert must_parse(b"\n\n".join([*plain, b"[DONE]"]))

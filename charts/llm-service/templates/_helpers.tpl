@@ -29,6 +29,7 @@ LLM_MODEL_CACHE_DIR: {{ printf "%s/models" .Values.stateDir | quote }}
   (list "LLM_CONTEXT_TOKENS" .Values.contextTokens)
   (list "LLM_MAX_TOKENS" .Values.maxTokens)
   (list "LLM_DEFAULT_SYSTEM_PROMPT" .Values.systemPrompt)
+  (list "STREAM_READ_INTERVAL_MS" .Values.streamReadIntervalMs)
   (list "LLM_LOCAL_MODEL" .Values.localModel.name)
   (list "LLM_LOCAL_THREADS" .Values.localModel.threads)
 ) }}

@@ -53,11 +53,14 @@ class FakeLlm:
         self.feed: asyncio.Queue[Chunk | Exception | None] = asyncio.Queue()
         self.asked: list[list[dict[str, str]]] = []
         self.sampling: list[Json | None] = []
+        self.paces: list[Callable[[], float] | None] = []  # the read pace each stream got
 
     async def stream(self, messages: list[dict[str, str]], model: str | None,
-                     sampling: Json | None = None) -> AsyncIterator[Chunk]:
+                     sampling: Json | None = None,
+                     pace: Callable[[], float] | None = None) -> AsyncIterator[Chunk]:
         self.asked.append(messages)
         self.sampling.append(sampling)
+        self.paces.append(pace)
         while True:
             item = await self.feed.get()
             if item is None:
@@ -217,8 +220,10 @@ class Harness:
     """A registry wired to the fakes; ``emitted`` holds every emit as ``(event, data)``."""
 
     def __init__(self, *, takeover_mode: str = "continue", checkpoint_interval: float = 0.0,
-                 shared: Any = None, checkpoint_max: float = 0.0, load: float = 1.0) -> None:
+                 shared: Any = None, checkpoint_max: float = 0.0, load: float = 1.0,
+                 interval: float = 0.0) -> None:
         self.load = load  # the load factor the answers see (pace.load_factor)
+        self.interval = interval  # the coalescing interval the answers see
         self.clock = FakeClock()
         self.llm = FakeLlm()
         self.history = FakeHistory()
@@ -242,6 +247,7 @@ class Harness:
             emit=emit,
             shared=self.shared,
             clock=self.clock,
+            interval=lambda: self.interval,
             checkpoint_interval=checkpoint_interval,
             checkpoint_max=checkpoint_max,
             load=lambda: self.load,

@@ -53,6 +53,23 @@ async def test_start_claims_shares_and_streams_contiguous_deltas() -> None:
                                                        "next_index": 3}
 
 
+async def test_the_llm_service_is_read_at_the_coalescing_pace() -> None:
+    """After the first chunk, reading the LLM service more often than a delta can go out
+    would only cost reads: the stream is paced by the coalescing interval as it is now (it
+    grows with the loop's lag); with no coalescing, not at all."""
+    h = Harness(interval=0.03)
+    await h.start()
+    await until(lambda: len(h.llm.paces) == 1)
+    pace = h.llm.paces[0]
+    assert pace is not None and pace() == 0.03
+    h.interval = 0.12  # the loop lags: the interval grew, so does the pace
+    assert pace() == 0.12
+    unpaced = Harness()
+    await unpaced.start()
+    await until(lambda: len(unpaced.llm.paces) == 1)
+    assert unpaced.llm.paces == [None]
+
+
 async def test_a_second_start_in_the_same_conversation_is_refused() -> None:
     h = Harness()
     await h.start()

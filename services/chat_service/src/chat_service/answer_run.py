@@ -151,9 +151,15 @@ class AnswerRun:
     async def _chunks(self, prompt: list[Json]) -> AsyncIterator[Chunk]:
         """The answer's chunks; the files its prompt names are read in first."""
         messages = await expand_files(self.ports.history, self.answer.user_id, prompt)
+        # Read at the coalescing pace: reading the LLM service more often than a delta goes
+        # out would only cost reads (the first chunk comes at once; DELTA_INTERVAL_MS=0: off).
         async for chunk in self.ports.llm.stream(messages, self.answer.model,
-                                                 self.answer.sampling):
+                                                 self.answer.sampling, pace=self._read_pace()):
             yield chunk
+
+    def _read_pace(self) -> Callable[[], float] | None:
+        interval = self.ports.interval
+        return interval if interval() > 0 else None
 
     async def _stream(self, prompt: list[Json], started: float) -> None:
         answer, clock = self.answer, self.ports.clock

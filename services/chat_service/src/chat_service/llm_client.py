@@ -16,12 +16,14 @@ from typing import Any
 
 import httpx2 as httpx
 import orjson
+from chatbot_common import paced
 from chatbot_common.errors import (
     ChatbotError,
     RateLimitedError,
     UnavailableError,
     UpstreamError,
 )
+from chatbot_common.paced import Interval, PacedTransport
 from chatbot_common.sse import sse_batches
 
 log = logging.getLogger(__name__)
@@ -55,10 +57,11 @@ class LlmClient:
             headers={"Authorization": f"Bearer {internal_token or 'unused'}"},
             # A stream holds its connection for the whole answer: the pool must be at least as
             # large as the answers in flight, and waiting for a free slot counts as connecting.
-            limits=httpx.Limits(
+            # Paced reads once an answer streams (``stream``'s ``pace``).
+            transport=PacedTransport(httpx.Limits(
                 max_connections=max_connections,
                 max_keepalive_connections=max_keepalive_connections,
-            ),
+            )),
             timeout=httpx.Timeout(
                 read_timeout,
                 connect=connect_timeout,
@@ -92,9 +95,12 @@ class LlmClient:
         messages: list[dict[str, Any]],
         model: str | None,
         sampling: dict[str, Any] | None = None,
+        pace: Interval | None = None,
     ) -> AsyncIterator[Chunk]:
         """Yield the answer, one chunk per read; every failure is raised as a ChatbotError.
-        ``sampling``: temperature, top_p, max_tokens (already within the operator's bounds)."""
+        ``sampling``: temperature, top_p, max_tokens (already within the operator's bounds).
+        ``pace``: after the first chunk, read at most once per ``pace()`` seconds (what the
+        LLM service wrote meanwhile comes as one read; chatbot_common.paced)."""
         body = {
             "model": model or "default",
             "messages": messages,
@@ -108,14 +114,18 @@ class LlmClient:
                 if not r.is_success:
                     raise status_error(r.status_code, await r.aread())
                 started = True
-                async for batch in sse_batches(r.aiter_raw()):
-                    done = batch[-1] == b"[DONE]"
-                    if done:
-                        batch.pop()
-                    if batch:
-                        yield parse_batch(batch)
-                    if done:
-                        return
+                try:
+                    async for batch in sse_batches(r.aiter_raw()):
+                        done = batch[-1] == b"[DONE]"
+                        if done:
+                            batch.pop()
+                        if batch:
+                            yield parse_batch(batch)
+                            paced.pace(r, pace)  # the first chunk came at once
+                        if done:
+                            return
+                finally:
+                    paced.pace(r, None)  # its connection may serve another request
         except httpx.TimeoutException as exc:
             raise UpstreamError("the language model did not answer in time") from exc
         except httpx.HTTPError as exc:

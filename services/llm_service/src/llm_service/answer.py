@@ -17,6 +17,7 @@ from typing import Any
 
 import openai
 from chatbot_common.errors import UpstreamError
+from chatbot_common.gather import gathered
 
 from . import metrics
 from .events import Event, EventStream, must_parse, scan, text_of, unescape
@@ -50,6 +51,7 @@ class Answer:
     sent_messages: list[Message]
     started: float
     idle_timeout: float
+    read_interval: float = 0.0  # seconds between two reads once the first chunk went out
     finished: bool = False
     usage: Usage | None = None
     _upstream_usage: dict[str, int] | None = None
@@ -102,27 +104,42 @@ class Answer:
                 last = first[-1][0]
             if block:
                 yield last, block
-            ended = False
-            # One guard and one idle timer for the whole loop, not one of each per read.
+            # The first chunk went out at once; from now on one read per interval carries
+            # whatever arrived meanwhile (paced reads), read by a task of its own: one block
+            # per read of everything it brought (one scan, one write; chatbot_common.gather).
+            self.stream.pace(self.read_interval)
             try:
-                with IdleWatch(self.idle_timeout) as watch:
-                    while not ended:
-                        watch.reading()
-                        try:
-                            batch = await self.stream.next_batch()
-                        except StopAsyncIteration:
-                            break
-                        watch.done()
-                        ended, parsed, block = self._forward(batch)
+                async with contextlib.aclosing(gathered(self._reads())) as reads:
+                    async for batches in reads:
+                        ended, parsed, block = self._forward(
+                            batches[0] if len(batches) == 1 else [d for b in batches for d in b])
                         last = parsed or last
                         if block:
                             yield last, block
+                        if ended:
+                            break
             except (TimeoutError, openai.APIError, ValueError) as exc:
                 raise self._failure(exc) from exc
             self._end()
         finally:
             metrics.REQUESTS.labels(*self._labels, self._outcome).inc()
             await self.stream.close()
+
+    async def _reads(self) -> AsyncIterator[list[bytes]]:
+        """The data of each upstream read, up to ``[DONE]``. One idle timer for the whole
+        loop: a read that waits ``idle_timeout`` (the pacing wait included) raises
+        TimeoutError."""
+        with IdleWatch(self.idle_timeout) as watch:
+            while True:
+                watch.reading()
+                try:
+                    batch = await self.stream.next_batch()
+                except StopAsyncIteration:
+                    return
+                watch.done()
+                yield batch
+                if batch[-1].startswith(b"[DONE]"):
+                    return
 
     @contextlib.contextmanager
     def _guard(self) -> Iterator[None]:
@@ -148,10 +165,20 @@ class Answer:
         self._outcome = "ok"
 
     def _forward(self, batch: list[bytes]) -> tuple[bool, Event | None, bytes]:
-        """One read's chunks: ``(ended, last parsed event, the bytes to forward)``."""
+        """One read's chunks: ``(ended, last parsed event, the bytes to forward)``. Usually
+        nothing in them is for the gateway: one scan of them all, forwarded as they are."""
+        joined = b"\n\n".join(batch)
+        if not must_parse(joined):
+            finish, content = scan(joined)
+            self._finish_seen = self._finish_seen or finish
+            chunks = sum(1 for piece in content if piece)
+            if chunks:
+                self._escaped.extend(content)
+                self._observe_token(time.perf_counter(), chunks)  # once per read
+            return False, None, b"data: " + b"\n\ndata: ".join(batch) + b"\n\n"
         out: list[bytes] = []
         parsed: Event | None = None
-        text = False
+        text = 0  # content chunks in this read
         for data in batch:
             if must_parse(data):
                 if data.startswith(b"[DONE]"):
@@ -159,7 +186,7 @@ class Answer:
                 parsed = self.stream.parse(data)
                 before = len(self._text_bytes)
                 kept = self._observe(parsed, data, timing=False)
-                text = text or len(self._text_bytes) > before
+                text += len(self._text_bytes) - before
                 if kept is not None:
                     out += (b"data: ", kept, b"\n\n")
                 continue
@@ -167,17 +194,19 @@ class Answer:
             self._finish_seen = self._finish_seen or finish
             if content and any(content):
                 self._escaped.extend(content)
-                text = True
+                text += 1
             out += (b"data: ", data, b"\n\n")
         if text:  # the token timings, once per read
-            self._observe_token(time.perf_counter())
+            self._observe_token(time.perf_counter(), text)
         return False, parsed, b"".join(out)
 
-    def _observe_token(self, now: float) -> None:
+    def _observe_token(self, now: float, chunks: int = 1) -> None:
+        """The first token's time, or the gap between content chunks: one read that brought
+        ``chunks`` of them since the last one observes the mean gap (paced reads gather many)."""
         if self._last_token_at is None:
             self._ttft.observe(now - self.started)
         else:
-            self._itl.observe(now - self._last_token_at)
+            self._itl.observe((now - self._last_token_at) / chunks)
         self._last_token_at = now
 
     async def collect(self) -> dict[str, Any]:

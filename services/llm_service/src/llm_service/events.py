@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx2
 import openai
+from chatbot_common import paced
 from chatbot_common.sse import sse_batches
 
 Event = dict[str, Any]
@@ -26,11 +27,14 @@ _NULL_USAGE = re.compile(rb'"usage"\s*:\s*null')
 
 
 def must_parse(data: bytes) -> bool:
-    """Does this chunk carry what the gateway reads (an error, usage), or is it the end?"""
+    """Does this chunk (or these chunks, joined) carry what the gateway reads (an error,
+    usage) or the end? Never a wrong no; a rare wrong yes (such words in the text) only
+    costs a parse."""
+    usage = data.count(b'"usage"')
     return (
-        data.startswith(b"[DONE]")
+        b"[DONE]" in data
         or b'"error"' in data
-        or (b'"usage"' in data and _NULL_USAGE.search(data) is None)
+        or (usage > 0 and usage > len(_NULL_USAGE.findall(data)))
     )
 
 
@@ -111,5 +115,11 @@ class EventStream:
             )
         return event
 
+    def pace(self, interval: float) -> None:
+        """From now on read at most once per ``interval`` seconds (0: as bytes arrive): what
+        arrives meanwhile waits in the socket and comes as one read (chatbot_common.paced)."""
+        paced.pace(self._response, (lambda: interval) if interval > 0 else None)
+
     async def close(self) -> None:
+        paced.pace(self._response, None)  # its connection may serve another request
         await self._response.aclose()

@@ -13,6 +13,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
+import httpx2
 from chatbot_common.backoff import Backoff
 from chatbot_common.errors import ChatbotError, InvalidError, TooLargeError, UnavailableError
 
@@ -195,17 +196,23 @@ class Gateway:
         sent, max_tokens = self._budget_messages(upstream, request, messages, trimmed)
         extra: dict[str, Any] = request.passthrough()
         started = time.perf_counter()
+        body = {
+            "model": model,
+            "messages": sent,
+            "stream": True,
+            "stream_options": {"include_usage": True},
+            "max_tokens": max_tokens,
+            **extra,
+        }
         async with asyncio.timeout(self.settings.first_token_timeout):
-            # The raw response: its chunks are read (and forwarded) by events.EventStream.
-            raw = await upstream.client.chat.completions.with_raw_response.create(
-                model=model,
-                messages=cast(Any, sent),
-                stream=True,
-                stream_options={"include_usage": True},
-                max_tokens=max_tokens,
-                extra_body=extra or None,
-            )
-            stream = EventStream(raw.http_response)
+            # The raw response: its chunks are read (and forwarded) by events.EventStream. The
+            # client's low-level post (its timeouts, status errors), with our JSON-ready body
+            # as it is: the typed create() walks every message through its param transform,
+            # a fifth of this service's CPU at 100 streams of 256 tokens (py-spy).
+            response = cast(httpx2.Response, await upstream.client.post(
+                "/chat/completions", cast_to=httpx2.Response, body=body, stream=True,
+                stream_cls=None))
+            stream = EventStream(response)
             pending = []
             try:
                 while True:
@@ -228,5 +235,6 @@ class Gateway:
             sent_messages=sent,
             started=started,
             idle_timeout=self.settings.idle_timeout,
+            read_interval=self.settings.stream_read_interval_ms / 1000,
             finished=False,
         )

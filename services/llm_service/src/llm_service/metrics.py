@@ -22,7 +22,7 @@ TIME_TO_FIRST_TOKEN = Histogram(
 )
 INTER_TOKEN_LATENCY = Histogram(
     "llm_inter_token_latency_seconds",
-    "Time between two streamed content chunks.",
+    "Time between two streamed content chunks (once per upstream read: its mean gap).",
     ["upstream", "model"],
     buckets=ITL_BUCKETS,
 )

@@ -38,7 +38,7 @@ def _sse(payload: dict[str, Any] | str) -> bytes:
 
 async def _event_stream(answer: Answer, include_usage: bool) -> AsyncIterator[bytes]:
     last: dict[str, Any] = {}
-    try:  # one block per upstream read: the chunks' own bytes
+    try:  # one block per upstream read: the chunks' own bytes, all that read brought
         async for last, block in answer.sse_blocks():  # noqa: B007 (the last names the usage)
             yield block
     except ChatbotError as exc:

@@ -59,6 +59,12 @@ class LlmSettings(ServiceSettings):
         30.0, validation_alias="LLM_IDLE_TIMEOUT", gt=0,
         description="seconds allowed between two streamed chunks",
     )
+    stream_read_interval_ms: float = Field(
+        25.0, validation_alias="STREAM_READ_INTERVAL_MS", ge=0, le=1000,
+        description="after an answer's first chunk, the upstream is read at most once per this "
+        "interval: what arrived meanwhile is forwarded as one write (0: read as bytes arrive; "
+        "at most a quarter of LLM_IDLE_TIMEOUT, which the wait counts towards)",
+    )
     max_retries: int = Field(2, validation_alias="LLM_MAX_RETRIES", ge=0, le=10)
     retry_base_delay: float = Field(0.25, validation_alias="LLM_RETRY_BASE_DELAY", ge=0)
     retry_max_delay: float = Field(
@@ -125,6 +131,15 @@ class LlmSettings(ServiceSettings):
 
         if self.local_model not in LOCAL_MODELS:
             raise ValueError(f"LLM_LOCAL_MODEL must be one of {sorted(LOCAL_MODELS)}")
+        return self
+
+    @model_validator(mode="after")
+    def _check_read_interval(self) -> LlmSettings:
+        # The pacing wait counts towards the idle timer (it is part of the read): an interval
+        # near LLM_IDLE_TIMEOUT would end healthy answers.
+        if self.stream_read_interval_ms / 1000 > self.idle_timeout / 4:
+            raise ValueError("STREAM_READ_INTERVAL_MS must be at most a quarter of "
+                             "LLM_IDLE_TIMEOUT")
         return self
 
     @property

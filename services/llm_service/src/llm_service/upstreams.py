@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 import httpx2
+from chatbot_common.paced import PacedTransport
 from openai import AsyncOpenAI, DefaultAsyncHttpxClient, Timeout
 
 from . import metrics
@@ -74,10 +75,11 @@ def make_upstream(
         timeout=timeout,
         http_client=DefaultAsyncHttpxClient(
             timeout=timeout,
-            limits=httpx2.Limits(
+            # Paced reads once an answer streams (STREAM_READ_INTERVAL_MS, chatbot_common.paced).
+            transport=PacedTransport(httpx2.Limits(
                 max_connections=settings.upstream_max_connections,
                 max_keepalive_connections=settings.upstream_max_keepalive,
-            ),
+            )),
         ),
     )
     gauge = metrics.CIRCUIT_STATE.labels(name)
