@@ -150,7 +150,8 @@ class FakeShared:
     async def attach(self, cid: str, mid: str) -> None:
         self.records[cid] = (mid, self.records.get(cid, ("", USER))[1])
 
-    async def append(self, mid: str, text: str, index: int, parts: list[str]) -> bool:
+    async def append(self, mid: str, text: str, index: int, parts: list[str],
+                     publish: tuple[str, str] | None = None) -> bool:
         if mid in self.taken_by_other:
             return False
         self.deltas[mid] = [*parts, text]

@@ -56,6 +56,10 @@ class AnswerPorts:
     checkpoint_interval: float = 0.0  # while the loop keeps up; 0: never
     checkpoint_max: float = 0.0  # the bound it stretches to under load
     load: Callable[[], float] = _unloaded  # pace.load_factor now
+    # The delta's Socket.IO message for the other replicas (stored and published in one
+    # Redis step), and the emit to this replica's clients only; None: no other replicas.
+    publication: Callable[[str, Json, str], tuple[str, str] | None] | None = None
+    emit_local: Emit | None = None
     on_usage: Callable[[str, dict[str, int]], Awaitable[None]] | None = None
     on_finished: Callable[[Answer, str], Awaitable[None]] | None = None
 
@@ -208,7 +212,13 @@ class AnswerRun:
         answer = self.answer
         assert answer.message is not None
         index = answer.next_index
-        if not await self.ports.shared.append(answer.message["id"], text, index, answer.parts):
+        ports, room = self.ports, room_of(answer.conversation_id)
+        data = {"conversation_id": answer.conversation_id, "message_id": answer.message["id"],
+                "index": index, "delta": text}
+        publish = ports.publication("message.delta", data, room) \
+            if ports.publication is not None and ports.emit_local is not None else None
+        if not await ports.shared.append(answer.message["id"], text, index, answer.parts,
+                                         publish):
             # Another replica continues this answer: say nothing more.
             log.warning("answer taken over by another replica",
                         extra={"conversation_id": answer.conversation_id})
@@ -221,12 +231,8 @@ class AnswerRun:
             metrics.TIME_TO_FIRST_TOKEN.observe(answer.ttft)
         metrics.DELTAS.inc()
         self._maybe_checkpoint()
-        await self.ports.emit(
-            "message.delta",
-            {"conversation_id": answer.conversation_id, "message_id": answer.message["id"],
-             "index": index, "delta": text},
-            room_of(answer.conversation_id),
-        )
+        emit = ports.emit_local if publish is not None and ports.emit_local else ports.emit
+        await emit("message.delta", data, room)
 
     def _maybe_checkpoint(self) -> None:
         """Now and then save the text so far, so a crash keeps it (``interrupted``)."""

@@ -42,13 +42,17 @@ end
 return 0
 """
 
-# Append delta ARGV[1] at index ARGV[2] only if the list holds exactly the deltas before it;
-# returns the list's length before the append (== the index when it was appended).
+# Append delta ARGV[1] at index ARGV[2] only if the list holds exactly the deltas before it,
+# and then publish ARGV[4] on channel ARGV[3] (the delta's Socket.IO message, when given) in
+# the same atomic step: a delta is in the list if and only if the other replicas were sent it
+# (an owner dying between a separate append and publish left a gap a taker never filled).
+# Returns the list's length before the append (== the index when it was appended).
 _APPEND = """
 local length = redis.call('llen', KEYS[1])
 local index = tonumber(ARGV[2])
 if length == index then
   redis.call('rpush', KEYS[1], ARGV[1])
+  if ARGV[3] then redis.call('publish', ARGV[3], ARGV[4]) end
 elseif length == index + 1 and redis.call('lindex', KEYS[1], -1) == ARGV[1] then
   return index  -- this very delta, stored by an attempt whose reply was lost (gate retry)
 end
@@ -168,18 +172,22 @@ class RedisLive:
         await self.redis.hset(_live(cid), "message_id", mid)
 
     @gated
-    async def append(self, mid: str, text: str, index: int, parts: list[str]) -> bool:
-        """Store delta ``index`` if the list holds exactly the deltas before it; if Redis lost
-        deltas, rewrite the list from ``parts`` (every delta before this one), so positions
-        stay the indexes. False if the list is longer: another replica has taken the answer
-        over and appends to it (this replica must let the answer go)."""
-        length = int(await self._append(keys=[_deltas(mid)], args=[text, index]))
+    async def append(self, mid: str, text: str, index: int, parts: list[str],
+                     publish: tuple[str, str] | None = None) -> bool:
+        """Store delta ``index`` if the list holds exactly the deltas before it, and publish
+        ``publish`` (channel, message) with it atomically; if Redis lost deltas, rewrite the
+        list from ``parts`` (every delta before this one), so positions stay the indexes.
+        False if the list is longer: another replica has taken the answer over and appends
+        to it (this replica must let the answer go, and publishes nothing)."""
+        length = int(await self._append(keys=[_deltas(mid)], args=[text, index, *(publish or ())]))
         if length > index:
             return False
         if length < index:
             async with self.redis.pipeline(transaction=True) as pipe:
                 pipe.delete(_deltas(mid))
                 pipe.rpush(_deltas(mid), *parts, text)
+                if publish is not None:
+                    pipe.publish(*publish)
                 await pipe.execute()
         return True
 

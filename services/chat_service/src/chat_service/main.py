@@ -98,6 +98,9 @@ def create_app(settings: Settings) -> Any:
     async def emit(event: str, data: Json, room: str) -> None:
         await sio.emit(event, data, room=room)
 
+    async def emit_local(event: str, data: Json, room: str) -> None:
+        await sio.emit(event, data, room=room, ignore_queue=True)
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         started = now_iso()
@@ -131,6 +134,9 @@ def create_app(settings: Settings) -> Any:
             llm=service.llm,
             emit=emit,
             shared=shared,
+            # with replicas, a delta is published by the Redis step that stores it
+            publication=manager.publication if isinstance(manager, ChatRedisManager) else None,
+            emit_local=emit_local,
             # The coalescing interval grows while the event loop lags (pace.py).
             interval=lambda: delta_interval(base, bound, lag.lag),
             # ... and the checkpoints thin out by the same factor (pace.checkpoint_interval).

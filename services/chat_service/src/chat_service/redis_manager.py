@@ -95,6 +95,18 @@ class ChatRedisManager(socketio.AsyncRedisManager, DirectEmit):
     def _is_local_sid(self, room: str | None, namespace: str | None) -> bool:
         return room is not None and bool(self.is_connected(room, namespace or "/"))
 
+    def publication(
+        self, event: str, data: Any, room: str, namespace: str = "/"
+    ) -> tuple[str, str]:
+        """The (channel, message) ``emit`` would publish for a callback-less, non-binary
+        emit, in the library's format: for the answer's delta, published by the same atomic
+        Redis step that stores it (``live.RedisLive.append``); it is then emitted here with
+        ``ignore_queue``, to this replica's clients only."""
+        message = {"method": "emit", "event": event, "data": [data], "binary": False,
+                   "namespace": namespace, "room": room, "skip_sid": None, "callback": None,
+                   "host_id": self.host_id}
+        return self.channel, self.json.dumps(message)
+
     # -- publishing ------------------------------------------------------------------------
 
     async def _publish(self, data: Any) -> None:

@@ -32,7 +32,8 @@ class SharedAnswers(Protocol):
 
     async def attach(self, cid: str, mid: str) -> None: ...
 
-    async def append(self, mid: str, text: str, index: int, parts: list[str]) -> bool: ...
+    async def append(self, mid: str, text: str, index: int, parts: list[str],
+                     publish: tuple[str, str] | None = None) -> bool: ...
 
     async def hand_over(self, cid: str, mid: str, parts: list[str]) -> bool: ...
 
@@ -82,7 +83,8 @@ class LocalOnly:
     async def attach(self, cid: str, mid: str) -> None:
         return None
 
-    async def append(self, mid: str, text: str, index: int, parts: list[str]) -> bool:
+    async def append(self, mid: str, text: str, index: int, parts: list[str],
+                     publish: tuple[str, str] | None = None) -> bool:
         return True
 
     async def hand_over(self, cid: str, mid: str, parts: list[str]) -> bool:
@@ -143,8 +145,9 @@ class RedisShared:
     async def attach(self, cid: str, mid: str) -> None:
         await _best("attach", self.live.attach(cid, mid), None)
 
-    async def append(self, mid: str, text: str, index: int, parts: list[str]) -> bool:
-        return await _best("append", self.live.append(mid, text, index, parts), True)
+    async def append(self, mid: str, text: str, index: int, parts: list[str],
+                     publish: tuple[str, str] | None = None) -> bool:
+        return await _best("append", self.live.append(mid, text, index, parts, publish), True)
 
     async def hand_over(self, cid: str, mid: str, parts: list[str]) -> bool:
         return await _best("hand-over", self.live.hand_over(cid, mid, parts), False)
