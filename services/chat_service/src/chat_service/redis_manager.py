@@ -50,6 +50,14 @@ PUBLISHED = Counter(
 )
 
 
+def publish_failed(exc: RedisError) -> None:
+    """Count a message not published: skipped (Redis down), timed out, or failed."""
+    cause = exc.__cause__
+    reason = "down" if cause is None else (
+        "timeout" if isinstance(cause, TimeoutError) else "error")
+    PUBLISH_FAILURES.labels(reason).inc()
+
+
 class ChatRedisManager(socketio.AsyncRedisManager, DirectEmit):
     """Local-first Socket.IO manager whose Redis traffic is bounded and self-healing."""
 
@@ -115,10 +123,7 @@ class ChatRedisManager(socketio.AsyncRedisManager, DirectEmit):
                 "publish", self.gate.client.publish, self.channel, self.json.dumps(data)
             )
         except RedisError as exc:  # RedisDown: skipped (down), or cut off / failed just now
-            cause = exc.__cause__
-            reason = "down" if cause is None else (
-                "timeout" if isinstance(cause, TimeoutError) else "error")
-            PUBLISH_FAILURES.labels(reason).inc()
+            publish_failed(exc)
         else:
             PUBLISHED.inc()
 

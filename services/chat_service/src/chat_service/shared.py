@@ -16,6 +16,7 @@ from redis.exceptions import RedisError
 
 from .live import LiveAnswer, RedisLive
 from .redis_gate import RedisDown
+from .redis_manager import PUBLISHED, publish_failed
 
 log = logging.getLogger(__name__)
 
@@ -147,7 +148,16 @@ class RedisShared:
 
     async def append(self, mid: str, text: str, index: int, parts: list[str],
                      publish: tuple[str, str] | None = None) -> bool:
-        return await _best("append", self.live.append(mid, text, index, parts, publish), True)
+        try:
+            appended = await self.live.append(mid, text, index, parts, publish)
+        except RedisError as exc:
+            _log_unavailable("append", exc)
+            if publish is not None:  # the delta's publish went with it (redis_manager.py)
+                publish_failed(exc)
+            return True
+        if appended and publish is not None:
+            PUBLISHED.inc()
+        return appended
 
     async def hand_over(self, cid: str, mid: str, parts: list[str]) -> bool:
         return await _best("hand-over", self.live.hand_over(cid, mid, parts), False)
