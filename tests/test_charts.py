@@ -337,6 +337,22 @@ def test_mongodb_replica_set_in_production_only(rendered: dict[str, list[dict[st
     assert env["REPLICA_SET"]["value"] == "rs0"
     assert env["MEMBERS"]["value"].count(".svc:27017") == 3
 
+    def uri_format(where: str) -> str:
+        job = next(o for o in rendered[where] if o["kind"] == "Job")
+        env = {e["name"]: e.get("value") for e in pod_spec(job)["containers"][0]["env"]}
+        mongo = next(s for s in json.loads(env["SECRETS"]) if s["name"] == "chatbot-mongodb")
+        return str(next(k["format"] for k in mongo["keys"] if k["key"] == "uri"))
+
+    # A replica set: the driver gets every member; one member: the Service's stable address.
+    members = ",".join(f"chatbot-mongodb-{i}.chatbot-mongodb-headless.chatbot.svc:27017"
+                       for i in range(3))
+    assert uri_format("chatbot:production-values") == (
+        f"mongodb://{{appUsername}}:{{appPassword}}@{members}/chatbot"
+        "?authSource=admin&replicaSet=rs0")
+    assert uri_format("chatbot:default") == (
+        "mongodb://{appUsername}:{appPassword}@chatbot-mongodb.chatbot.svc:27017/chatbot"
+        "?authSource=admin")
+
 
 def test_helm_template_renders_the_same_secrets_every_time(charts: Path) -> None:
     """Issue 19: no lookup + random at render time; the dev values give fixed Secrets."""
@@ -353,8 +369,9 @@ def test_helm_template_renders_the_same_secrets_every_time(charts: Path) -> None
     assert set(data["chatbot-chatbot"]) == {"AUTH_SECRET", "CHAT_INTERNAL_TOKEN",
                                             "UI_INTERNAL_TOKEN"}
     mongo = data["chatbot-mongodb"]
-    assert mongo["uri"] == (f"mongodb://chatbot:{mongo['appPassword']}@chatbot-mongodb-0."
-                            "chatbot-mongodb-headless.chatbot.svc:27017/chatbot?authSource=admin")
+    # one member: through the Service (a stable address across pod restarts)
+    assert mongo["uri"] == (f"mongodb://chatbot:{mongo['appPassword']}@chatbot-mongodb."
+                            "chatbot.svc:27017/chatbot?authSource=admin")
     assert (mongo["username"], mongo["appUsername"]) == ("root", "chatbot")
     redis_pw = data["chatbot-redis"]["password"]
     assert data["chatbot-redis"]["url"] == f"redis://:{redis_pw}@chatbot-redis.chatbot.svc:6379/0"

@@ -16,6 +16,20 @@
 {{- end }}
 
 {{/*
+The hosts the application connects to. A replica set: its members (the driver follows the
+primary among them). One member: the ClusterIP Service, whose address never changes; a member's
+own name would keep resolving to the IP of a replaced pod for as long as DNS caches it (30 s
+with CoreDNS's usual `cache 30`), so the store would stay away that long after every restart.
+*/}}
+{{- define "mongodb.clientHosts" -}}
+{{- if .Values.replicaSet.enabled }}
+{{- include "mongodb.hosts" . }}
+{{- else }}
+{{- printf "%s.%s.svc:%d" (include "mongodb.fullname" .) .Release.Namespace (int .Values.service.port) }}
+{{- end }}
+{{- end }}
+
+{{/*
 The keys of the MongoDB Secret (chatbot-lib.persistentSecrets): the root user (the official
 image creates it on first start; administration only), the keyfile of a replica set, and the
 application's user, readWrite on its database only, whose URI the history service gets.
@@ -28,5 +42,5 @@ application's user, readWrite on its database only, whose URI the history servic
 - {key: appUsername, value: {{ .Values.appUsername | quote }}}
 - {key: appPassword, random: 32}
 - key: uri
-  format: {{ printf "mongodb://{appUsername}:{appPassword}@%s/%s%s" (include "mongodb.hosts" .) .Values.database $options | quote }}
+  format: {{ printf "mongodb://{appUsername}:{appPassword}@%s/%s%s" (include "mongodb.clientHosts" .) .Values.database $options | quote }}
 {{- end }}

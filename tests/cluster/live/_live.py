@@ -110,8 +110,44 @@ def ready_pods(core: client.CoreV1Api, live: Live, name: str) -> list[Any]:
     return [p for p in pods if is_ready(p)]
 
 
-def delete_pod(core: client.CoreV1Api, live: Live, pod: str) -> None:
-    core.delete_namespaced_pod(pod, live.namespace, grace_period_seconds=0)
+def delete_pod(core: client.CoreV1Api, live: Live, pod: str, gone_ok: bool = False) -> None:
+    """Delete with grace 0 (the container is killed); ``gone_ok``: a pod already gone is fine."""
+    try:
+        core.delete_namespaced_pod(pod, live.namespace, grace_period_seconds=0)
+    except client.ApiException as exc:
+        if not (gone_ok and exc.status == 404):
+            raise
+
+
+def scale(live: Live, replicas: dict[str, int]) -> None:
+    """Set the replicas of the release's workloads by name (a Deployment or a StatefulSet)."""
+    apps = client.AppsV1Api(config.new_client_from_config(config_file=live.kubeconfig))
+    ns = live.namespace
+    for name, count in replicas.items():
+        body = {"spec": {"replicas": count}}
+        sel = live.selector(name)
+        deployments = [d.metadata.name for d in apps.list_namespaced_deployment(
+            ns, label_selector=sel).items if d.metadata]
+        sets = [s.metadata.name for s in apps.list_namespaced_stateful_set(
+            ns, label_selector=sel).items if s.metadata]
+        for dep in deployments:
+            apps.patch_namespaced_deployment_scale(str(dep), ns, body)
+        for sts in sets:
+            apps.patch_namespaced_stateful_set_scale(str(sts), ns, body)
+        found = bool(deployments or sets)
+        assert found, f"no Deployment or StatefulSet of {name}"
+
+
+async def wait_gone(core: client.CoreV1Api, live: Live, name: str, start: float,
+                    timeout: float = 120) -> None:
+    """Wait until no pod of ``name`` exists (scaled to 0 and its pods gone)."""
+    while time.monotonic() - start < timeout:
+        pods = await asyncio.to_thread(
+            core.list_namespaced_pod, live.namespace, label_selector=live.selector(name))
+        if not pods.items:
+            return
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"{name}: pods still there {timeout} s after scaling to 0")
 
 
 async def wait_replaced(

@@ -1,8 +1,10 @@
 """Issue 12, step 4: the history pod and the MongoDB stand-in's pod are deleted (grace 0).
 
-While the store is down, ``message.send`` is answered ``unavailable`` (sent during the outage,
-over a connection that stays open); the system recovers by itself; every acked user message and
-every answer stored before the outage is still in history afterwards.
+Both workloads are scaled to 0 first, so the outage lasts until the test ends it (a replacement
+can be Ready within a second, too soon for a send to meet the outage reliably). While the store
+is away, ``message.send`` is answered ``unavailable`` (over a connection that stays open); once
+scaled back the system recovers by itself; every acked user message and every answer stored
+before the outage is still in history afterwards.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from tests.cluster.live._live import (
     history,
     new_id,
     ready_pods,
+    scale,
+    wait_gone,
     wait_replaced,
 )
 from tests.support.chat_client import ChatClient
@@ -58,47 +62,44 @@ async def test_history_and_mongodb_pods_deleted_nothing_acked_lost() -> None:
             pods = await asyncio.to_thread(ready_pods, core, live, name)
             assert len(pods) == 1, f"{name}: {[p.metadata.name for p in pods]}"
             victims[name] = pods[0]
+        # The outage is held, not raced: both workloads are scaled to 0 and their pods killed,
+        # so the sends below meet a store that is certainly away; then they are scaled back.
         start = time.monotonic()
-        for pod in victims.values():
-            await asyncio.to_thread(delete_pod, core, live, pod.metadata.name)
-        # Each replacement's time to Ready, measured while the sends below go on.
+        try:
+            await asyncio.to_thread(scale, live, {"history": 0, "mongodb": 0})
+            for pod in victims.values():  # the kill (the controller's own delete is graceful)
+                await asyncio.to_thread(delete_pod, core, live, pod.metadata.name, True)
+            for name in victims:
+                await wait_gone(core, live, name, start)
+            codes = [await _refused(c, cid, i) for i in range(3)]
+            print(f"\nsends during the outage answered {codes}")
+            assert set(codes) == {"unavailable"}, codes
+        finally:
+            await asyncio.to_thread(scale, live, {"history": 1, "mongodb": 1})
+        back = time.monotonic()
         replaced = {
-            name: asyncio.create_task(wait_replaced(core, live, name, {pod.metadata.uid}, 1, start))
+            name: asyncio.create_task(wait_replaced(core, live, name, {pod.metadata.uid}, 1, back))
             for name, pod in victims.items()
         }
 
-        codes: list[str] = []
         recovered_at = None
-        while time.monotonic() - start < 180:
+        while time.monotonic() - back < 180:
             ack = await c.call(
                 "message.send",
-                {
-                    "conversation_id": cid,
-                    "client_message_id": new_id(),
-                    "content": f"during the outage {len(codes)} [tokens:4]",
-                },
+                {"conversation_id": cid, "client_message_id": new_id(),
+                 "content": "after the outage [tokens:4]"},
                 timeout=30,
             )
             if ack.get("ok"):
                 acked.append(ack["message"]["id"])
-                if codes:
-                    recovered_at = time.monotonic() - start
-                    break
-                # Acked before the store went away (the delete takes a moment): wait for its
-                # answer before the next one (one answer at a time per conversation).
-                await answer_done(c, cid, await _next_answer(c, ack["message"]), 60)
-                continue
-            codes.append(ack["error"]["code"])
+                recovered_at = time.monotonic() - back
+                break
+            assert ack["error"]["code"] == "unavailable", ack
             await asyncio.sleep(0.5)
-        print(
-            f"\nsends during the outage answered {codes}; first acked send again "
-            f"{recovered_at} s after the deletes"
-        )
-        assert codes, "no send was refused: the outage was not observed"
-        assert set(codes) == {"unavailable"}, codes
         assert recovered_at is not None, "the chat service did not recover within 180 s"
+        print(f"first acked send {recovered_at:.1f} s after scaling back")
         for name, task in replaced.items():
-            print(f"{name}: replacement Ready {await task:.1f} s after the delete")
+            print(f"{name}: replacement Ready {await task:.1f} s after scaling back")
 
         # The answer to the first send after the outage completes; nothing acked is lost.
         last = next(m for m in (await history(c, cid)) if m["id"] == acked[-1])
@@ -117,6 +118,18 @@ async def test_history_and_mongodb_pods_deleted_nothing_acked_lost() -> None:
         assert [m["id"] for m in await history(c2, cid)] == ids
     finally:
         await c2.close()
+
+
+async def _refused(c: ChatClient, cid: str, i: int) -> str:
+    """A send while the store is away: its error code (an ack here fails the test)."""
+    ack = await c.call(
+        "message.send",
+        {"conversation_id": cid, "client_message_id": new_id(),
+         "content": f"during the outage {i} [tokens:4]"},
+        timeout=60,
+    )
+    assert not ack.get("ok"), f"a send was acked while the store was away: {ack}"
+    return str(ack["error"]["code"])
 
 
 async def _next_answer(c: ChatClient, user: dict[str, Any]) -> str:
