@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from playwright.sync_api import BrowserContext, Page, sync_playwright
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from tests.support.processes import REPO_ROOT
 
@@ -63,6 +64,20 @@ class PageProblems:
             "console",
             lambda msg: self.errors.append(f"console: {msg.text}") if msg.type == "error" else None,
         )
+        # Not errors by themselves (a navigation aborts requests): evidence when a page hangs.
+        self.failed_requests: list[str] = []
+        page.on("requestfailed",
+                lambda r: self.failed_requests.append(f"{r.method} {r.url}: {r.failure}"))
+
+
+def wait_ready(page: Page, problems: PageProblems | None = None) -> None:
+    """Wait for the page's boot to finish (``body[data-ready]``); on a timeout, say what the
+    page was doing: its address, script errors and failed requests."""
+    try:
+        page.wait_for_selector("body[data-ready=true]", timeout=45_000)
+    except PlaywrightTimeoutError as exc:
+        seen = (problems.errors + problems.failed_requests) if problems else []
+        raise AssertionError(f"page not ready in 45 s at {page.url}; seen: {seen}") from exc
 
 
 def open_chat(context: BrowserContext, url: str) -> tuple[Page, PageProblems]:
@@ -70,6 +85,7 @@ def open_chat(context: BrowserContext, url: str) -> tuple[Page, PageProblems]:
     page = context.pages[0] if context.pages else context.new_page()
     problems = PageProblems(page)
     page.goto(url)
+    wait_ready(page, problems)
     wait_connected(page)
     return page, problems
 

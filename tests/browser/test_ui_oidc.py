@@ -38,6 +38,7 @@ from .pw import (
     send,
     wait_answer_done,
     wait_connected,
+    wait_ready,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(TEST_TIMEOUT)]
@@ -102,7 +103,7 @@ def open_page(context: BrowserContext, url: str) -> tuple[Page, PageProblems]:
     page = context.pages[0] if context.pages else context.new_page()
     problems = PageProblems(page)
     page.goto(url)
-    page.wait_for_selector("body[data-ready=true]", timeout=45_000)
+    wait_ready(page, problems)
     return page, problems
 
 
