@@ -150,6 +150,19 @@ async def wait_gone(core: client.CoreV1Api, live: Live, name: str, start: float,
     raise AssertionError(f"{name}: pods still there {timeout} s after scaling to 0")
 
 
+async def wait_unreachable(ip: str, port: int, start: float, timeout: float = 120) -> None:
+    """Wait until nothing accepts connections at a pod's address. A grace-0 delete removes the
+    pod object at once, while its container may still run (and serve) for a moment."""
+    while time.monotonic() - start < timeout:
+        try:
+            _, writer = await asyncio.wait_for(asyncio.open_connection(ip, port), 1)
+        except (OSError, TimeoutError):
+            return
+        writer.close()
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"{ip}:{port} still accepts connections after {timeout} s")
+
+
 async def wait_replaced(
     core: client.CoreV1Api,
     live: Live,

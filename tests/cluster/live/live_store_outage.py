@@ -17,6 +17,7 @@ from tests.cluster.live._live import (
     Live,
     answer_done,
     connect,
+    container_port,
     core_api,
     create_conversation,
     delete_pod,
@@ -27,6 +28,7 @@ from tests.cluster.live._live import (
     scale,
     wait_gone,
     wait_replaced,
+    wait_unreachable,
 )
 from tests.support.chat_client import ChatClient
 
@@ -69,8 +71,9 @@ async def test_history_and_mongodb_pods_deleted_nothing_acked_lost() -> None:
             await asyncio.to_thread(scale, live, {"history": 0, "mongodb": 0})
             for pod in victims.values():  # the kill (the controller's own delete is graceful)
                 await asyncio.to_thread(delete_pod, core, live, pod.metadata.name, True)
-            for name in victims:
+            for name, pod in victims.items():
                 await wait_gone(core, live, name, start)
+                await wait_unreachable(pod.status.pod_ip, container_port(pod), start)
             codes = [await _refused(c, cid, i) for i in range(3)]
             print(f"\nsends during the outage answered {codes}")
             assert set(codes) == {"unavailable"}, codes
