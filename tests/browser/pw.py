@@ -54,30 +54,57 @@ def browser(
             context.close()
 
 
+# Chromium aborts every request in flight when the host's network interfaces change (a
+# container or cluster pod starting elsewhere on the machine adds a veth): the environment's
+# doing, not the page's, so such a load is retried and not counted as a page error.
+NETWORK_CHANGED = "ERR_NETWORK_CHANGED"
+READY_ATTEMPTS = 3
+_PROBLEMS_ATTR = "_chatbot_problems"
+
+
 class PageProblems:
     """Collects script errors, CSP violations and console errors of a page."""
 
     def __init__(self, page: Page) -> None:
         self.errors: list[str] = []
-        page.on("pageerror", lambda exc: self.errors.append(f"pageerror: {exc}"))
-        page.on(
-            "console",
-            lambda msg: self.errors.append(f"console: {msg.text}") if msg.type == "error" else None,
-        )
+        self.network_changed: list[str] = []
         # Not errors by themselves (a navigation aborts requests): evidence when a page hangs.
         self.failed_requests: list[str] = []
-        page.on("requestfailed",
-                lambda r: self.failed_requests.append(f"{r.method} {r.url}: {r.failure}"))
+        page.on("pageerror", lambda exc: self.errors.append(f"pageerror: {exc}"))
+        page.on("console", self._console)
+        page.on("requestfailed", self._request_failed)
+        setattr(page, _PROBLEMS_ATTR, self)
+
+    def _console(self, msg: Any) -> None:
+        if msg.type != "error":
+            return
+        where = self.network_changed if NETWORK_CHANGED in msg.text else self.errors
+        where.append(f"console: {msg.text}")
+
+    def _request_failed(self, request: Any) -> None:
+        line = f"{request.method} {request.url}: {request.failure}"
+        if NETWORK_CHANGED in str(request.failure):
+            self.network_changed.append(line)
+        self.failed_requests.append(line)
 
 
 def wait_ready(page: Page, problems: PageProblems | None = None) -> None:
-    """Wait for the page's boot to finish (``body[data-ready]``); on a timeout, say what the
+    """Wait for the page's boot to finish (``body[data-ready]``). A boot the host's network
+    change broke is loaded again (at most ``READY_ATTEMPTS`` loads); on a timeout, say what the
     page was doing: its address, script errors and failed requests."""
-    try:
-        page.wait_for_selector("body[data-ready=true]", timeout=45_000)
-    except PlaywrightTimeoutError as exc:
-        seen = (problems.errors + problems.failed_requests) if problems else []
-        raise AssertionError(f"page not ready in 45 s at {page.url}; seen: {seen}") from exc
+    problems = problems or getattr(page, _PROBLEMS_ATTR, None)
+    for attempt in range(READY_ATTEMPTS):
+        changed_before = len(problems.network_changed) if problems else 0
+        try:
+            page.wait_for_selector("body[data-ready=true]", timeout=45_000)
+            return
+        except PlaywrightTimeoutError as exc:
+            changed = problems is not None and len(problems.network_changed) > changed_before
+            if changed and attempt < READY_ATTEMPTS - 1:
+                page.reload()
+                continue
+            seen = (problems.errors + problems.failed_requests) if problems else []
+            raise AssertionError(f"page not ready in 45 s at {page.url}; seen: {seen}") from exc
 
 
 def open_chat(context: BrowserContext, url: str) -> tuple[Page, PageProblems]:
@@ -91,7 +118,7 @@ def open_chat(context: BrowserContext, url: str) -> tuple[Page, PageProblems]:
 
 
 def wait_connected(page: Page) -> None:
-    page.wait_for_selector("body[data-ready=true]", timeout=45_000)
+    wait_ready(page)
     page.wait_for_selector("#conn[data-state=connected]")
 
 

@@ -12,7 +12,16 @@ from tests.test_shares_e2e import closed_stack, shared_by_a_signed_in_user
 
 __all__ = ["closed_stack"]
 
-from .pw import browser, conversation_id, open_chat, screenshot, send, wait_answer_done
+from .pw import (
+    PageProblems,
+    browser,
+    conversation_id,
+    open_chat,
+    screenshot,
+    send,
+    wait_answer_done,
+    wait_ready,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -21,8 +30,9 @@ def read_link(stack: Stack, profile: Path, link: str) -> str:
     """Open ``link`` in the reader's own browser; the page's text once it has loaded."""
     with browser(profile) as context:
         page = context.new_page() if not context.pages else context.pages[0]
+        problems = PageProblems(page)
         page.goto(link)
-        page.wait_for_selector("body[data-ready=true]", timeout=45_000)
+        wait_ready(page, problems)
         screenshot(page, "share-reader")
         return page.inner_text("main")
 
