@@ -21,8 +21,6 @@ CONTRACT_ENV = {
             "UI_INTERNAL_TOKEN", "STATE_DIR"},
     "history": {"PORT", "MONGODB_URI", "CHAT_INTERNAL_TOKEN", "STATE_DIR"},
 }
-
-
 # Internal tokens a service must NOT get (issue 16, finding 10): one token per caller, and
 # each service holds only its own and its callers'.
 FORBIDDEN_ENV = {
@@ -51,14 +49,10 @@ SETTINGS = {
     "llm": "llm_service.settings:LlmSettings",
     "history": "history_service.settings:HistorySettings",
 }
-
-
 # Values the charts set for the cluster (addresses, paths, drain): not the services' defaults.
 DEPLOYMENT_KEYS = {"HOST", "STATE_DIR", "SHUTDOWN_GRACE_SECONDS", "LLM_SERVICE_URL",
                    "HISTORY_SERVICE_URL", "ALLOWED_ORIGINS", "CHAT_PUBLIC_URL",
                    "LLM_MODEL_CACHE_DIR"}
-
-
 # Settings exposed since the contract's wiring (issue 6/9), per service.
 NEWER_ENV = {
     "ui": {"OIDC_ALGORITHMS", "TOKEN_TTL_SECONDS", "TOKEN_RENEW_WINDOW_SECONDS"},
