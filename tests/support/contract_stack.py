@@ -16,18 +16,8 @@ from typing import Any
 import pytest
 
 from tests.support.chat_client import ChatClient
-from tests.support.mongo_server import MongoServer
+from tests.support.mongo_server import STORES, MongoServer
 from tests.support.stack import Stack, start_stack
-
-STORES = [
-    "sqlite",
-    pytest.param("mongo", marks=pytest.mark.mongo),
-    *(
-        [pytest.param("mongo-external", marks=pytest.mark.mongo)]
-        if os.environ.get("MONGODB_TEST_URI")
-        else []
-    ),
-]
 
 
 @pytest.fixture(scope="module", params=STORES)
