@@ -17,6 +17,8 @@ SERVICES = ("ui", "chat", "llm", "history")
 SERVICE_CHARTS = tuple(f"{s}-service" for s in SERVICES)
 APP_CHARTS = (*SERVICE_CHARTS, "mongodb", "redis")
 ALL_CHARTS = (*APP_CHARTS, "chatbot")
+# Custom resources (the Prometheus operator's, Gateway API's): no schema in kubernetes_validate.
+CRD_KINDS = {"ServiceMonitor", "PrometheusRule", "HTTPRoute"}
 
 
 def run_checked(argv: list[str]) -> str:

@@ -19,8 +19,8 @@ import httpx2 as httpx
 import pytest
 
 from tests.support.chat_client import ChatClient
+from tests.support.chat_system import System, conversation, messages, send, start_system
 from tests.support.holds import Hold
-from tests.test_chat_service import System, conversation, messages, send, start_system
 
 RETRY_AFTER = 3.0
 

@@ -30,10 +30,10 @@ import httpx2 as httpx
 import pytest
 
 from tests.support.chat_client import ChatClient
+from tests.support.chat_system import assert_contiguous, conversation
 from tests.support.holds import Hold
 from tests.test_chat_redis_manager import metric, wait_redis_up
 from tests.test_chat_replicas import Cluster, expected_answer, run_cluster
-from tests.test_chat_service import assert_contiguous, conversation
 
 FREEZE_SECONDS = 10.0
 CONVERSATIONS = 50  # half before the freeze, half during it

@@ -22,11 +22,11 @@ import httpx2 as httpx
 import pytest
 
 from tests.support.chat_client import ChatClient
+from tests.support.chat_system import INTERNAL, assert_contiguous, conversation, send
 from tests.support.contract import assert_message_shape
 from tests.support.holds import Hold
 from tests.support.processes import Proc
 from tests.test_chat_replicas import Cluster, expected_answer, rest_after, run_cluster, start_redis
-from tests.test_chat_service import INTERNAL, assert_contiguous, conversation, send
 
 OUTAGE_SECONDS = 1.5  # the least time Redis stays away
 OUTAGE_TOKENS = 15  # tokens the local client must receive while Redis is away

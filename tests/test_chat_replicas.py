@@ -19,10 +19,7 @@ import httpx2 as httpx
 import pytest
 
 from tests.support.chat_client import ChatClient
-from tests.support.fake_upstream import Plan, answer_tokens
-from tests.support.holds import Hold
-from tests.support.processes import Proc, free_port, start_process, wait_for_port
-from tests.test_chat_service import (
+from tests.support.chat_system import (
     System,
     assert_contiguous,
     conversation,
@@ -30,6 +27,9 @@ from tests.test_chat_service import (
     send,
     start_system,
 )
+from tests.support.fake_upstream import Plan, answer_tokens
+from tests.support.holds import Hold
+from tests.support.processes import Proc, free_port, start_process, wait_for_port
 
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 LEASE = "6"  # the default: a busy machine may delay a live replica's lease renewal by seconds

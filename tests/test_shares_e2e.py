@@ -15,8 +15,7 @@ from chatbot_common.errors import ForbiddenError
 from chatbot_common.tokens import issue_guest_token, issue_reader_token
 
 from tests.support.chat_client import ChatClient
-from tests.support.stack import Stack, start_stack
-from tests.test_contract_e2e import (  # the store-parametrised stack of the contract suite
+from tests.support.contract_stack import (  # the store-parametrised stack of the contract suite
     assert_error,
     connect,
     new_conversation,
@@ -24,6 +23,7 @@ from tests.test_contract_e2e import (  # the store-parametrised stack of the con
     stack,
     store_env,
 )
+from tests.support.stack import Stack, start_stack
 
 __all__ = ["stack", "store_env"]
 

@@ -12,9 +12,7 @@ import httpx2 as httpx
 import pytest
 
 from tests.support.chat_client import ChatClient
-from tests.support.holds import Hold
-from tests.support.stack import Stack
-from tests.test_contract_e2e import (  # the store-parametrised stack of the contract suite
+from tests.support.contract_stack import (  # the store-parametrised stack of the contract suite
     assert_error,
     connect,
     new_conversation,
@@ -22,6 +20,8 @@ from tests.test_contract_e2e import (  # the store-parametrised stack of the con
     stack,
     store_env,
 )
+from tests.support.holds import Hold
+from tests.support.stack import Stack
 
 __all__ = ["stack", "store_env"]
 

@@ -17,6 +17,7 @@ import pytest
 
 from tests.support.stack import Stack, start_stack
 
+from .chat_support import expected_answer, stored_messages
 from .pw import (
     assistant_texts,
     browser,
@@ -27,7 +28,6 @@ from .pw import (
     wait_connected,
     wait_streaming_text,
 )
-from .test_ui_chat import expected_answer, stored_messages
 
 pytestmark = pytest.mark.browser
 

@@ -13,6 +13,7 @@ from tests.support.fake_upstream import answer_tokens
 from tests.support.processes import start_service
 from tests.support.stack import Stack, start_stack
 
+from .chat_support import stored_messages
 from .pw import (
     assistant_texts,
     browser,
@@ -22,7 +23,6 @@ from .pw import (
     wait_answer_done,
     wait_streaming_text,
 )
-from .test_ui_chat import stored_messages
 
 pytestmark = pytest.mark.browser
 

@@ -11,8 +11,8 @@ from playwright.sync_api import Page
 
 from tests.support.stack import Stack
 
+from .chat_support import stored_messages
 from .pw import browser, open_chat, screenshot, send, wait_answer_done
-from .test_ui_chat import stored_messages
 
 pytestmark = pytest.mark.browser
 

@@ -13,10 +13,23 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+
 from .processes import REPO_ROOT, Proc, free_port, start_process
 
 VERSION = "v1.24.2"
 BUILD_SCRIPT = REPO_ROOT / "scripts" / "build-ferretdb.sh"
+# The history stores that store-parametrised tests run on: embedded SQLite, FerretDB and,
+# when ``MONGODB_TEST_URI`` names one, a real MongoDB.
+STORES = [
+    "sqlite",
+    pytest.param("mongo", marks=pytest.mark.mongo),
+    *(
+        [pytest.param("mongo-external", marks=pytest.mark.mongo)]
+        if os.environ.get("MONGODB_TEST_URI")
+        else []
+    ),
+]
 
 
 def ferretdb_binary() -> Path:

@@ -21,17 +21,7 @@ from history_service.repository import (
 )
 from history_service.settings import HistorySettings
 
-from tests.support.mongo_server import MongoServer, mongo_server_fixture
-
-STORES = [
-    "sqlite",
-    pytest.param("mongo", marks=pytest.mark.mongo),
-    *(
-        [pytest.param("mongo-external", marks=pytest.mark.mongo)]
-        if os.environ.get("MONGODB_TEST_URI")
-        else []
-    ),
-]
+from tests.support.mongo_server import STORES, MongoServer, mongo_server_fixture
 
 
 @pytest.fixture(scope="session")

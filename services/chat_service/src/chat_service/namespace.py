@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import socketio
-from chatbot_common.contract import AnswerEnd, MessageStatus, Role
+from chatbot_common.contract import AnswerEnd, Role
 from chatbot_common.errors import (
     ForbiddenError,
     InvalidError,
@@ -23,21 +23,15 @@ from chatbot_common.errors import (
 from chatbot_common.oidc import TokenVerifier
 
 from . import metrics
-from .acks import Ack, error_ack, ok, within_budget
+from .acks import Ack, error_ack, ok
 from .admin import AdminEvents
 from .admission import conversation_of
-from .answer import as_sent, room_of
+from .answer import room_of
+from .conversations import CONVERSATION_EVENTS, ConversationEvents
 from .ratelimit import ANSWERING_EVENTS
-from .sampling import checked
 from .schemas import (
     AuthRenew,
-    ConversationCreate,
-    ConversationGet,
-    ConversationList,
     ConversationRef,
-    ConversationRename,
-    ConversationSearch,
-    ConversationUpdate,
     MessageEdit,
     MessageSend,
     check_text,
@@ -58,13 +52,7 @@ class ChatNamespace(socketio.AsyncNamespace):
     """Contract events have dots (``message.send``); they map to ``on_message_send``."""
 
     EVENTS = (
-        "conversation.create",
-        "conversation.list",
-        "conversation.get",
-        "conversation.rename",
-        "conversation.delete",
-        "conversation.search",
-        "conversation.update",
+        *CONVERSATION_EVENTS,
         "message.send",
         "message.stop",
         "message.regenerate",
@@ -83,8 +71,9 @@ class ChatNamespace(socketio.AsyncNamespace):
         self.handlers: dict[str, Handler] = {
             event: getattr(self, "on_" + event.replace(".", "_"))
             for event in self.EVENTS
-            if event not in VERSION_EVENTS and event not in SHARE_EVENTS
+            if event not in CONVERSATION_EVENTS + VERSION_EVENTS + SHARE_EVENTS
         }
+        self.handlers.update(ConversationEvents(service, self.emit, self.enter_room).handlers())
         self.handlers.update(self.admin.handlers())
         self.handlers.update(VersionEvents(service, self.emit).handlers())
         self.handlers.update(ShareEvents(service, self.connections).handlers())
@@ -210,95 +199,6 @@ class ChatNamespace(socketio.AsyncNamespace):
         if user.id != user_id:
             raise UnauthorizedError("the new token belongs to another user")
         self.connections.renew(sid, user)
-        return ok()
-
-    # ---- conversations -------------------------------------------------------------------
-    async def on_conversation_create(self, sid: str, user_id: str, data: Any) -> Ack:
-        p = parse(ConversationCreate, data)
-        limits = self.service.settings
-        check_text("title", p.title, limits.max_title_chars)
-        check_text("system_prompt", p.system_prompt, limits.max_system_prompt_chars)
-        await self.service.check_model(p.model)
-        history, _, _ = self.service.clients()
-        body = p.model_dump(exclude_none=True)
-        if p.sampling is not None:
-            body["sampling"] = checked(p.sampling, limits)
-        conversation = await history.create_conversation(user_id, body)
-        await self.enter_room(sid, room_of(conversation["id"]))
-        return ok(conversation=conversation)
-
-    async def on_conversation_list(self, sid: str, user_id: str, data: Any) -> Ack:
-        p = parse(ConversationList, data)
-        history, _, _ = self.service.clients()
-        found = await history.list_conversations(user_id, p.limit, p.before)
-        return ok(conversations=within_budget(found, self.service.settings.max_ack_bytes))
-
-    async def on_conversation_search(self, sid: str, user_id: str, data: Any) -> Ack:
-        p = parse(ConversationSearch, data)
-        if not p.query.strip():
-            raise InvalidError("query must not be empty")
-        history, _, _ = self.service.clients()
-        found = await history.search_conversations(user_id, p.query, p.limit)
-        return ok(conversations=within_budget(found, self.service.settings.max_ack_bytes))
-
-    async def on_conversation_get(self, sid: str, user_id: str, data: Any) -> Ack:
-        p = parse(ConversationGet, data)
-        history, _, answers = self.service.clients()
-        conversation = await history.get_conversation(user_id, p.conversation_id)
-        messages = await history.list_messages(user_id, p.conversation_id, p.after_seq, p.limit)
-        # Join first, then read the live text: no delta can fall between the two.
-        await self.enter_room(sid, room_of(p.conversation_id))
-        result: list[dict[str, Any]] = []
-        orphans: list[int] = []
-        for m in messages:
-            if m.get("status") == MessageStatus.STREAMING:
-                live = await answers.overlay(m)
-                if live is None:
-                    orphans.append(len(result))
-                else:
-                    m = live
-            result.append(m)
-        for i in orphans:
-            final = await answers.interrupt_orphan(user_id, result[i])
-            if final is not None:
-                result[i] = final
-        # Not overlaid (Redis down or slow, or no record of a live answer): as stored, with
-        # the index of the stored checkpoint.
-        result = [as_sent(m) for m in result]
-        budget = self.service.settings.max_ack_bytes
-        return ok(conversation=conversation, messages=within_budget(result, budget, conversation))
-
-    async def on_conversation_rename(self, sid: str, user_id: str, data: Any) -> Ack:
-        p = parse(ConversationRename, data)
-        check_text("title", p.title, self.service.settings.max_title_chars, required=True)
-        history, _, _ = self.service.clients()
-        conversation = await history.update_conversation(
-            user_id, p.conversation_id, {"title": p.title.strip()}
-        )
-        await self.emit(
-            "conversation.updated", {"conversation": conversation}, room=room_of(conversation["id"])
-        )
-        return ok(conversation=conversation)
-
-    async def on_conversation_update(self, sid: str, user_id: str, data: Any) -> Ack:
-        """Change a conversation's sampling settings (within the operator's bounds)."""
-        p = parse(ConversationUpdate, data)
-        sampling = checked(p.sampling, self.service.settings)
-        history, _, _ = self.service.clients()
-        conversation = await history.update_conversation(
-            user_id, p.conversation_id, {"sampling": sampling}
-        )
-        await self.emit(
-            "conversation.updated", {"conversation": conversation}, room=room_of(conversation["id"])
-        )
-        return ok(conversation=conversation)
-
-    async def on_conversation_delete(self, sid: str, user_id: str, data: Any) -> Ack:
-        p = parse(ConversationRef, data)
-        history, _, answers = self.service.clients()
-        await history.get_conversation(user_id, p.conversation_id)  # ownership
-        await answers.stop(p.conversation_id)
-        await history.delete_conversation(user_id, p.conversation_id)
         return ok()
 
     # ---- messages ------------------------------------------------------------------------
