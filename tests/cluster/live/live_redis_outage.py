@@ -12,8 +12,6 @@ from __future__ import annotations
 import asyncio
 import time
 
-from kubernetes import client, config
-
 from tests.cluster.live._live import (
     Live,
     answer_done,
@@ -26,17 +24,12 @@ from tests.cluster.live._live import (
     metric,
     new_id,
     ready_pods,
+    scale,
 )
 from tests.support.fake_upstream import answer_tokens
 
 TOKENS = 400  # 20 ms a token in the fake upstream: ~8 s of answer
 AWAY_SECONDS = 25.0  # longer than the readiness probe needs to fail (failureThreshold x period)
-
-
-def scale_redis(live: Live, replicas: int) -> None:
-    apps = client.AppsV1Api(config.new_client_from_config(config_file=live.kubeconfig))
-    apps.patch_namespaced_deployment_scale(
-        f"{live.release}-redis", live.namespace, {"spec": {"replicas": replicas}})
 
 
 async def test_redis_deleted_mid_answer_chat_stays_ready_and_the_answer_completes() -> None:
@@ -57,7 +50,7 @@ async def test_redis_deleted_mid_answer_chat_stays_ready_and_the_answer_complete
         await c.wait_for(lambda: len(c.events["message.delta"]) >= 10, 30)
         mid = c.events["message.delta"][0]["message_id"]
         start = time.monotonic()
-        await asyncio.to_thread(scale_redis, live, 0)
+        await asyncio.to_thread(scale, live, {"redis": 0})
 
         async def watch_chat() -> None:
             while time.monotonic() - start < AWAY_SECONDS:
@@ -73,7 +66,7 @@ async def test_redis_deleted_mid_answer_chat_stays_ready_and_the_answer_complete
         down = [p.metadata.name for p in chat
                 if await metric(p.status.pod_ip, container_port(p), "chat_redis_up") == 0]
     finally:
-        await asyncio.to_thread(scale_redis, live, 1)
+        await asyncio.to_thread(scale, live, {"redis": 1})
     try:
         assert not not_ready, f"chat pods left the Service while Redis was away: {not_ready}"
         assert redis_gone, "Redis came back before the check ended"
