@@ -310,3 +310,37 @@ def test_checkpoint_sets_the_text_of_a_streaming_answer_only(api: httpx.Client) 
     assert late.status_code == 409 and late.json()["error"]["code"] == "conflict"
     final = api.get(f"/conversations/{cid}/messages").json()["messages"][0]
     assert final["content"] == "final" and "next_index" not in final
+
+
+def test_finish_ends_an_answer_with_its_usage_in_one_round_trip(api: httpx.Client) -> None:
+    """The chat service's end of an answer: the final update (``expect_status``), the usage
+    record (ids from the route, not the body) and the conversation, or nothing on a conflict."""
+    user, forged = api.headers["X-User-Id"], f"u-{uuid.uuid4().hex}"
+    cid = new_conversation(api, title="t")["id"]
+    answer = api.post(f"/conversations/{cid}/messages",
+                      json={"role": "assistant", "content": "", "status": "streaming"}).json()
+    mid = answer["message"]["id"]
+    record = {"message_id": "forged", "user_id": forged, "conversation_id": "forged",
+              "model": "m", "status": "complete", "prompt_tokens": 3, "completion_tokens": 2,
+              "ttft_ms": 12.5, "finished_at": "2026-12-01T00:00:00.000Z"}
+    body = {"message": {"content": "done", "status": "complete", "expect_status": "streaming"},
+            "usage_record": record}
+    other = api.post(f"/conversations/{cid}/messages/{mid}/finish", json=body,
+                     headers={"X-User-Id": "u-else"})
+    assert other.status_code == 404  # never another user's answer
+    r = api.post(f"/conversations/{cid}/messages/{mid}/finish", json=body)
+    assert r.status_code == 200, r.text
+    done = r.json()
+    assert (done["message"]["id"], done["message"]["content"], done["message"]["status"]) == (
+        mid, "done", "complete")
+    assert (done["conversation"]["id"], done["conversation"]["title"]) == (cid, "t")
+    again = api.post(f"/conversations/{cid}/messages/{mid}/finish", json=body)
+    assert again.status_code == 409 and error_code(again) == "conflict"
+    usage = api.get("/usage", params={"group_by": "user"}).json()
+    rows = {row["key"]: row for row in usage["rows"]}
+    assert forged not in rows
+    assert (rows[user]["messages"], rows[user]["prompt_tokens"],
+            rows[user]["completion_tokens"]) == (1, 3, 2)
+    bad = api.post(f"/conversations/{cid}/messages/{mid}/finish",
+                   json={"message": {"status": "complete"}, "usage_record": {"status": "x"}})
+    assert bad.status_code == 422 and error_code(bad) == "invalid"

@@ -81,6 +81,7 @@ class FakeHistory:
     def __init__(self) -> None:
         self.messages: dict[str, Json] = {"m1": dict(QUESTION)}
         self.updates: list[Json] = []
+        self.usage_records: list[Json] = []  # stored by finish_answer
         self.saved: list[str] = []
         self.saved_index: list[int] = []  # each checkpoint's next_index, beside its text
         self.update_errors: list[ChatbotError] = []  # raised by the next updates, in order
@@ -96,6 +97,13 @@ class FakeHistory:
         stored.update(content=body["content"], status=body["status"])
         self.messages[mid] = stored
         return dict(stored)
+
+    async def finish_answer(self, user_id: str, cid: str, mid: str, body: Json,
+                            usage_record: Json | None) -> tuple[Json, Json]:
+        message = await self.update_message(user_id, cid, mid, body)
+        if usage_record is not None:
+            self.usage_records.append(usage_record)
+        return message, await self.get_conversation(user_id, cid)
 
     async def save_text(
         self, user_id: str, cid: str, mid: str, content: str, next_index: int

@@ -97,6 +97,32 @@ async def test_the_end_finalises_once_releases_then_announces() -> None:
     assert h.usage == [(USER, {"prompt_tokens": 3, "completion_tokens": 2})]
 
 
+async def test_the_usage_record_is_stored_with_the_final_update() -> None:
+    """One history round trip ends an answer: the final update, its usage record and the
+    conversation read back for ``conversation.updated``; ``on_finished`` is not asked again.
+    When the answer was final already (a sweep, another replica), the record goes on its own."""
+    h = Harness()
+    h.registry.ports.usage_record = lambda a, status: {"status": status, "text": a.text}
+    answer = await h.start()
+    h.llm.say("a", "b")
+    h.llm.end()
+    await ended(answer)
+    assert h.history.usage_records == [{"status": "complete", "text": "ab"}]
+    assert h.finished == []
+    assert [e for e, _ in h.emitted if e != "message.delta"] == [
+        "message.done", "conversation.updated"]
+
+    h = Harness()
+    h.registry.ports.usage_record = lambda a, status: {"status": status}
+    h.history.update_errors = [ConflictError("not streaming")]
+    answer = await h.start()
+    h.llm.say("a")
+    h.llm.end()
+    await ended(answer)
+    assert h.history.usage_records == []
+    assert h.finished == ["complete"]
+
+
 async def test_the_text_is_checkpointed_once_per_interval_of_the_clock() -> None:
     h = Harness(checkpoint_interval=2.0)
     answer = await h.start()

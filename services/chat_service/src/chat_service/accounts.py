@@ -104,23 +104,9 @@ class Accounts:
 
     async def record_answer(self, answer: Answer, status: str) -> None:
         """One usage record per finished answer (idempotent on its message id)."""
-        if answer.message is None:
+        body = usage_record(answer, status)
+        if body is None:
             return
-        usage = answer.usage or {}
-        prompt = usage.get("prompt_tokens")
-        completion = usage.get("completion_tokens")
-        body: Json = {
-            "message_id": answer.message["id"],
-            "user_id": answer.user_id,
-            "conversation_id": answer.conversation_id,
-            "model": answer.model,
-            "status": status,
-            "prompt_tokens": prompt if isinstance(prompt, int) else 0,
-            "completion_tokens": completion if isinstance(completion, int)
-            else estimate_tokens(answer.text),
-            "ttft_ms": None if answer.ttft is None else round(answer.ttft * 1000, 1),
-            "finished_at": now_iso(),
-        }
         try:
             await retry(
                 lambda: self.history.add_usage(body),
@@ -129,3 +115,24 @@ class Accounts:
         except ChatbotError as exc:
             log.error("could not record an answer's usage",
                       extra={"message_id": body["message_id"], "error": exc.message})
+
+
+def usage_record(answer: Answer, status: str) -> Json | None:
+    """The usage record of a finished answer (None: it never got a message)."""
+    if answer.message is None:
+        return None
+    usage = answer.usage or {}
+    prompt = usage.get("prompt_tokens")
+    completion = usage.get("completion_tokens")
+    return {
+        "message_id": answer.message["id"],
+        "user_id": answer.user_id,
+        "conversation_id": answer.conversation_id,
+        "model": answer.model,
+        "status": status,
+        "prompt_tokens": prompt if isinstance(prompt, int) else 0,
+        "completion_tokens": completion if isinstance(completion, int)
+        else estimate_tokens(answer.text),
+        "ttft_ms": None if answer.ttft is None else round(answer.ttft * 1000, 1),
+        "finished_at": now_iso(),
+    }

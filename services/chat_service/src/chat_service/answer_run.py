@@ -44,6 +44,15 @@ def _unloaded() -> float:
 
 
 @dataclass
+class Finished:
+    """A finalised answer: its stored message (None: gone) and, when history's ``finish``
+    stored it, its conversation as read back (its usage record stored with it)."""
+
+    message: Json | None
+    conversation: Json | None = None
+
+
+@dataclass
 class AnswerPorts:
     """What an answer needs from outside: the services, the room, the shared records, time."""
 
@@ -62,33 +71,49 @@ class AnswerPorts:
     emit_local: Emit | None = None
     on_usage: Callable[[str, dict[str, int]], Awaitable[None]] | None = None
     on_finished: Callable[[Answer, str], Awaitable[None]] | None = None
+    # The answer's usage record, stored in the round trip that finalises it (then
+    # ``on_finished`` is not called); None: ``on_finished`` records it.
+    usage_record: Callable[[Answer, str], Json | None] | None = None
 
     async def finalise(self, user_id: str, message: Json, body: Json) -> Json | None:
         """Make a streaming message final once (``expect_status``), retrying a busy history
         with back-off; the stored message, or None if it is gone."""
+        return (await self.finish(user_id, message, body)).message
+
+    async def finish(self, user_id: str, message: Json, body: Json,
+                     usage_record: Json | None = None) -> Finished:
+        """``finalise``, with the answer's usage record stored and the conversation read back
+        in the same round trip (history's ``finish``); when the message was final already,
+        neither (``Finished.conversation`` None)."""
         cid, mid = message["conversation_id"], message["id"]
         for attempt in range(FINALISE_ATTEMPTS):
             try:
-                return await self.history.update_message(user_id, cid, mid, body)
+                final, conversation = await self.history.finish_answer(
+                    user_id, cid, mid, body, usage_record)
+                return Finished(final, conversation)
             except ConflictError:  # already final (another replica, or a sweep)
                 found = await self.history.list_messages(
                     user_id, cid, after_seq=message["seq"] - 1, limit=1)
-                return found[0] if found and found[0]["id"] == mid else None
+                return Finished(found[0] if found and found[0]["id"] == mid else None)
             except NotFoundError:
-                return None
+                return Finished(None)
             except ChatbotError:
                 if attempt == FINALISE_ATTEMPTS - 1:
                     log.error("could not finalise an answer", extra={"message_id": mid})
                     kept = {k: v for k, v in message.items() if k != "next_index"}
-                    return {**kept, "content": body["content"], "status": body["status"]}
+                    return Finished({**kept, "content": body["content"],
+                                     "status": body["status"]})
                 await self.clock.sleep(FINALISE_BACKOFF.delay(attempt))
-        return None
+        return Finished(None)
 
-    async def emit_conversation(self, user_id: str, conversation_id: str) -> None:
-        try:
-            conversation = await self.history.get_conversation(user_id, conversation_id)
-        except ChatbotError:
-            return
+    async def emit_conversation(self, user_id: str, conversation_id: str,
+                                conversation: Json | None = None) -> None:
+        """``conversation.updated`` to its room (``conversation`` as read, else read now)."""
+        if conversation is None:
+            try:
+                conversation = await self.history.get_conversation(user_id, conversation_id)
+            except ChatbotError:
+                return
         await self.emit(
             "conversation.updated", {"conversation": conversation}, room_of(conversation_id))
 
@@ -306,10 +331,11 @@ class AnswerRun:
             body["usage"] = answer.usage
         if answer.model:
             body["model"] = answer.model
-        final = await ports.finalise(answer.user_id, answer.message, body)
+        record = ports.usage_record(answer, status) if ports.usage_record else None
+        final = await ports.finish(answer.user_id, answer.message, body, record)
         await self.tracker.release(answer)
         metrics.ANSWERS.labels(status).inc()
-        if ports.on_finished is not None:
+        if ports.on_finished is not None and (record is None or final.conversation is None):
             # Before message.done: a client that saw the answer end finds it counted. A
             # deleted conversation's answer counts too.
             try:
@@ -317,8 +343,8 @@ class AnswerRun:
             except Exception:
                 log.warning("could not record the answer's usage", exc_info=True)
         try:
-            if final is not None:  # else the conversation was deleted meanwhile
-                await self._announce(final)
+            if final.message is not None:  # else the conversation was deleted meanwhile
+                await self._announce(final.message, final.conversation)
         finally:  # after the emits: the limiter's store (Redis) may be slow to answer
             if answer.usage and ports.on_usage is not None:
                 try:
@@ -326,7 +352,7 @@ class AnswerRun:
                 except Exception:
                     log.warning("could not count the answer's tokens", exc_info=True)
 
-    async def _announce(self, final: Json) -> None:
+    async def _announce(self, final: Json, conversation: Json | None) -> None:
         answer, emit = self.answer, self.ports.emit
         room = room_of(answer.conversation_id)
         if answer.error is not None:
@@ -337,7 +363,7 @@ class AnswerRun:
                 room,
             )
         await emit("message.done", {"message": final}, room)
-        await self.ports.emit_conversation(answer.user_id, answer.conversation_id)
+        await self.ports.emit_conversation(answer.user_id, answer.conversation_id, conversation)
 
     async def _failed_to_start(self, exc: ChatbotError) -> None:
         answer = self.answer

@@ -146,6 +146,20 @@ class HistoryClient:
             "PATCH", f"/v1/conversations/{_seg(cid)}/messages/{_seg(mid)}", user_id, json=body
         )
 
+    async def finish_answer(
+        self, user_id: str, cid: str, mid: str, body: Json, usage_record: Json | None
+    ) -> tuple[Json, Json]:
+        """``update_message`` (``body``), the answer's usage record stored when given, and the
+        conversation read back, in one round trip: ``(message, conversation)``."""
+        done = await self._object(
+            "POST", f"/v1/conversations/{_seg(cid)}/messages/{_seg(mid)}/finish", user_id,
+            json={"message": body, "usage_record": usage_record},
+        )
+        message, conversation = done.get("message"), done.get("conversation")
+        if not isinstance(message, dict) or not isinstance(conversation, dict):
+            raise UnavailableError("the history service sent a malformed answer")
+        return message, conversation
+
     async def save_text(
         self, user_id: str, cid: str, mid: str, content: str, next_index: int
     ) -> None:

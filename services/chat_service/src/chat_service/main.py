@@ -19,7 +19,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from . import failover, files_api, recovery
-from .accounts import Accounts
+from .accounts import Accounts, usage_record
 from .admission import Admission
 from .answer_run import AnswerPorts
 from .emitter import DirectEmit, OrjsonCompat
@@ -145,6 +145,7 @@ def create_app(settings: Settings) -> Any:
             load=lambda: load_factor(base, bound, lag.lag),
             on_usage=service.limiter.record_usage,
             on_finished=service.accounts.record_answer,
+            usage_record=usage_record,  # stored with the answer's final update
         )
         service.answers = AnswerRegistry(
             ports, context_messages=settings.history_messages,

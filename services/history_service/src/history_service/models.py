@@ -29,6 +29,8 @@ from chatbot_common.errors import ConflictError, InvalidError
 from chatbot_common.text import Text
 from pydantic import BaseModel, ConfigDict, Field, Strict, model_validator
 
+from .accounts import UsageCreate
+
 # Enums accept their string values (the body is JSON) although the input models are strict.
 RoleIn = Annotated[Role, Strict(False)]
 StatusIn = Annotated[MessageStatus, Strict(False)]
@@ -210,3 +212,17 @@ class TurnStored(BaseModel):
     created: bool
     context: list[MessagePublic]
     answer: MessagePublic | None = None
+
+
+class AnswerFinish(_Input):
+    """An answer made final in one round trip (``messages/{id}/finish``): the message's update
+    (with ``expect_status``) and, when given, the answer's usage record (its ids are the
+    route's)."""
+
+    message: MessageUpdate
+    usage_record: UsageCreate | None = None
+
+
+class AnswerFinished(BaseModel):
+    message: MessagePublic
+    conversation: ConversationPublic

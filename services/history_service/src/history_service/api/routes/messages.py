@@ -10,6 +10,8 @@ from fastapi import APIRouter, Query, Response, status
 from fastapi.responses import JSONResponse
 
 from ...models import (
+    AnswerFinish,
+    AnswerFinished,
     MessageCreate,
     MessagePublic,
     MessagesPublic,
@@ -18,6 +20,7 @@ from ...models import (
     TextUpdate,
 )
 from ..deps import (
+    AccountsDep,
     ConversationId,
     FilesDep,
     HistoryDep,
@@ -85,6 +88,29 @@ async def update_message(
 ) -> MessagePublic:
     check_message(body, settings)
     return await repo.update_message(user_id, conversation_id, message_id, body)
+
+
+@router.post("/{message_id}/finish")
+async def finish_answer(
+    conversation_id: ConversationId,
+    message_id: MessageId,
+    body: AnswerFinish,
+    user_id: UserId,
+    repo: HistoryDep,
+    accounts: AccountsDep,
+    settings: SettingsDep,
+) -> AnswerFinished:
+    """The end of an answer in one round trip (the chat service's, per answer): the message
+    updated as ``PATCH`` does (409 ``conflict`` when ``expect_status`` fails, and then nothing
+    else is done), its usage record stored (idempotent on the message id), and the
+    conversation read back for ``conversation.updated``."""
+    check_message(body.message, settings)
+    message = await repo.update_message(user_id, conversation_id, message_id, body.message)
+    if body.usage_record is not None:
+        await accounts.add_usage(body.usage_record.model_copy(update={
+            "message_id": message_id, "user_id": user_id, "conversation_id": conversation_id}))
+    conversation = await repo.get_conversation(user_id, conversation_id)
+    return AnswerFinished(message=message, conversation=conversation)
 
 
 @router.put("/{message_id}/text", status_code=status.HTTP_204_NO_CONTENT)
