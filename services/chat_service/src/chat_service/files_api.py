@@ -54,7 +54,7 @@ async def current_user(
     return user.id
 
 
-def file_path_id(file_id: str) -> str:
+async def file_path_id(file_id: str) -> str:
     """An id that cannot be ours is simply not found; it never reaches history."""
     if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", file_id):
         raise NotFoundError("no such file")
@@ -63,7 +63,11 @@ def file_path_id(file_id: str) -> str:
 
 UserId = Annotated[str, Depends(current_user)]
 FileId = Annotated[str, Depends(file_path_id)]
-ServiceDep = Annotated[ChatService, Depends(_service)]
+async def _service_dep(request: Request) -> ChatService:  # async: a def one runs in a thread
+    return _service(request)
+
+
+ServiceDep = Annotated[ChatService, Depends(_service_dep)]
 
 
 @router.post("/files", status_code=status.HTTP_201_CREATED)

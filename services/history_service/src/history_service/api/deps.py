@@ -1,4 +1,8 @@
-"""Dependencies of the routes, as ``Annotated`` aliases."""
+"""Dependencies of the routes, as ``Annotated`` aliases.
+
+Every dependency is ``async def``: FastAPI runs a plain ``def`` one in a worker thread, a
+thread hop per dependency per request (five for a turn) for what is an attribute read.
+"""
 
 from __future__ import annotations
 
@@ -18,22 +22,26 @@ from ..repository import (
 from ..settings import HistorySettings
 
 
-def get_settings(request: Request) -> HistorySettings:
+def settings_of(request: Request) -> HistorySettings:
     settings: HistorySettings = request.app.state.settings
     return settings
 
 
-def get_repository(request: Request) -> HistoryRepository:
+async def get_settings(request: Request) -> HistorySettings:
+    return settings_of(request)
+
+
+async def get_repository(request: Request) -> HistoryRepository:
     repo: HistoryRepository = request.app.state.repository
     return repo
 
 
-def get_accounts(request: Request) -> AccountsRepository:
+async def get_accounts(request: Request) -> AccountsRepository:
     accounts: AccountsRepository = request.app.state.accounts
     return accounts
 
 
-def get_files(request: Request) -> FilesRepository:
+async def get_files(request: Request) -> FilesRepository:
     files: FilesRepository = request.app.state.files
     return files
 
@@ -42,15 +50,15 @@ async def require_internal(
     request: Request, authorization: Annotated[str | None, Header()] = None
 ) -> None:
     """``Authorization: Bearer <CHAT_INTERNAL_TOKEN>``: the chat service is the only caller."""
-    settings = get_settings(request)
+    settings = settings_of(request)
     await internal_auth(lambda: settings.chat_token)(authorization)
 
 
-def get_user_id(x_user_id: Annotated[str, Header(min_length=1, max_length=200)]) -> str:
+async def get_user_id(x_user_id: Annotated[str, Header(min_length=1, max_length=200)]) -> str:
     return x_user_id
 
 
-def get_shares(request: Request) -> SharesRepository:
+async def get_shares(request: Request) -> SharesRepository:
     shares: SharesRepository = request.app.state.shares
     return shares
 
@@ -64,27 +72,27 @@ UserId = Annotated[str, Depends(get_user_id)]
 InternalAuth = Depends(require_internal)
 
 
-def _path_id(value: str, what: str) -> str:
+def checked_id(value: str, what: str) -> str:
     # An id that cannot be ours is simply not found; it never reaches a query.
     if not valid_id(value):
         raise NotFoundError(f"no such {what}")
     return value
 
 
-def get_conversation_id(conversation_id: str) -> str:
-    return _path_id(conversation_id, "conversation")
+async def get_conversation_id(conversation_id: str) -> str:
+    return checked_id(conversation_id, "conversation")
 
 
-def get_message_id(message_id: str) -> str:
-    return _path_id(message_id, "message")
+async def get_message_id(message_id: str) -> str:
+    return checked_id(message_id, "message")
 
 
-def get_share_id(share_id: str) -> str:
-    return _path_id(share_id, "share")
+async def get_share_id(share_id: str) -> str:
+    return checked_id(share_id, "share")
 
 
-def get_file_id(file_id: str) -> str:
-    return _path_id(file_id, "file")
+async def get_file_id(file_id: str) -> str:
+    return checked_id(file_id, "file")
 
 
 ConversationId = Annotated[str, Depends(get_conversation_id)]

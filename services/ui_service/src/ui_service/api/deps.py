@@ -1,4 +1,5 @@
-"""Dependencies of the routes, as Annotated aliases."""
+"""Dependencies of the routes, as Annotated aliases (``async def``: FastAPI runs a plain
+``def`` dependency in a worker thread)."""
 
 from __future__ import annotations
 
@@ -12,32 +13,32 @@ from ..guest_mints import GuestMints
 from ..settings import UiSettings
 
 
-def _settings(request: Request) -> UiSettings:
+async def _settings(request: Request) -> UiSettings:
     settings: UiSettings = request.app.state.settings
     return settings
 
 
-def _auth_secret(request: Request) -> str:
+async def _auth_secret(request: Request) -> str:
     secret: str = request.app.state.auth_secret
     return secret
 
 
-def _http(request: Request) -> httpx2.AsyncClient:
+async def _http(request: Request) -> httpx2.AsyncClient:
     client: httpx2.AsyncClient = request.app.state.http
     return client
 
 
-def _verifier(request: Request) -> TokenVerifier | None:
+async def _verifier(request: Request) -> TokenVerifier | None:
     verifier: TokenVerifier | None = request.app.state.verifier
     return verifier
 
 
-def _guest_mints(request: Request) -> GuestMints:
+async def _guest_mints(request: Request) -> GuestMints:
     mints: GuestMints = request.app.state.guest_mints
     return mints
 
 
-def _client_host(request: Request) -> str | None:
+async def _client_host(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 

@@ -23,7 +23,7 @@ from ...files import (
     sniff,
 )
 from ...repository import FilesRepository
-from ..deps import FileId, FilesDep, InternalAuth, SettingsDep, UserId, get_conversation_id
+from ..deps import FileId, FilesDep, InternalAuth, SettingsDep, UserId, checked_id
 
 router = APIRouter(prefix="/v1/files", tags=["files"], dependencies=[InternalAuth])
 
@@ -52,7 +52,7 @@ async def add_file(
     files: FilesDep,
     settings: SettingsDep,
 ) -> FilePublic:
-    conversation_id = get_conversation_id(conversation_id)
+    conversation_id = checked_id(conversation_id, "conversation")
     data = await request.body()
     if len(data) > settings.max_file_bytes:
         raise TooLargeError(
@@ -81,7 +81,7 @@ async def list_files(
     user_id: UserId,
     files: FilesDep,
 ) -> FilesPublic:
-    cid = get_conversation_id(conversation_id)
+    cid = checked_id(conversation_id, "conversation")
     return FilesPublic(files=await files.list_files(user_id, cid))
 
 

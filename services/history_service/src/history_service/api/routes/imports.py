@@ -13,7 +13,7 @@ from fastapi import APIRouter, Query, status
 from pydantic import BaseModel, Field
 
 from ...models import MessageCreate, MessagesPublic
-from ..deps import FilesDep, HistoryDep, InternalAuth, SettingsDep, UserId, get_conversation_id
+from ..deps import FilesDep, HistoryDep, InternalAuth, SettingsDep, UserId, checked_id
 from ..limits import check_message
 from .files import file_refs
 
@@ -33,7 +33,7 @@ async def import_messages(
     files: FilesDep,
     settings: SettingsDep,
 ) -> MessagesPublic:
-    cid = get_conversation_id(conversation_id)
+    cid = checked_id(conversation_id, "conversation")
     await repo.get_conversation(user_id, cid)  # ownership, 404
     for message in body.messages:
         check_message(message, settings)
