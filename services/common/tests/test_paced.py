@@ -106,3 +106,29 @@ async def test_pace_leaves_a_response_of_another_transport_alone() -> None:
     response = httpx2.Response(200, extensions={"network_stream": Inner()})
     paced.pace(response, lambda: 1.0)  # no PacedStream: nothing to do, no failure
     paced.pace(httpx2.Response(200), None)
+
+
+async def test_the_pools_idle_check_polls_the_socket_kept_at_connect() -> None:
+    """httpcore asks each idle connection whether its server hung up (``is_readable``) on every
+    request: answered by a poll of the socket looked up once at connect, false while the server
+    is quiet, true once it closed (httpcore's own test, without anyio's attribute lookups)."""
+    accepted: asyncio.Queue[asyncio.StreamWriter] = asyncio.Queue()
+
+    async def accept(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await accepted.put(writer)
+
+    server = await asyncio.start_server(accept, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        stream = await paced.PacedBackend().connect_tcp("127.0.0.1", port)
+        writer = await asyncio.wait_for(accepted.get(), 30)
+        raw = stream.get_extra_info("socket")
+        assert raw is not None and raw.getpeername()[1] == port
+        assert stream.get_extra_info("is_readable") is False
+        writer.close()
+        assert await stream.read(10, timeout=30) == b""  # the server's end came
+        assert stream.get_extra_info("is_readable") is True  # and stays readable
+        await stream.aclose()
+        assert paced.is_readable(None) is True  # no socket: as httpcore, readable (dead)
+    finally:
+        server.close()

@@ -8,6 +8,7 @@ from urllib.parse import quote
 
 import httpx2 as httpx
 from chatbot_common.errors import ChatbotError, UnavailableError, error_from_dict
+from chatbot_common.paced import PacedTransport
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,9 @@ class HistoryClient:
             max_connections=max_connections, max_keepalive_connections=max_keepalive_connections
         )
         self._http = httpx.AsyncClient(
-            base_url=base_url.rstrip("/"), headers=headers, timeout=timeout, limits=limits
+            base_url=base_url.rstrip("/"), headers=headers, timeout=timeout, limits=limits,
+            # never paced; its streams make the pool's checks of idle connections cheap
+            transport=PacedTransport(limits),
         )
 
     async def aclose(self) -> None:

@@ -14,11 +14,19 @@ The hook is httpcore's network backend (``PacedTransport``): every connection's 
 body (``pace(response, None)`` off again, before the connection goes back to the pool). Pacing
 sits below the HTTP parser, so the chunks one read brought come out of ``aiter_raw`` without
 another read: pacing never delays a chunk that is already here.
+
+The same stream makes the pool's bookkeeping cheap. httpcore asks every idle connection of
+the pool whether its server hung up (``get_extra_info("is_readable")``) on each request and
+each response's end; anyio's stream looks the socket up through its attribute table each
+time, 7 µs against 0.7 for a ``poll`` of the socket kept at connect (py-spy at 100 streams: an
+eighth of the chat service's CPU). ``PacedStream`` keeps the socket and polls it directly.
 """
 
 # ruff: noqa: ASYNC109 (httpcore's network interface takes timeouts as arguments)
 from __future__ import annotations
 
+import select
+import socket
 import ssl
 import time
 from asyncio import sleep
@@ -31,12 +39,24 @@ import httpx2
 Interval = Callable[[], float]
 
 
+def is_readable(sock: socket.socket | None) -> bool:
+    """Whether a ``recv`` would return at once (data, or the peer's end): httpcore's test of an
+    idle connection, on a socket already at hand. No socket (closed): readable, as there."""
+    fd = -1 if sock is None else sock.fileno()
+    if fd < 0:
+        return True
+    poll = select.poll()
+    poll.register(fd, select.POLLIN)
+    return bool(poll.poll(0))
+
+
 class PacedStream(httpcore2.AsyncNetworkStream):
     """A network stream whose reads, while ``interval`` is set, come at most once per
     ``interval()`` seconds (0 or less: at once)."""
 
     def __init__(self, stream: httpcore2.AsyncNetworkStream) -> None:
         self._stream = stream
+        self._socket = stream.get_extra_info("socket")  # once: the pool asks it often
         self.interval: Interval | None = None
         self._last_read = 0.0  # when the previous read returned (time.monotonic)
 
@@ -64,6 +84,10 @@ class PacedStream(httpcore2.AsyncNetworkStream):
         return PacedStream(await self._stream.start_tls(ssl_context, server_hostname, timeout))
 
     def get_extra_info(self, info: str) -> Any:
+        if info == "is_readable":  # the pool's check of every idle connection
+            return is_readable(self._socket)
+        if info == "socket":
+            return self._socket
         return self._stream.get_extra_info(info)
 
 
