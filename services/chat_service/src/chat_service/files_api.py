@@ -35,6 +35,10 @@ def _service(request: Request) -> ChatService:
     return service
 
 
+async def _service_dep(request: Request) -> ChatService:  # async: a def one runs in a thread
+    return _service(request)
+
+
 async def current_user(
     request: Request, authorization: Annotated[str | None, Header()] = None
 ) -> str:
@@ -63,10 +67,6 @@ async def file_path_id(file_id: str) -> str:
 
 UserId = Annotated[str, Depends(current_user)]
 FileId = Annotated[str, Depends(file_path_id)]
-async def _service_dep(request: Request) -> ChatService:  # async: a def one runs in a thread
-    return _service(request)
-
-
 ServiceDep = Annotated[ChatService, Depends(_service_dep)]
 
 
