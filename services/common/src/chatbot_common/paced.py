@@ -15,18 +15,14 @@ body (``pace(response, None)`` off again, before the connection goes back to the
 sits below the HTTP parser, so the chunks one read brought come out of ``aiter_raw`` without
 another read: pacing never delays a chunk that is already here.
 
-The same stream makes the pool's bookkeeping cheap. httpcore asks every idle connection of
-the pool whether its server hung up (``get_extra_info("is_readable")``) on each request and
-each response's end; anyio's stream looks the socket up through its attribute table each
-time, 7 µs against 0.7 for a ``poll`` of the socket kept at connect (py-spy at 100 streams: an
-eighth of the chat service's CPU). ``PacedStream`` keeps the socket and polls it directly.
+The connections themselves are ``chatbot_common.netstream``'s: httpcore's stream on a plain
+asyncio protocol, without anyio's per-read cancel scope, and with a cheap idle check.
 """
 
 # ruff: noqa: ASYNC109 (httpcore's network interface takes timeouts as arguments)
 from __future__ import annotations
 
-import select
-import socket
+import asyncio
 import ssl
 import time
 from asyncio import sleep
@@ -36,18 +32,12 @@ from typing import Any
 import httpcore2
 import httpx2
 
+from . import netstream
+from .netstream import is_readable
+
+__all__ = ["Interval", "PacedBackend", "PacedStream", "PacedTransport", "is_readable", "pace"]
+
 Interval = Callable[[], float]
-
-
-def is_readable(sock: socket.socket | None) -> bool:
-    """Whether a ``recv`` would return at once (data, or the peer's end): httpcore's test of an
-    idle connection, on a socket already at hand. No socket (closed): readable, as there."""
-    fd = -1 if sock is None else sock.fileno()
-    if fd < 0:
-        return True
-    poll = select.poll()
-    poll.register(fd, select.POLLIN)
-    return bool(poll.poll(0))
 
 
 class PacedStream(httpcore2.AsyncNetworkStream):
@@ -56,7 +46,6 @@ class PacedStream(httpcore2.AsyncNetworkStream):
 
     def __init__(self, stream: httpcore2.AsyncNetworkStream) -> None:
         self._stream = stream
-        self._socket = stream.get_extra_info("socket")  # once: the pool asks it often
         self.interval: Interval | None = None
         self._last_read = 0.0  # when the previous read returned (time.monotonic)
 
@@ -84,18 +73,11 @@ class PacedStream(httpcore2.AsyncNetworkStream):
         return PacedStream(await self._stream.start_tls(ssl_context, server_hostname, timeout))
 
     def get_extra_info(self, info: str) -> Any:
-        if info == "is_readable":  # the pool's check of every idle connection
-            return is_readable(self._socket)
-        if info == "socket":
-            return self._socket
         return self._stream.get_extra_info(info)
 
 
 class PacedBackend(httpcore2.AsyncNetworkBackend):
-    """anyio's backend (asyncio) whose streams are ``PacedStream``s."""
-
-    def __init__(self) -> None:
-        self._backend = httpcore2.AnyIOBackend()
+    """Connections on asyncio protocols (``netstream``), as ``PacedStream``s."""
 
     async def connect_tcp(
         self,
@@ -105,7 +87,7 @@ class PacedBackend(httpcore2.AsyncNetworkBackend):
         local_address: str | None = None,
         socket_options: Iterable[httpcore2.SOCKET_OPTION] | None = None,
     ) -> httpcore2.AsyncNetworkStream:
-        return PacedStream(await self._backend.connect_tcp(
+        return PacedStream(await netstream.connect_tcp(
             host, port, timeout=timeout, local_address=local_address,
             socket_options=socket_options))
 
@@ -115,21 +97,22 @@ class PacedBackend(httpcore2.AsyncNetworkBackend):
         timeout: float | None = None,
         socket_options: Iterable[httpcore2.SOCKET_OPTION] | None = None,
     ) -> httpcore2.AsyncNetworkStream:
-        return PacedStream(await self._backend.connect_unix_socket(
+        return PacedStream(await netstream.connect_unix_socket(
             path, timeout=timeout, socket_options=socket_options))
 
     async def sleep(self, seconds: float) -> None:
-        await self._backend.sleep(seconds)
+        await asyncio.sleep(seconds)
 
 
 class PacedTransport(httpx2.AsyncHTTPTransport):
     """httpx2's transport (HTTP/1.1, no proxy) on a connection pool of ``PacedStream``s."""
 
-    def __init__(self, limits: httpx2.Limits) -> None:
+    def __init__(self, limits: httpx2.Limits, verify: ssl.SSLContext | None = None) -> None:
+        """``verify``: the TLS context (default: httpx's, the system's CAs)."""
         super().__init__(limits=limits)
         # The pool httpx2 builds, with one change: httpcore's documented network_backend.
         self._pool = httpcore2.AsyncConnectionPool(
-            ssl_context=httpx2.create_ssl_context(),
+            ssl_context=verify or httpx2.create_ssl_context(),
             max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,
             keepalive_expiry=limits.keepalive_expiry,
