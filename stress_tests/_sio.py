@@ -149,9 +149,10 @@ class RawSio:
 
 async def stream_answer(
     sio: RawSio, conversation_id: str, content: str, client_message_id: str,
-    timeout: float = 60.0,
+    timeout: float = 60.0, on_ack: Callable[[], None] | None = None,
 ) -> dict[str, Any]:
     """Send a message and wait for its message.done; return timings and the assembled text.
+    ``on_ack`` is called once the send's ack (admitted or refused) has come.
 
     ``ttft`` is seconds from the send to the first message.delta; ``gaps`` the seconds
     between consecutive deltas; ``done`` the final stored message. A refused send (its ack's
@@ -183,6 +184,8 @@ async def stream_answer(
                                               "client_message_id": client_message_id,
                                               "content": content}, timeout)
         result["t_ack"] = time.perf_counter() - t0
+        if on_ack is not None:
+            on_ack()
         if isinstance(ack, dict) and ack.get("ok") is True:
             result["user_message"] = ack["message"]
             await asyncio.wait_for(done_evt.wait(), timeout)

@@ -50,9 +50,17 @@ def rows(stream: dict[str, Any] | None) -> list[Row]:
             out.append([f"{n} streams {token_ms:g} ms: admitted {lv['completed']}, added "
                         f"completion p99 (ms)", p99, "≤ 1000",
                         _verdict(p99, None if p99 is None else p99 <= 1000)])
-            out.append([f"{n} streams {token_ms:g} ms: refused {lv['refused']}, within p99 (ms)",
+            relay = _level(stream, "relay", token_ms, n)
+            floor = relay["ack_ms"]["p99"] if relay else None
+            out.append([f"{n} streams {token_ms:g} ms: refused {lv['refused']} of one burst, "
+                        f"within p99 (ms; the relay acks such a burst in {floor})",
                         refused_p99, "≤ 100",
                         _verdict(refused_p99, None if refused_p99 is None else refused_p99 <= 100)])
+            late = lv.get("late_refused_within_ms", {}).get("p99")
+            if lv.get("late_arrivals"):
+                out.append([f"{n} streams {token_ms:g} ms: arriving while full, refused "
+                            f"{lv['late_refused']}/{lv['late_arrivals']}, within p99 (ms)",
+                            late, "≤ 100", _verdict(late, None if late is None else late <= 100)])
             bad = lv["failed"] + (lv["lost"] or 0) + lv["text_mismatches"]
             out.append([f"{n} streams {token_ms:g} ms: failed + lost + mismatched", bad, "0",
                         _verdict(bad, bad == 0)])

@@ -11,6 +11,12 @@ and the client measures:
 - refused answers (``message.send`` refused ``unavailable`` with ``retry_after`` by admission
   control, nothing stored) and how fast the refusal came, beside how fast every send's ack
   came (the relay acks at once: its figure is the stack's floor for a burst of N sends);
+- at levels of ``--probe-from`` streams and more (the system only): how fast a user who
+  arrives while the replica is full is answered. Once every send of the burst has its ack,
+  ``--probes`` more clients (connected beforehand) send one message each, ``--probe-gap-ms``
+  apart, while the admitted answers stream: a burst of N sends in one millisecond queues
+  each refusal behind the reading of every frame before it (the relay's own acks show that
+  floor), a user arriving at a busy replica does not;
   failed or mismatched streams;
 - CPU µs per relayed token, per service and in total (psutil: user + system of each process
   over the level / completion tokens relayed).
@@ -61,21 +67,55 @@ class Countdown:
 
 
 async def _one(url: str, token: str, compression: str | None, start: asyncio.Event,
-               ready: Countdown, bar: Any) -> tuple[RawSio, dict[str, Any]]:
+               ready: Countdown, bar: Any, acked: Countdown | None = None,
+               delay: float = 0.0) -> tuple[RawSio, dict[str, Any]]:
     try:
         sio = await RawSio(url, token, compression=compression).connect(timeout=60)
         conv = (await sio.ok("conversation.create", {"title": "bench"}, 60))["conversation"]
     finally:
         ready.one()
     await start.wait()
+    if delay:
+        await asyncio.sleep(delay)
+    got_ack = False
+
+    def on_ack() -> None:
+        nonlocal got_ack
+        got_ack = True
+        if acked is not None:
+            acked.one()
+
     try:
         res = await stream_answer(sio, conv["id"], "Tell me something long.", uuid.uuid4().hex,
-                                  timeout=300)
+                                  timeout=300, on_ack=on_ack)
     except Exception as exc:  # a failed stream is a result
         res = {"exception": repr(exc)[:200], "done": None, "error": None}
+        if not got_ack and acked is not None:  # never acked: the probes must not wait for it
+            acked.one()
     res["conversation_id"] = conv["id"]
-    bar.update(1)
+    if bar is not None:
+        bar.update(1)
     return sio, res
+
+
+async def _probes(url: str, secret: str, compression: str | None, start: asyncio.Event,
+                  ready: Countdown, acked: Countdown, k: int,
+                  gap: float) -> list[tuple[RawSio, dict[str, Any]]]:
+    """``k`` sends, ``gap`` seconds apart, once the burst's sends all have their ack."""
+    if k == 0:
+        return []
+    go = asyncio.Event()
+    tasks = [asyncio.create_task(_one(url, guest_token(secret), compression, go, ready, None,
+                                      delay=i * gap)) for i in range(k)]
+    await start.wait()
+    await acked.event.wait()
+    go.set()
+    return list(await asyncio.gather(*tasks))
+
+
+def _refused(r: dict[str, Any]) -> bool:
+    err = r.get("error") or {}
+    return r["done"] is None and err.get("code") == "unavailable" and "retry_after" in err
 
 
 async def _loop_lag(out: list[float], period: float = 0.01) -> None:
@@ -100,14 +140,17 @@ async def _lost(sio: RawSio, res: dict[str, Any]) -> int:
 
 
 async def run_level(target: Target, n: int, ttft_ms: float, token_ms: float,
-                    compression: str | None, secret: str, check_store: bool) -> dict[str, Any]:
+                    compression: str | None, secret: str, check_store: bool,
+                    probes: int = 0, probe_gap: float = 0.02) -> dict[str, Any]:
     name, url, pids = target
     start = asyncio.Event()
     bar = progress(n, f"{name} {token_ms:g} ms/token, {n} streams")
     meter = CpuMeter(pids)
-    ready = Countdown(n)
-    tasks = [asyncio.create_task(_one(url, guest_token(secret), compression, start, ready, bar))
-             for _ in range(n)]
+    ready, acked = Countdown(n + probes), Countdown(n)
+    tasks = [asyncio.create_task(_one(url, guest_token(secret), compression, start, ready, bar,
+                                      acked)) for _ in range(n)]
+    probing = asyncio.create_task(_probes(url, secret, compression, start, ready, acked,
+                                          probes, probe_gap))
     await ready.event.wait()  # every client connected and its conversation created
     lags: list[float] = []
     lag_task = asyncio.create_task(_loop_lag(lags))
@@ -116,6 +159,7 @@ async def run_level(target: Target, n: int, ttft_ms: float, token_ms: float,
     t0 = time.perf_counter()
     start.set()
     outcomes = await asyncio.gather(*tasks, return_exceptions=True)
+    probed = await probing
     wall = time.perf_counter() - t0
     cpu = meter.stop()
     lag_task.cancel()
@@ -123,13 +167,13 @@ async def run_level(target: Target, n: int, ttft_ms: float, token_ms: float,
     pairs = [o for o in outcomes if isinstance(o, tuple)]
     results = [r for _, r in pairs]
     ok = [r for r in results if r["done"] is not None]
-    refused = [r for r in results if r["done"] is None and (r.get("error") or {}).get(
-        "code") == "unavailable" and "retry_after" in (r.get("error") or {})]
+    refused = [r for r in results if _refused(r)]
     failed = [r for r in results if r["done"] is None and r not in refused]
+    late = [r for _, r in probed]
     failures = [repr(o)[:200] for o in outcomes if not isinstance(o, tuple)]
     failures += [repr(r.get("exception") or r.get("error"))[:200] for r in failed]
     lost = sum([await _lost(s, r) for s, r in pairs]) if check_store else None
-    for s, _ in pairs:
+    for s, _ in pairs + probed:
         await s.close()
     tokens = sum(((r["done"].get("usage") or {}).get("completion_tokens") or 0) for r in ok)
     deltas = sum(len(r["indexes"]) for r in ok)
@@ -148,6 +192,12 @@ async def run_level(target: Target, n: int, ttft_ms: float, token_ms: float,
         "refused_within_ms": summary([r["error_after"] * 1000 for r in refused]),
         # every message.send's ack (refused or not): the relay's is the stack's floor for a burst
         "ack_ms": summary([r["t_ack"] * 1000 for r in results if "t_ack" in r]),
+        # users arriving once the burst is acked, while the admitted answers stream
+        "late_arrivals": len(late),
+        "late_refused": sum(1 for r in late if _refused(r)),
+        "late_completed": sum(1 for r in late if r["done"] is not None),
+        "late_refused_within_ms": summary([r["error_after"] * 1000 for r in late
+                                           if _refused(r)]),
         "failed": len(failed) + (n - len(pairs)),
         "failures": failures[:5],
         "lost": lost,
@@ -207,6 +257,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "config": {"ttft_ms": args.ttft_ms, "token_ms": args.token_ms, "tokens": args.tokens,
                    "concurrency": levels, "systems": args.systems,
                    "client_compression": args.client_compression, "chat_env": args.chat_env,
+                   "probes": args.probes, "probe_from": args.probe_from,
+                   "probe_gap_ms": args.probe_gap_ms,
                    "llm_env": args.llm_env,
                    "cpu_count": os.cpu_count()},
         "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
@@ -218,9 +270,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 await run_level(tgt, 2, args.ttft_ms, token_ms, compression, secret, False)
             for n in levels:
                 for tgt in tgts:  # side by side: the same level on each, one after the other
+                    system = tgt[0] == "system"
+                    probes = args.probes if system and n >= args.probe_from else 0
                     out["levels"].append(await run_level(
-                        tgt, n, args.ttft_ms, token_ms, compression, secret,
-                        tgt[0] == "system"))
+                        tgt, n, args.ttft_ms, token_ms, compression, secret, system,
+                        probes, args.probe_gap_ms / 1000))
     out["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     out["ratios"] = ratios(out["levels"])
     return out
@@ -253,6 +307,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                    help="a chat service setting changed from its default (experiments only)")
     p.add_argument("--llm-env", action="append", default=[], metavar="KEY=VALUE",
                    help="an LLM service setting changed from its default (experiments only)")
+    p.add_argument("--probes", type=int, default=20,
+                   help="late arrivals at levels of --probe-from streams and more")
+    p.add_argument("--probe-from", type=int, default=200)
+    p.add_argument("--probe-gap-ms", type=float, default=20.0)
     p.add_argument("--name", default="stream_benchmark")
     p.add_argument("--quick", action="store_true", help="a few streams, seconds")
     args = p.parse_args(argv)
@@ -271,7 +329,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
               f"{lv['lost']}; added TTFT p50/p99 {lv['added_ttft_ms']['p50']}/"
               f"{lv['added_ttft_ms']['p99']} ms, completion p50/p99 "
               f"{lv['added_completion_ms']['p50']}/{lv['added_completion_ms']['p99']} ms, ack "
-              f"p50/p99 {lv['ack_ms']['p50']}/{lv['ack_ms']['p99']} ms; "
+              f"p50/p99 {lv['ack_ms']['p50']}/{lv['ack_ms']['p99']} ms; late arrivals "
+              f"refused {lv['late_refused']}/{lv['late_arrivals']} within p99 "
+              f"{lv['late_refused_within_ms']['p99']} ms; "
               f"{lv['cpu_us_per_token']} CPU-us/token {lv['cpu_us_per_token_by_process']} "
               f"(load {lv['load_average_1m']})")
     for r in data["ratios"]:

@@ -65,7 +65,7 @@ def test_raw_stream_is_sse_ending_in_done(gateway: Proc) -> None:
 
 
 def test_a_fast_answer_goes_out_in_a_few_writes(gateway: Proc) -> None:
-    """Paced reads (STREAM_READ_INTERVAL_MS, 25 by default) and one write per read: the fake
+    """Paced reads (STREAM_READ_INTERVAL_MS, 50 by default) and one write per read: the fake
     upstream's 20 tokens 2 ms apart (one write each) reach the client in a few HTTP chunks
     (a write per token, unpaced), text intact."""
     body = {"messages": [{"role": "user", "content": unique("fast")}], "stream": True}

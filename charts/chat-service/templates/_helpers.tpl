@@ -64,7 +64,6 @@ ALLOWED_ORIGINS: {{ tpl .Values.allowedOrigins . | quote }}
   (list "LLM_MAX_KEEPALIVE" .Values.llmClient.maxKeepalive)
   (list "HISTORY_TIMEOUT_SECONDS" .Values.historyClient.timeoutSeconds)
   (list "HISTORY_MAX_CONNECTIONS" .Values.historyClient.maxConnections)
-  (list "HISTORY_MAX_KEEPALIVE" .Values.historyClient.maxKeepalive)
 ) }}
 {{- end }}
 

@@ -66,6 +66,22 @@ def test_the_sustained_lag_is_the_streams_not_a_burst_of_client_events() -> None
     assert refusal_reason(50, lag.sustained, **BOUNDS) == "lag"
 
 
+def test_lag_while_too_few_answers_stream_is_not_theirs_and_fades() -> None:
+    streaming = [0]
+    lag = LoopLag(window=2.0, ours=lambda: streaming[0] >= 10)
+    for _ in range(40):  # 500 WebSocket handshakes: the loop 150 ms late, no answer streams
+        lag.record(elapsed=0.175)
+    assert lag.lag > 0.1 and lag.sustained == 0.0
+    streaming[0] = 50
+    for _ in range(40):  # answers stream and the loop stays that late: theirs, refused
+        lag.record(elapsed=0.175)
+    assert refusal_reason(50, lag.sustained, **BOUNDS) == "lag"
+    streaming[0] = 0
+    for _ in range(40):  # they ended; what is left of their lag fades
+        lag.record(elapsed=0.175)
+    assert lag.sustained < 0.02
+
+
 def test_the_payloads_conversation_is_read_without_trusting_it() -> None:
     assert conversation_of(({"conversation_id": "c1", "content": "x"},)) == "c1"
     assert conversation_of(({"conversation_id": {"$ne": None}},)) is None

@@ -46,6 +46,7 @@ def create_app(settings: Settings) -> Any:
     service = ChatService(settings=settings, secret=settings.secret(),
                           loop_lag=LoopLag(window=settings.admission_lag_window_ms / 1000))
     service.loop_lag.quiet = service.streaming_only
+    service.loop_lag.ours = lambda: service.streaming_count() >= settings.admission_lag_min_answers
     service.admission = Admission(
         settings.max_active_answers,
         settings.admission_max_lag_ms / 1000,
@@ -109,7 +110,6 @@ def create_app(settings: Settings) -> Any:
             settings.chat_token,
             settings.history_timeout_seconds,
             max_connections=settings.history_max_connections,
-            max_keepalive_connections=settings.history_max_keepalive,
         )
         shared: SharedAnswers = LocalOnly()
         if gate is not None:

@@ -33,14 +33,17 @@ def smoothed(previous: float, sample: float, elapsed: float, window: float) -> f
 class LoopLag:
     """Event-loop lag in seconds (0 until started): ``lag`` reacts within a few wake-ups,
     ``sustained`` is the lag smoothed over ``window`` seconds, fed only by wake-ups when
-    ``quiet()`` (no client event being handled: see ``record``)."""
+    ``quiet()`` (no client event being handled: see ``record``), and as 0 unless ``ours()``
+    (enough answers stream here for the lag to be theirs)."""
 
     def __init__(self, period: float = 0.025, smoothing: float = 0.3,
-                 window: float = 2.0, quiet: Callable[[], bool] = lambda: True) -> None:
+                 window: float = 2.0, quiet: Callable[[], bool] = lambda: True,
+                 ours: Callable[[], bool] = lambda: True) -> None:
         self.period = period
         self.smoothing = smoothing
         self.window = window
         self.quiet = quiet
+        self.ours = ours
         self.lag = 0.0
         self.sustained = 0.0
         self._task: asyncio.Task[None] | None = None
@@ -66,11 +69,15 @@ class LoopLag:
         """One wake-up, ``elapsed`` seconds after going to sleep for ``period``. The sustained
         figure skips it while client events are being handled: a burst of connects or sends
         stalls the loop by its own work, and admission must judge that burst by the load
-        before it, not refuse it for the lag it causes itself."""
+        before it, not refuse it for the lag it causes itself. While too few answers stream
+        for the lag to be theirs (``ours``), it counts as none: 500 clients connecting (the
+        WebSocket handshakes are no client events) must not refuse the answers they then ask
+        for, as they did once the smoothed lag of the handshakes outlasted them."""
         late = max(0.0, elapsed - self.period)
         self.lag += self.smoothing * (late - self.lag)
         if self.quiet():
-            self.sustained = smoothed(self.sustained, late, elapsed, self.window)
+            sample = late if self.ours() else 0.0
+            self.sustained = smoothed(self.sustained, sample, elapsed, self.window)
         metrics.LOOP_LAG.set(self.lag)
         metrics.LOOP_LAG_SUSTAINED.set(self.sustained)
 

@@ -70,6 +70,10 @@ class ChatService:
         feeds admission's sustained figure only then."""
         return self.handling_now == 0
 
+    def streaming_count(self) -> int:
+        """Answers streaming on this replica now (0 before start)."""
+        return 0 if self.answers is None else self.answers.count()
+
     def refusal(self, conversation_id: str | None) -> Refused | None:
         """Admission control for a new answer in ``conversation_id`` (None: admitted); an
         answer it replaces there does not count."""

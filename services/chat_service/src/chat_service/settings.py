@@ -121,7 +121,7 @@ class Settings(IdentitySettings):
         description="how many recent messages are sent to the LLM service (it trims by tokens)",
     )
     delta_interval_ms: float = Field(
-        30.0,
+        50.0,
         validation_alias="DELTA_INTERVAL_MS",
         ge=0,
         description="tokens arriving within this interval are sent as one message.delta "
@@ -196,13 +196,6 @@ class Settings(IdentitySettings):
         validation_alias="LLM_MAX_KEEPALIVE",
         ge=0,
         description="idle connections to the LLM service kept for the next answers",
-    )
-    history_max_keepalive: int = Field(
-        32,
-        validation_alias="HISTORY_MAX_KEEPALIVE",
-        ge=0,
-        description="idle connections to the history service kept open; each request checks "
-        "every idle one, so more than the usual concurrency costs CPU (measured at 150 streams)",
     )
     title_chars: int = Field(60, validation_alias="AUTO_TITLE_CHARS", ge=10, le=200)
     checkpoint_seconds: float = Field(

@@ -60,7 +60,7 @@ class LlmSettings(ServiceSettings):
         description="seconds allowed between two streamed chunks",
     )
     stream_read_interval_ms: float = Field(
-        25.0, validation_alias="STREAM_READ_INTERVAL_MS", ge=0, le=1000,
+        50.0, validation_alias="STREAM_READ_INTERVAL_MS", ge=0, le=1000,
         description="after an answer's first chunk, the upstream is read at most once per this "
         "interval: what arrived meanwhile is forwarded as one write (0: read as bytes arrive; "
         "at most a quarter of LLM_IDLE_TIMEOUT, which the wait counts towards)",
