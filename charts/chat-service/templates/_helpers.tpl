@@ -61,7 +61,6 @@ ALLOWED_ORIGINS: {{ tpl .Values.allowedOrigins . | quote }}
   (list "LLM_CONNECT_TIMEOUT_SECONDS" .Values.llmClient.connectTimeoutSeconds)
   (list "LLM_READ_TIMEOUT_SECONDS" .Values.llmClient.readTimeoutSeconds)
   (list "LLM_MAX_CONNECTIONS" .Values.llmClient.maxConnections)
-  (list "LLM_MAX_KEEPALIVE" .Values.llmClient.maxKeepalive)
   (list "HISTORY_TIMEOUT_SECONDS" .Values.historyClient.timeoutSeconds)
   (list "HISTORY_MAX_CONNECTIONS" .Values.historyClient.maxConnections)
 ) }}

@@ -3,8 +3,7 @@
 Over aiohttp's client: every answer costs the chat service three to five history calls
 (start, checkpoints, finish), and httpx2 spent 850-930 CPU-µs on each where aiohttp spends
 150-170 (50 concurrent requests on loopback, this machine; httpx2's request building and
-pool bookkeeping, aiohttp's C parser and O(1) pool). The LLM service's SSE, read with paced
-reads, stays on httpx2 (``llm_client.py``).
+pool bookkeeping, aiohttp's C parser and O(1) pool). ``llm_client.py`` does the same.
 """
 
 from __future__ import annotations

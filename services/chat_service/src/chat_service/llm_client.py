@@ -1,32 +1,42 @@
 """Adapter for the LLM service (OpenAI-compatible): streamed chat completions.
 
-The LLM service is ours, so this reads its Server-Sent Events directly over httpx2 instead of
-through the ``openai`` client, whose per-chunk model construction cost more CPU than the rest
-of the relay (measured: stress_tests/README.md). Work per read: every complete event of one
-read is parsed by one ``orjson.loads`` and comes out as one ``Chunk``.
+The LLM service is ours, so this reads its Server-Sent Events directly instead of through the
+``openai`` client, whose per-chunk model construction cost more CPU than the rest of the relay
+(measured: stress_tests/README.md), and over aiohttp rather than httpx2: its C parser and
+buffered reads cost a fraction of httpx2's per read and per request (py-spy at 200 streams: a
+fifth of this service's CPU was httpx2/h11 reading these streams). Work per read: every
+complete event of one read is parsed by one ``orjson.loads`` and comes out as one ``Chunk``.
+Paced reads: after the first chunk, the buffer is read at most once per ``pace()`` seconds,
+so one read carries everything the LLM service wrote meanwhile.
 Errors keep the OpenAI shape ``{"error": {"message", "type", "code"}}`` with our codes.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
-import httpx2 as httpx
+import aiohttp
 import orjson
-from chatbot_common import paced
 from chatbot_common.errors import (
     ChatbotError,
     RateLimitedError,
     UnavailableError,
     UpstreamError,
 )
-from chatbot_common.paced import Interval, PacedTransport
 from chatbot_common.sse import sse_batches
 
 log = logging.getLogger(__name__)
+
+Interval = Callable[[], float]
+
+#: Idle connections close after this: below uvicorn's keep-alive (5 s), so the LLM service
+#: never closes one that is about to be reused.
+KEEPALIVE_SECONDS = 4.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,44 +59,53 @@ class LlmClient:
         read_timeout: float,
         *,
         max_connections: int = 1000,
-        max_keepalive_connections: int = 200,
         pool_timeout: float | None = None,
     ) -> None:
-        self._http = httpx.AsyncClient(
-            base_url=base_url.rstrip("/"),
-            headers={"Authorization": f"Bearer {internal_token or 'unused'}"},
-            # A stream holds its connection for the whole answer: the pool must be at least as
-            # large as the answers in flight, and waiting for a free slot counts as connecting.
-            # Paced reads once an answer streams (``stream``'s ``pace``).
-            transport=PacedTransport(httpx.Limits(
-                max_connections=max_connections,
-                max_keepalive_connections=max_keepalive_connections,
-            )),
-            timeout=httpx.Timeout(
-                read_timeout,
-                connect=connect_timeout,
-                pool=connect_timeout if pool_timeout is None else pool_timeout,
-            ),
-        )
+        self._base = base_url.rstrip("/")
+        self._headers = {"Authorization": f"Bearer {internal_token or 'unused'}"}
+        self._max_connections = max_connections
+        # A stream holds its connection for the whole answer: the pool must be at least as
+        # large as the answers in flight, and waiting for a free slot counts as connecting
+        # (``connect``: the wait and the connection). The read timeout bounds each wait for
+        # bytes, not the answer.
+        self._timeout = aiohttp.ClientTimeout(
+            total=None, connect=connect_timeout if pool_timeout is None else pool_timeout,
+            sock_connect=connect_timeout, sock_read=read_timeout)
+        self._session: aiohttp.ClientSession | None = None  # made in the running loop
+
+    def _http(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            connector = aiohttp.TCPConnector(limit=self._max_connections, limit_per_host=0,
+                                             keepalive_timeout=KEEPALIVE_SECONDS)
+            self._session = aiohttp.ClientSession(headers=self._headers, timeout=self._timeout,
+                                                  connector=connector)
+        return self._session
 
     async def aclose(self) -> None:
-        await self._http.aclose()
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def _get_models(self) -> Any:
+        async with self._http().get(self._base + "/models") as r:
+            if r.status >= 300:
+                raise UnavailableError(f"the LLM service answered {r.status}")
+            return orjson.loads(await r.read())
 
     async def ready(self) -> bool:
         try:
-            r = await self._http.get("/models")
-        except httpx.HTTPError:
+            await self._get_models()
+        except (aiohttp.ClientError, TimeoutError, UnavailableError, ValueError):
             return False
-        return r.is_success
+        return True
 
     async def models(self) -> list[dict[str, Any]]:
         """The models the LLM service offers (its allow-list, ``/v1/models``), the default
         first: ``{"id", "vision"?, ...}``."""
         try:
-            r = await self._http.get("/models")
-            r.raise_for_status()
-            data = r.json().get("data")
-        except (httpx.HTTPError, ValueError, AttributeError) as exc:
+            data = (await self._get_models()).get("data")
+        except (aiohttp.ClientError, TimeoutError, UnavailableError, ValueError,
+                AttributeError) as exc:
             raise UnavailableError("the model list is not available; try again") from exc
         return [m for m in data or [] if isinstance(m, dict) and isinstance(m.get("id"), str)]
 
@@ -109,29 +128,51 @@ class LlmClient:
             **(sampling or {}),
         }
         started = False
+        reads = _PacedReads()
         try:
-            async with self._http.stream("POST", "/chat/completions", json=body) as r:
-                if not r.is_success:
-                    raise status_error(r.status_code, await r.aread())
+            async with self._http().post(
+                self._base + "/chat/completions", data=orjson.dumps(body),
+                headers={"Content-Type": "application/json"},
+            ) as r:
+                if r.status >= 300:
+                    raise status_error(r.status, await r.read())
                 started = True
-                try:
-                    async for batch in sse_batches(r.aiter_raw()):
-                        done = batch[-1] == b"[DONE]"
-                        if done:
-                            batch.pop()
-                        if batch:
-                            yield parse_batch(batch)
-                            paced.pace(r, pace)  # the first chunk came at once
-                        if done:
-                            return
-                finally:
-                    paced.pace(r, None)  # its connection may serve another request
-        except httpx.TimeoutException as exc:
+                async for batch in sse_batches(reads.of(r.content)):
+                    done = batch[-1] == b"[DONE]"
+                    if done:
+                        batch.pop()
+                    if batch:
+                        yield parse_batch(batch)
+                        reads.interval = pace  # the first chunk came at once
+                    if done:
+                        return
+        except TimeoutError as exc:
             raise UpstreamError("the language model did not answer in time") from exc
-        except httpx.HTTPError as exc:
+        except aiohttp.ClientError as exc:
             if started:
                 raise UpstreamError("the language model's answer broke off") from exc
             raise UpstreamError("the LLM service is unreachable") from exc
+
+
+class _PacedReads:
+    """A response body's reads, at most one per ``interval()`` seconds once it is set: what
+    arrived meanwhile waits in aiohttp's buffer and comes as one read."""
+
+    def __init__(self) -> None:
+        self.interval: Interval | None = None
+
+    async def of(self, content: aiohttp.StreamReader) -> AsyncIterator[bytes]:
+        last = 0.0
+        while True:
+            if self.interval is not None:
+                wait = last + self.interval() - time.monotonic()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+            data = await content.readany()
+            if not data:
+                return
+            last = time.monotonic()
+            yield data
 
 
 def parse_batch(batch: list[bytes]) -> Chunk:

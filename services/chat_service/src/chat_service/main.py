@@ -124,7 +124,6 @@ def create_app(settings: Settings) -> Any:
             settings.llm_connect_timeout_seconds,
             settings.llm_read_timeout_seconds,
             max_connections=settings.llm_max_connections,
-            max_keepalive_connections=settings.llm_max_keepalive,
         )
         service.models = AllowedModels(service.llm.models, settings.models_cache_seconds)
         lag = service.loop_lag

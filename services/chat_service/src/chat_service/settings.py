@@ -191,12 +191,6 @@ class Settings(IdentitySettings):
         ge=1,
         description="connections to the history service (requests beyond wait for a slot)",
     )
-    llm_max_keepalive: int = Field(
-        200,
-        validation_alias="LLM_MAX_KEEPALIVE",
-        ge=0,
-        description="idle connections to the LLM service kept for the next answers",
-    )
     title_chars: int = Field(60, validation_alias="AUTO_TITLE_CHARS", ge=10, le=200)
     checkpoint_seconds: float = Field(
         2.0,
