@@ -10,6 +10,7 @@ history (the conversation is as it was), the refusals are counted; the same
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 from collections.abc import Iterator
@@ -110,3 +111,32 @@ async def refused_then_answered(system: System, client: ChatClient) -> None:
         assert len(await messages(other, cid)) == 2
     finally:
         await other.close()
+
+
+async def test_a_burst_admits_the_capacity_and_leaks_no_slot(system: System) -> None:
+    """Five sends at once with one slot: refused as their packets are decoded (before any
+    task), the one let through holds the slot; once it ends, each of the others is admitted
+    in turn: no refusal left a slot taken."""
+    clients = [await system.client() for _ in range(5)]
+    try:
+        hold = Hold.new(after=3)
+        cids = [await conversation(c) for c in clients]
+        acks = await asyncio.gather(*(clients[i].call("message.send", {
+            "conversation_id": cids[i], "client_message_id": uuid.uuid4().hex,
+            "content": f"burst {i} {hold.tag}"}) for i in range(len(clients))))
+        admitted = [i for i, ack in enumerate(acks) if ack.get("ok") is True]
+        assert len(admitted) == 1, acks
+        for i, ack in enumerate(acks):
+            if i not in admitted:
+                assert_busy(ack)
+                assert await messages(clients[i], cids[i]) == []  # nothing stored
+        await hold.wait_held(system.upstream.url)
+        await hold.arelease(system.upstream.url)
+        await clients[admitted[0]].wait_done(cids[admitted[0]])
+        for i in range(len(clients)):
+            if i not in admitted:
+                await send(clients[i], cids[i], f"burst {i}, again")
+                await clients[i].wait_done(cids[i])
+    finally:
+        for c in clients:
+            await c.close()

@@ -1,5 +1,6 @@
 """``ChatRedisManager`` overrides private hooks of python-socketio's Redis manager (``_publish``,
-``_redis_listen_with_retries``, ``_listen``; and ``_thread`` reads what ``_listen`` yields).
+``_redis_listen_with_retries``, ``_listen``; and ``_thread`` reads what ``_listen`` yields), and
+``AdmittingServer`` two of its server's (``_handle_event``, ``_handle_event_internal``).
 python-socketio is pinned to the minor version these were written against; this test fails when
 an upgrade renames, removes or re-signs them, or stops calling them, so the pin is only ever
 moved together with a look at ``redis_manager.py``."""
@@ -11,6 +12,7 @@ from importlib.metadata import version
 
 import pytest
 import socketio
+from chat_service.early_refusal import AdmittingServer
 from chat_service.redis_manager import ChatRedisManager
 from socketio.async_pubsub_manager import AsyncPubSubManager
 
@@ -52,3 +54,18 @@ def test_the_library_still_calls_the_hooks() -> None:
     for handler in ("_handle_emit", "_handle_disconnect", "_handle_enter_room",
                     "_handle_leave_room", "_handle_close_room", "_handle_callback"):
         assert callable(getattr(AsyncPubSubManager, handler, None)), handler
+
+
+def test_the_servers_event_hooks_keep_their_shape_and_order() -> None:
+    """``_handle_event`` decodes nothing more and hands the event to a task that runs
+    ``_handle_event_internal``: early admission sits between the two."""
+    server = socketio.AsyncServer
+    for name, params in (("_handle_event", ["self", "eio_sid", "namespace", "id", "data"]),
+                         ("_handle_event_internal",
+                          ["self", "server", "sid", "eio_sid", "data", "namespace", "id"])):
+        theirs = server.__dict__[name]
+        assert list(inspect.signature(theirs).parameters) == params, name
+        assert list(inspect.signature(AdmittingServer.__dict__[name]).parameters) == params
+    handle = inspect.getsource(server.__dict__["_handle_event"])
+    assert "self._handle_event_internal" in handle and "start_background_task" in handle
+    assert "server._send_packet" in inspect.getsource(server.__dict__["_handle_event_internal"])

@@ -22,6 +22,7 @@ from . import failover, files_api, recovery
 from .accounts import Accounts, usage_record
 from .admission import Admission
 from .answer_run import AnswerPorts
+from .early_refusal import AdmittingServer
 from .emitter import DirectEmit, OrjsonCompat
 from .history_client import HistoryClient, Json
 from .live import RedisLive
@@ -82,7 +83,7 @@ def create_app(settings: Settings) -> Any:
     origins = settings.origins
     if not origins:
         log.warning("no browser origin may connect: set PUBLIC_URL or ALLOWED_ORIGINS")
-    sio = socketio.AsyncServer(
+    sio = AdmittingServer(
         async_mode="asgi",
         client_manager=manager,
         # A callable: engine.io reads an empty list as "any origin".
@@ -94,6 +95,7 @@ def create_app(settings: Settings) -> Any:
     )
     namespace = ChatNamespace(service)
     sio.register_namespace(namespace)
+    sio.early, sio.started = namespace.refuse_early, namespace.answering_started
     guard = ProtocolGuard(sio, "/", settings.namespace_connect_timeout_seconds)
 
     async def emit(event: str, data: Json, room: str) -> None:

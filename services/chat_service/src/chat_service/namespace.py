@@ -116,6 +116,31 @@ class ChatNamespace(socketio.AsyncNamespace):
         metrics.EVENT_DURATION.labels(label).observe(time.perf_counter() - started)
         return ack
 
+    def refuse_early(self, sid: str, data: list[Any], can_answer: bool) -> Ack | None:
+        """Admission for an answering event as its packet is decoded (``early_refusal.py``):
+        the refusal's ack, or None (the event goes on to ``dispatch``, counted as queued
+        until its task starts). Whatever ``dispatch`` would answer before admission (not
+        signed in, token expired, a share reader, more than one payload) is left to it."""
+        event = data[0] if data else None
+        if event not in ANSWERING_EVENTS:
+            return None
+        conn = self.connections.get(sid)
+        if (can_answer and conn is not None and not conn.expired()
+                and not self.connections.reader(sid) and len(data) <= 2):
+            refused = self.service.refusal(conversation_of(tuple(data[1:])))
+            if refused is not None:
+                refused.count()
+                ack, outcome = error_ack(refused, str(event))
+                metrics.EVENTS.labels(str(event), outcome).inc()
+                return ack
+        self.service.queued_answers += 1
+        return None
+
+    def answering_started(self, data: list[Any]) -> None:
+        """An event's task starts: an answering one is no longer queued (``refuse_early``)."""
+        if data and data[0] in ANSWERING_EVENTS:
+            self.service.queued_answers = max(0, self.service.queued_answers - 1)
+
     async def _user(self, sid: str) -> str:
         session = await self.get_session(sid)
         user_id = session.get("user_id") if session else None

@@ -44,6 +44,7 @@ class ChatService:
     loop_lag: LoopLag = field(default_factory=LoopLag)
     admission: Admission | None = None
     admitting_now: int = 0  # answers admitted whose start has not happened yet
+    queued_answers: int = 0  # answering events let through as decoded, task not started yet
     handling_now: int = 0  # client events (connects included) being handled
 
     def spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
@@ -81,7 +82,8 @@ class ChatService:
             return None
         replaced = conversation_id is not None and (
             self.answers.in_flight(conversation_id) is not None)
-        return self.admission.refusal(self.answers.count() - replaced + self.admitting_now)
+        return self.admission.refusal(
+            self.answers.count() - replaced + self.admitting_now + self.queued_answers)
 
     @contextlib.contextmanager
     def admitted(self, conversation_id: str | None) -> Iterator[None]:
