@@ -21,4 +21,4 @@ def test_the_read_interval_stays_well_under_the_idle_timeout(
     assert LlmSettings().stream_read_interval_ms == 0
     monkeypatch.delenv("LLM_IDLE_TIMEOUT")
     monkeypatch.delenv("STREAM_READ_INTERVAL_MS")
-    assert LlmSettings().stream_read_interval_ms == 25  # the default
+    assert LlmSettings().stream_read_interval_ms == 50  # the default
