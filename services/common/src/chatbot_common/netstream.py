@@ -28,7 +28,7 @@ import socket
 import ssl
 from collections import deque
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
 import httpcore2
 
@@ -61,8 +61,8 @@ class _Protocol(asyncio.Protocol):
         self.writable: asyncio.Future[None] | None = None  # set while writing is paused
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # uvloop's transports are not asyncio.Transport subclasses: no isinstance check
+        self.transport = cast(asyncio.Transport, transport)
 
     def data_received(self, data: bytes) -> None:
         self.chunks.append(data)

@@ -182,6 +182,8 @@ class Answer:
         for data in batch:
             if must_parse(data):
                 if data.startswith(b"[DONE]"):
+                    if text:  # the read that brought the end keeps its token timings
+                        self._observe_token(time.perf_counter(), text)
                     return True, parsed, b"".join(out)
                 parsed = self.stream.parse(data)
                 before = len(self._text_bytes)
