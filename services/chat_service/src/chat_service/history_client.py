@@ -113,10 +113,7 @@ class HistoryClient:
         if r.status == 204:
             return None
         if 200 <= r.status < 300:
-            try:
-                return r.json()
-            except ValueError as exc:
-                raise UnavailableError("the history service sent a malformed answer") from exc
+            return _body_of(r)
         raise _error_of(r)
 
     async def _object(
@@ -275,10 +272,7 @@ class HistoryClient:
                              params={"conversation_id": cid, "name": name}, data=data,
                              content_type="application/octet-stream")
         if 200 <= r.status < 300:
-            try:
-                file = r.json()
-            except ValueError as exc:
-                raise UnavailableError("the history service sent a malformed answer") from exc
+            file = _body_of(r)
             if isinstance(file, dict):
                 return file
         raise _error_of(r)
@@ -336,6 +330,14 @@ class HistoryClient:
                                               "until": until}
         )
         return list(body["rows"])
+
+
+def _body_of(r: Answer) -> Any:
+    """A successful answer's JSON body."""
+    try:
+        return r.json()
+    except ValueError as exc:
+        raise UnavailableError("the history service sent a malformed answer") from exc
 
 
 def _error_of(r: Answer) -> ChatbotError:

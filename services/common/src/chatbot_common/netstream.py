@@ -27,7 +27,7 @@ import select
 import socket
 import ssl
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Coroutine, Iterable
 from typing import Any, cast
 
 import httpcore2
@@ -192,17 +192,9 @@ async def connect_tcp(
 ) -> ProtocolStream:
     """A TCP connection (asyncio sets TCP_NODELAY on it, as anyio does)."""
     loop = asyncio.get_running_loop()
-    try:
-        async with asyncio.timeout(timeout):
-            transport, protocol = await loop.create_connection(
-                _Protocol, host, port,
-                local_addr=None if local_address is None else (local_address, 0))
-    except TimeoutError:
-        raise httpcore2.ConnectTimeout(f"timed out connecting to {host}:{port}") from None
-    except OSError as exc:
-        raise httpcore2.ConnectError(str(exc)) from exc
-    _apply(transport, socket_options)
-    return ProtocolStream(transport, protocol)
+    local = None if local_address is None else (local_address, 0)
+    return await _connect(loop.create_connection(_Protocol, host, port, local_addr=local),
+                          f"{host}:{port}", timeout, socket_options)
 
 
 async def connect_unix_socket(
@@ -211,15 +203,26 @@ async def connect_unix_socket(
     socket_options: Iterable[httpcore2.SOCKET_OPTION] | None = None,
 ) -> ProtocolStream:
     loop = asyncio.get_running_loop()
+    return await _connect(loop.create_unix_connection(_Protocol, path), path, timeout,
+                          socket_options)
+
+
+async def _connect(
+    opening: Coroutine[Any, Any, tuple[asyncio.BaseTransport, _Protocol]],
+    where: str,
+    timeout: float | None,
+    options: Iterable[httpcore2.SOCKET_OPTION] | None,
+) -> ProtocolStream:
+    """``opening`` within ``timeout``, its errors as httpcore's, the socket options set."""
     try:
         async with asyncio.timeout(timeout):
-            transport, protocol = await loop.create_unix_connection(_Protocol, path)
+            transport, protocol = await opening
     except TimeoutError:
-        raise httpcore2.ConnectTimeout(f"timed out connecting to {path}") from None
+        raise httpcore2.ConnectTimeout(f"timed out connecting to {where}") from None
     except OSError as exc:
         raise httpcore2.ConnectError(str(exc)) from exc
-    _apply(transport, socket_options)
-    return ProtocolStream(transport, protocol)
+    _apply(transport, options)
+    return ProtocolStream(cast(asyncio.Transport, transport), protocol)
 
 
 def _apply(transport: asyncio.BaseTransport,
