@@ -98,6 +98,20 @@ async def _one(url: str, token: str, compression: str | None, start: asyncio.Eve
     return sio, res
 
 
+async def _release(starts: list[asyncio.Event]) -> None:
+    """Start the burst's sends back to back, one per turn of this client's event loop.
+
+    Woken by one event, all N sends would run in a single turn, and no reply could be read
+    until the last one was written: with 500 sends that is 150-160 ms of this process's CPU
+    (``client_loop_lag_ms`` max), counted in every early send's ack and refusal time. One send
+    per turn lets the loop read replies in between, as N users on N machines would; the sends
+    still go out as fast as this process can write them.
+    """
+    for ev in starts:
+        ev.set()
+        await asyncio.sleep(0)
+
+
 async def _probes(url: str, secret: str, compression: str | None, start: asyncio.Event,
                   ready: Countdown, acked: Countdown, k: int,
                   gap: float) -> list[tuple[RawSio, dict[str, Any]]]:
@@ -144,11 +158,12 @@ async def run_level(target: Target, n: int, ttft_ms: float, token_ms: float,
                     probes: int = 0, probe_gap: float = 0.02) -> dict[str, Any]:
     name, url, pids = target
     start = asyncio.Event()
+    starts = [asyncio.Event() for _ in range(n)]
     bar = progress(n, f"{name} {token_ms:g} ms/token, {n} streams")
     meter = CpuMeter(pids)
     ready, acked = Countdown(n + probes), Countdown(n)
-    tasks = [asyncio.create_task(_one(url, guest_token(secret), compression, start, ready, bar,
-                                      acked)) for _ in range(n)]
+    tasks = [asyncio.create_task(_one(url, guest_token(secret), compression, starts[i], ready,
+                                      bar, acked)) for i in range(n)]
     probing = asyncio.create_task(_probes(url, secret, compression, start, ready, acked,
                                           probes, probe_gap))
     await ready.event.wait()  # every client connected and its conversation created
@@ -158,8 +173,10 @@ async def run_level(target: Target, n: int, ttft_ms: float, token_ms: float,
     meter.start()
     t0 = time.perf_counter()
     start.set()
+    releasing = asyncio.create_task(_release(starts))
     outcomes = await asyncio.gather(*tasks, return_exceptions=True)
     probed = await probing
+    await releasing
     wall = time.perf_counter() - t0
     cpu = meter.stop()
     lag_task.cancel()

@@ -7,7 +7,7 @@ flag or an environment variable (the flag wins):
 | --- | --- | --- | --- |
 | ``--port`` | ``PORT`` | 8090 | listening port (on ``--host`` / ``HOST``, default 127.0.0.1) |
 | ``--ttft-ms`` | ``FAKE_TTFT_MS`` | 0 | delay before the first token |
-| ``--token-ms`` | ``FAKE_TOKEN_MS`` | 0 | delay before each further token |
+| ``--token-ms`` | ``FAKE_TOKEN_MS`` | 0 | time between tokens, kept to a schedule |
 | ``--tokens`` | ``FAKE_TOKENS`` | 20 | answer length in tokens (``max_tokens`` cuts it shorter) |
 | ``--fault`` | ``FAKE_FAULT`` | none | fault for every request (kinds below) |
 | ``--retry-after`` | ``FAKE_RETRY_AFTER`` | 1 | Retry-After seconds sent with 429 |
@@ -234,17 +234,21 @@ class FakeUpstream:
         pieces = plan.pieces
         half = len(pieces) // 2
         done_before = len(plan.tokens) - len(pieces)  # tokens a prefill already covered
+        # Tokens keep a schedule (token i is due i * token_ms after the first), as a model on
+        # its own hardware does: a loop that is late for one token is not late for the rest.
+        pace = Schedule(self.s.fake_token_ms)
         for i, piece in enumerate(pieces):
             for key, after in plan.holds:
                 if done_before + i == after:
                     await self.holds.hold(key, self.s.fake_stall_seconds)
+                    pace.restart()  # a released hold goes on at pace, not in a catch-up burst
             if i and i == half and plan.fault in ("stall", "drop"):
                 if plan.fault == "drop":
                     raise _DroppedConnection("fake upstream drops the connection")
                 await asyncio.sleep(self.s.fake_stall_seconds)
                 return
             if i:
-                await _sleep_ms(self.s.fake_token_ms)
+                await pace.next()
             yield chunk({"content": piece})
         yield chunk({}, "stop")
         if include_usage:
@@ -299,6 +303,24 @@ def _error(
     return JSONResponse(
         {"error": {"message": message, "type": kind, "code": None}}, status, headers=headers
     )
+
+
+class Schedule:
+    """Sleeps to the next token's due time, ``token_ms`` after the one before it was due."""
+
+    def __init__(self, token_ms: float) -> None:
+        self.step = token_ms / 1000
+        self.restart()
+
+    def restart(self) -> None:
+        self.due = asyncio.get_running_loop().time()
+
+    async def next(self) -> None:
+        if self.step <= 0:
+            return
+        self.due += self.step
+        # behind schedule: no sleep, but a turn of the loop for the other streams
+        await asyncio.sleep(max(0.0, self.due - asyncio.get_running_loop().time()))
 
 
 async def _sleep_ms(ms: float) -> None:

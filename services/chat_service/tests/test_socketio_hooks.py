@@ -17,6 +17,7 @@ from chat_service.redis_manager import ChatRedisManager
 from socketio.async_pubsub_manager import AsyncPubSubManager
 
 PINNED_MINOR = "5.18"
+ENGINEIO_PINNED_MINOR = "4.15"
 
 # hook -> (the library's class defining it, its parameters, async generator or coroutine)
 HOOKS = {
@@ -69,3 +70,23 @@ def test_the_servers_event_hooks_keep_their_shape_and_order() -> None:
     handle = inspect.getsource(server.__dict__["_handle_event"])
     assert "self._handle_event_internal" in handle and "start_background_task" in handle
     assert "server._send_packet" in inspect.getsource(server.__dict__["_handle_event_internal"])
+
+
+def test_engineio_hooks_keep_their_shape() -> None:
+    """``lean_socket``: the socket made in ``_handle_connect`` is the library's ``AsyncSocket``,
+    the ``connect`` event follows it (where it becomes a ``LeanSocket``), and the WebSocket
+    handler, message receipt and the send queue are still where ``LeanSocket`` expects them."""
+    import engineio
+    from engineio.async_socket import AsyncSocket
+
+    assert version("python-engineio").startswith(ENGINEIO_PINNED_MINOR + "."), (
+        "python-engineio moved: re-check lean_socket.py, then this pin")
+    connect = inspect.getsource(engineio.AsyncServer.__dict__["_handle_connect"])
+    made = connect.index("async_socket.AsyncSocket(self, sid)")
+    assert made < connect.index("self.sockets[sid] = s") < connect.index("'connect', sid")
+    handler = AsyncSocket.__dict__["_websocket_handler"]
+    assert list(inspect.signature(handler).parameters) == ["self", "ws"]
+    assert list(inspect.signature(AsyncSocket.receive).parameters) == ["self", "pkt"]
+    assert "self.queue" in inspect.getsource(AsyncSocket.send)
+    assert "run_async=self.server.async_handlers" in inspect.getsource(AsyncSocket.receive)
+    assert "await self.queue.join()" in inspect.getsource(AsyncSocket.close)

@@ -20,6 +20,8 @@ from typing import Any
 import socketio
 from socketio import packet
 
+from .lean_socket import LeanEngine
+
 Ack = dict[str, Any]
 #: (sid, [event, *args], can_answer) -> the refusal's ack, or None (the event goes on, queued)
 Early = Callable[[str, list[Any], bool], Ack | None]
@@ -29,6 +31,9 @@ Started = Callable[[list[Any]], None]
 class AdmittingServer(socketio.AsyncServer):  # type: ignore[misc]
     early: Early | None = None
     started: Started | None = None
+
+    def _engineio_server_class(self) -> type[LeanEngine]:
+        return LeanEngine
 
     async def _handle_event(self, eio_sid: str, namespace: str | None, id: int | None,
                             data: list[Any]) -> None:

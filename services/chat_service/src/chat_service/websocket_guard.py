@@ -70,14 +70,17 @@ class _GuardedSocket:
     async def receive(self) -> Message:
         if self.dropped:
             return dict(_DISCONNECT)
-        try:
-            async with asyncio.timeout_at(None if self.joined else self.deadline) as waiting:
-                self.waiting = waiting
-                message = await self._receive()
-        except TimeoutError:
-            return self.drop("no_namespace")
-        finally:
-            self.waiting = None
+        if self.joined:  # no deadline: no timeout to arm per frame
+            message = await self._receive()
+        else:
+            try:
+                async with asyncio.timeout_at(self.deadline) as waiting:
+                    self.waiting = waiting
+                    message = await self._receive()
+            except TimeoutError:
+                return self.drop("no_namespace")
+            finally:
+                self.waiting = None
         if message["type"] != "websocket.receive":
             return message
         text = message.get("text")
