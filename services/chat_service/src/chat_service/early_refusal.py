@@ -8,12 +8,21 @@ event's packet is decoded, before any task exists: a refusal is acked there and 
 answering event let through counts as queued (``ChatService.queued_answers``) until its task
 starts and takes its slot, so a burst still admits no more than the capacity.
 
+Refusals first (``BurstHold``): with N sends decoded in one burst, the admitted answers'
+first steps (history, the LLM service: about 10 ms of CPU each across the services) would share
+the cores with the reading of the frames still to come, and the burst's last refusals waited
+for them (100-170 ms for 420 refusals behind 80 admitted on two cores). An admitted answer whose
+send came within ``ADMISSION_BURST_GAP_MS`` of the one before it waits until the sends stop
+(at most ``ADMISSION_BURST_HOLD_MS``): the work is the same, done after the refusals. A send
+that comes alone does not wait.
+
 The hooks are python-socketio's ``_handle_event`` and ``_handle_event_internal`` (the
 version is pinned: pyproject.toml, tests/test_socketio_hooks.py).
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -21,6 +30,7 @@ import socketio
 from socketio import packet
 
 from .lean_socket import LeanEngine
+from .ratelimit import ANSWERING_EVENTS
 
 Ack = dict[str, Any]
 #: (sid, [event, *args], can_answer) -> the refusal's ack, or None (the event goes on, queued)
@@ -28,9 +38,34 @@ Early = Callable[[str, list[Any], bool], Ack | None]
 Started = Callable[[list[Any]], None]
 
 
+class BurstHold:
+    """Holds admitted answers' first steps while a burst of answering sends is decoded."""
+
+    def __init__(self, gap: float, hold: float) -> None:
+        self.gap, self.hold = gap, hold
+        self.last = float("-inf")  # loop time of the latest answering send decoded
+        self.streak = 0  # sends decoded, each within ``gap`` of the one before
+
+    def seen(self) -> None:
+        now = asyncio.get_running_loop().time()
+        self.streak = self.streak + 1 if now - self.last < self.gap else 1
+        self.last = now
+
+    async def settled(self) -> None:
+        """Return once no answering send has been decoded for ``gap`` (or after ``hold``)."""
+        if self.streak < 2 or self.hold <= 0:
+            return
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.hold
+        # waits for quiet, a span of time with no sends, which no event marks
+        while (now := loop.time()) < deadline and now - self.last < self.gap:  # noqa: ASYNC110
+            await asyncio.sleep(min(self.gap - (now - self.last), deadline - now))
+
+
 class AdmittingServer(socketio.AsyncServer):  # type: ignore[misc]
     early: Early | None = None
     started: Started | None = None
+    burst: BurstHold | None = None
 
     def _engineio_server_class(self) -> type[LeanEngine]:
         return LeanEngine
@@ -40,6 +75,8 @@ class AdmittingServer(socketio.AsyncServer):  # type: ignore[misc]
         ns = namespace or "/"
         sid = self.manager.sid_from_eio_sid(eio_sid, ns)
         if self.early is not None and self.manager.is_connected(sid, ns):
+            if self.burst is not None and data and data[0] in ANSWERING_EVENTS:
+                self.burst.seen()
             ack = self.early(sid, data, id is not None)
             if ack is not None:
                 await self._send_packet(eio_sid, self.packet_class(
@@ -49,6 +86,8 @@ class AdmittingServer(socketio.AsyncServer):  # type: ignore[misc]
 
     async def _handle_event_internal(self, server: Any, sid: str, eio_sid: str,
                                      data: list[Any], namespace: str, id: int | None) -> None:
+        if self.burst is not None and data and data[0] in ANSWERING_EVENTS:
+            await self.burst.settled()
         if self.started is not None:
             self.started(data)
         await super()._handle_event_internal(server, sid, eio_sid, data, namespace, id)

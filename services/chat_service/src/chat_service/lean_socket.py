@@ -6,9 +6,12 @@ each message's handler in another task, and its writer waits for each batch of p
 event loop, and a turn holds everything else that is ready: a refusal took seven or eight
 turns to leave (120-190 ms for a burst of 500 sends on two cores), and every delta paid a task
 per recipient. ``LeanSocket`` reads frames in one loop and hands each message to Socket.IO
-inline (which still gives each event its own task); its writer takes packets straight from the
-queue. The reading deadline the library set per frame (``ping_interval + ping_timeout`` of
-silence closes the connection) is one timer for the connection (``_Silence``).
+inline (which still gives each event its own task). A packet sent while nothing is queued or
+being written is written at once by the sender (a refusal's ack by the reader that decoded
+the send, a delta by the emitter); otherwise it is queued for the writer, which takes packets
+straight from the queue, so packets still leave in the order they were sent. The reading
+deadline the library set per frame (``ping_interval + ping_timeout`` of silence closes the
+connection) is one timer for the connection (``_Silence``).
 
 A connection that starts on long-polling and upgrades keeps the library's handler.
 The hooks are ``AsyncSocket._websocket_handler`` and the ``connect`` event that follows the
@@ -19,6 +22,7 @@ services/chat_service/pyproject.toml; tests/test_socketio_hooks.py checks the sh
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any
 
 import engineio
@@ -54,12 +58,27 @@ class _Silence:
 
 
 class LeanSocket(AsyncSocket):  # type: ignore[misc]
+    _ws: Any = None  # the WebSocket, once the lean loops run
+    _writing: asyncio.Lock | None = None  # held while anything is written to it
+
+    async def send(self, pkt: packet.Packet) -> None:
+        lock = self._writing
+        if lock is None or lock.locked() or not self.queue.empty():
+            await super().send(pkt)  # queued, behind what is (or is being) written
+            return
+        if not await self.check_ping_timeout():
+            return
+        async with lock:
+            with contextlib.suppress(Exception):  # a broken connection: the reader ends it
+                await self._ws.send(pkt.encode())
+
     async def _websocket_handler(self, ws: Any) -> None:
-        if self.connected:  # type: ignore[has-type]  # an upgrade from long-polling: the library's handshake and loops
+        if self.connected:  # type: ignore[has-type]  # upgraded from polling: the library's
             await super()._websocket_handler(ws)
             return
         self.connected = self.upgraded = True
-        writer = asyncio.ensure_future(self._write(ws))
+        self._ws, self._writing = ws, asyncio.Lock()
+        writer = asyncio.ensure_future(self._write(ws, self._writing))
         server = self.server
         silence = _Silence(server.ping_interval + server.ping_timeout)
         try:
@@ -88,7 +107,7 @@ class LeanSocket(AsyncSocket):  # type: ignore[misc]
         await writer
         await self.close(wait=False, abort=True, reason=server.reason.TRANSPORT_CLOSE)
 
-    async def _write(self, ws: Any) -> None:
+    async def _write(self, ws: Any, lock: asyncio.Lock) -> None:
         """Send what is queued, a batch at a time, until the reader queues ``None``."""
         queue = self.queue
         while True:
@@ -102,9 +121,10 @@ class LeanSocket(AsyncSocket):  # type: ignore[misc]
                 pkt = queue.get_nowait()
                 queue.task_done()
             try:
-                for p in batch:
-                    await ws.send(p.encode())
-            except Exception:
+                async with lock:
+                    for p in batch:
+                        await ws.send(p.encode())
+            except Exception:  # the connection is gone: the reader ends it
                 break
             if pkt is None:
                 break

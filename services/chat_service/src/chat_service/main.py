@@ -22,7 +22,7 @@ from . import failover, files_api, recovery
 from .accounts import Accounts, usage_record
 from .admission import Admission
 from .answer_run import AnswerPorts
-from .early_refusal import AdmittingServer
+from .early_refusal import AdmittingServer, BurstHold
 from .emitter import DirectEmit, OrjsonCompat
 from .history_client import HistoryClient, Json
 from .live import RedisLive
@@ -96,6 +96,8 @@ def create_app(settings: Settings) -> Any:
     namespace = ChatNamespace(service)
     sio.register_namespace(namespace)
     sio.early, sio.started = namespace.refuse_early, namespace.answering_started
+    sio.burst = BurstHold(settings.admission_burst_gap_ms / 1000,
+                          settings.admission_burst_hold_ms / 1000)
     guard = ProtocolGuard(sio, "/", settings.namespace_connect_timeout_seconds)
 
     async def emit(event: str, data: Json, room: str) -> None:

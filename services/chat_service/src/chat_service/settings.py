@@ -162,6 +162,20 @@ class Settings(IdentitySettings):
         description="the lag guard refuses only while at least this many answers stream here "
         "(below, the lag comes from elsewhere on the machine)",
     )
+    admission_burst_gap_ms: float = Field(
+        3.0,
+        validation_alias="ADMISSION_BURST_GAP_MS",
+        ge=0,
+        description="answering sends decoded within this of each other are a burst: its "
+        "admitted answers start once it has been read, after its refusals went out",
+    )
+    admission_burst_hold_ms: float = Field(
+        200.0,
+        validation_alias="ADMISSION_BURST_HOLD_MS",
+        ge=0,
+        description="the longest an admitted answer waits for a burst of sends to be read "
+        "(0 = never waits)",
+    )
     answer_retry_after_seconds: float = Field(
         2.0,
         validation_alias="ANSWER_RETRY_AFTER_SECONDS",
