@@ -33,6 +33,7 @@ import httpcore2
 import httpx2
 
 from . import netstream
+from .aio_transport import PacedBody
 from .netstream import is_readable
 
 __all__ = ["Interval", "PacedBackend", "PacedStream", "PacedTransport", "is_readable", "pace"]
@@ -122,7 +123,8 @@ class PacedTransport(httpx2.AsyncHTTPTransport):
 
 def pace(response: httpx2.Response, interval: Interval | None) -> None:
     """Read ``response``'s body at most once per ``interval()`` seconds from now on (None: as
-    soon as bytes arrive). A response not read through ``PacedTransport`` is left as it is."""
+    soon as bytes arrive). A response not read through ``PacedTransport`` or
+    ``aio_transport.AiohttpTransport`` is left as it is."""
     stream = response.extensions.get("network_stream")
-    if isinstance(stream, PacedStream):
+    if isinstance(stream, PacedStream | PacedBody):
         stream.interval = interval
