@@ -2,9 +2,10 @@
 
 One uvicorn process on loopback answers every request with a small JSON object (what a
 history call returns); this process sends ``--requests`` POSTs with a JSON body,
-``--concurrency`` at a time, through httpx2 (on ``chatbot_common.paced``'s transport, as the
-LLM client uses it) and through aiohttp (as ``history_client.py`` does), and reports this
-process's CPU (user + system) per request for each, after a warm-up.
+``--concurrency`` at a time, through httpx2 on its own transport (h11), through httpx2 on
+``chatbot_common.paced.AiohttpTransport`` (as the LLM service's ``openai`` client) and through
+aiohttp itself (as ``history_client.py`` does), and reports this process's CPU (user + system)
+per request for each, after a warm-up.
 
     uv run python -m stress_tests.http_client_benchmark
 """
@@ -21,7 +22,7 @@ from typing import Any
 import aiohttp
 import httpx2
 import orjson
-from chatbot_common.paced import PacedTransport
+from chatbot_common.paced import AiohttpTransport
 
 from stress_tests._harness import write_result
 from tests.support.processes import start_process
@@ -59,15 +60,21 @@ async def _measure(call: Call, n: int, concurrency: int) -> float:
     return (time.process_time() - t) * 1e6 / n
 
 
-async def run(url: str, n: int, concurrency: int) -> dict[str, float]:
-    limits = httpx2.Limits(max_connections=1000, max_keepalive_connections=concurrency)
-    async with httpx2.AsyncClient(base_url=url, transport=PacedTransport(limits)) as hx:
+async def _httpx(url: str, n: int, concurrency: int,
+                 transport: httpx2.AsyncBaseTransport) -> float:
+    async with httpx2.AsyncClient(base_url=url, transport=transport) as hx:
 
         async def httpx_call(i: int) -> Any:
             r = await hx.post(PATH.format(i), json=BODY, headers={"X-User-Id": "u"})
             return r.json()
 
-        httpx_us = await _measure(httpx_call, n, concurrency)
+        return await _measure(httpx_call, n, concurrency)
+
+
+async def run(url: str, n: int, concurrency: int) -> dict[str, float]:
+    limits = httpx2.Limits(max_connections=1000, max_keepalive_connections=concurrency)
+    httpx_us = await _httpx(url, n, concurrency, httpx2.AsyncHTTPTransport(limits=limits))
+    on_aiohttp_us = await _httpx(url, n, concurrency, AiohttpTransport(limits))
     async with aiohttp.ClientSession(url, connector=aiohttp.TCPConnector(limit=1000)) as ah:
 
         async def aiohttp_call(i: int) -> Any:
@@ -78,6 +85,7 @@ async def run(url: str, n: int, concurrency: int) -> dict[str, float]:
 
         aiohttp_us = await _measure(aiohttp_call, n, concurrency)
     return {"httpx2_us_per_request": round(httpx_us, 1),
+            "httpx2_on_aiohttp_us_per_request": round(on_aiohttp_us, 1),
             "aiohttp_us_per_request": round(aiohttp_us, 1),
             "ratio": round(httpx_us / aiohttp_us, 2)}
 
@@ -95,7 +103,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     finally:
         server.stop()
     data.update(requests=args.requests, concurrency=args.concurrency)
-    print(f"httpx2 {data['httpx2_us_per_request']} CPU-us/request, aiohttp "
+    print(f"httpx2 {data['httpx2_us_per_request']} CPU-us/request, httpx2 on aiohttp "
+          f"{data['httpx2_on_aiohttp_us_per_request']}, aiohttp "
           f"{data['aiohttp_us_per_request']} ({data['ratio']}x); results: "
           f"{write_result('http_client_benchmark', data)}")
     return data

@@ -22,7 +22,6 @@ LLM_MODEL_CACHE_DIR: {{ printf "%s/models" .Values.stateDir | quote }}
   (list "LLM_BREAKER_FAILURES" .circuitBreaker.failures)
   (list "LLM_BREAKER_RESET_SECONDS" .circuitBreaker.resetSeconds)
   (list "LLM_UPSTREAM_MAX_CONNECTIONS" .maxConnections)
-  (list "LLM_UPSTREAM_MAX_KEEPALIVE" .maxKeepalive)
 ) }}
 {{- end }}
 {{- include "chatbot-lib.configEntries" (list

@@ -92,10 +92,6 @@ class LlmSettings(ServiceSettings):
         description="connections per upstream: one per answer in flight, so at least the "
         "answers this replica streams at once (more wait up to LLM_CONNECT_TIMEOUT)",
     )
-    upstream_max_keepalive: int = Field(
-        200, validation_alias="LLM_UPSTREAM_MAX_KEEPALIVE", ge=0,
-        description="idle connections kept open per upstream (beyond: a new connection each)",
-    )
     max_request_bytes: int = Field(
         48 << 20,
         validation_alias=AliasChoices("MAX_REQUEST_BYTES", "LLM_MAX_REQUEST_BYTES"),

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 import httpx2
-from chatbot_common.paced import PacedTransport
+from chatbot_common.paced import AiohttpTransport
 from openai import AsyncOpenAI, DefaultAsyncHttpxClient, Timeout
 
 from . import metrics
@@ -75,11 +75,11 @@ def make_upstream(
         timeout=timeout,
         http_client=DefaultAsyncHttpxClient(
             timeout=timeout,
-            # Paced reads once an answer streams (STREAM_READ_INTERVAL_MS, chatbot_common.paced).
-            transport=PacedTransport(httpx2.Limits(
-                max_connections=settings.upstream_max_connections,
-                max_keepalive_connections=settings.upstream_max_keepalive,
-            )),
+            # aiohttp underneath, and paced reads once an answer streams
+            # (STREAM_READ_INTERVAL_MS, chatbot_common.paced)
+            # (idle connections close after 4 s: paced.KEEPALIVE_SECONDS)
+            transport=AiohttpTransport(httpx2.Limits(
+                max_connections=settings.upstream_max_connections)),
         ),
     )
     gauge = metrics.CIRCUIT_STATE.labels(name)
