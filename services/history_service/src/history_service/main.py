@@ -67,11 +67,14 @@ def create_app(settings: HistorySettings | None = None) -> FastAPI:
         STORE_UP.labels(repo.name).set(1 if ok else 0)
         return ok
 
+    # Routes are matched in order, one regular expression each: the chat service's calls of
+    # every answer (a turn, checkpoints, the finish) come first (tests/test_history_routes.py
+    # checks that no route hides another).
+    app.include_router(turns.router)
+    app.include_router(messages.router)
     app.include_router(probes_router(lambda: [store]))
     app.include_router(conversations.router)
-    app.include_router(messages.router)
     app.include_router(streaming.router)
-    app.include_router(turns.router)
     app.include_router(versions.router)
     app.include_router(shares.router)
     app.include_router(accounts.router)

@@ -107,7 +107,11 @@ def create_repository(settings: HistorySettings) -> HistoryRepository:
 
 
 class _Instrumented:
-    """Times every store call and keeps ``history_store_up`` and the message counter."""
+    """Times every store call and keeps ``history_store_up`` and the message counter.
+
+    Each operation's wrapper (and its metric children) is made on first use and kept: a turn
+    makes five store calls, and making them anew cost a signature check, a ``functools.wraps``
+    and two label lookups per call."""
 
     def __init__(self, inner: HistoryRepository) -> None:
         self.inner = inner  # the store itself (tests reach its client through it)
@@ -117,24 +121,30 @@ class _Instrumented:
         attr = getattr(self.inner, operation)
         if not inspect.iscoroutinefunction(attr):
             return attr
-        store = self.name
+        inner, store = self.inner, self.name
+        duration = OPERATION_DURATION.labels(operation, store)
+        up = STORE_UP.labels(store)
+        keeps_up = operation not in ("open", "close")  # open() may start with the store down
+        counts = operation == "add_message"
 
         @functools.wraps(attr)
         async def call(*args: Any, **kwargs: Any) -> Any:
             start = time.perf_counter()
             try:
-                result = await attr(*args, **kwargs)
+                # looked up per call: a store's method replaced later is the one called
+                result = await getattr(inner, operation)(*args, **kwargs)
             except UnavailableError:
-                STORE_UP.labels(store).set(0)
+                up.set(0)
                 raise
             finally:
-                OPERATION_DURATION.labels(operation, store).observe(time.perf_counter() - start)
-            if operation not in ("open", "close"):  # open() may start with the store down
-                STORE_UP.labels(store).set(1)
-            if operation == "add_message" and result[1]:
+                duration.observe(time.perf_counter() - start)
+            if keeps_up:
+                up.set(1)
+            if counts and result[1]:
                 MESSAGES_STORED.labels(result[0].role).inc()
             return result
 
+        self.__dict__[operation] = call  # __getattr__ is not called for it again
         return call
 
 

@@ -20,7 +20,7 @@ from ...models import (
     TextUpdate,
 )
 from ..deps import (
-    AccountsDep,
+    Answering,
     ConversationId,
     FilesDep,
     HistoryDep,
@@ -92,41 +92,29 @@ async def update_message(
 
 @router.post("/{message_id}/finish")
 async def finish_answer(
-    conversation_id: ConversationId,
-    message_id: MessageId,
-    body: AnswerFinish,
-    user_id: UserId,
-    repo: HistoryDep,
-    accounts: AccountsDep,
-    settings: SettingsDep,
+    call: Answering, message_id: MessageId, body: AnswerFinish
 ) -> AnswerFinished:
     """The end of an answer in one round trip (the chat service's, per answer): the message
     updated as ``PATCH`` does (409 ``conflict`` when ``expect_status`` fails, and then nothing
     else is done), its usage record stored (idempotent on the message id), and the
     conversation read back for ``conversation.updated``."""
-    check_message(body.message, settings)
+    conversation_id, user_id, repo = call.conversation_id, call.user_id, call.repo
+    check_message(body.message, call.settings)
     message = await repo.update_message(user_id, conversation_id, message_id, body.message)
     if body.usage_record is not None:
-        await accounts.add_usage(body.usage_record.model_copy(update={
+        await call.accounts.add_usage(body.usage_record.model_copy(update={
             "message_id": message_id, "user_id": user_id, "conversation_id": conversation_id}))
     conversation = await repo.get_conversation(user_id, conversation_id)
     return AnswerFinished(message=message, conversation=conversation)
 
 
 @router.put("/{message_id}/text", status_code=status.HTTP_204_NO_CONTENT)
-async def save_text(
-    conversation_id: ConversationId,
-    message_id: MessageId,
-    body: TextUpdate,
-    user_id: UserId,
-    repo: HistoryDep,
-    settings: SettingsDep,
-) -> Response:
+async def save_text(call: Answering, message_id: MessageId, body: TextUpdate) -> Response:
     """Checkpoint of a streaming answer (its text and the delta index the text reaches):
     one write; 409 ``conflict`` once it is not streaming (or not there)."""
-    check_message(MessageUpdate(content=body.content), settings)
-    if not await repo.save_text(user_id, conversation_id, message_id, body.content,
-                                body.next_index):
+    check_message(MessageUpdate(content=body.content), call.settings)
+    if not await call.repo.save_text(call.user_id, call.conversation_id, message_id,
+                                     body.content, body.next_index):
         raise ConflictError("the message is not streaming")
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 

@@ -13,7 +13,7 @@ from fastapi import APIRouter, status
 from fastapi.responses import JSONResponse
 
 from ...models import MessageCreate, TurnCreate, TurnStored
-from ..deps import ConversationId, FilesDep, HistoryDep, InternalAuth, SettingsDep, UserId
+from ..deps import Answering, InternalAuth
 from ..limits import check_message
 from .files import file_refs
 
@@ -29,14 +29,10 @@ router = APIRouter(
     response_model=TurnStored,
     responses={200: {"model": TurnStored, "description": "an idempotent repeat"}},
 )
-async def start_turn(
-    conversation_id: ConversationId,
-    body: TurnCreate,
-    user_id: UserId,
-    repo: HistoryDep,
-    files: FilesDep,
-    settings: SettingsDep,
-) -> JSONResponse:
+async def start_turn(call: Answering, body: TurnCreate) -> JSONResponse:
+    conversation_id, user_id, repo, settings = (
+        call.conversation_id, call.user_id, call.repo, call.settings)
+    files = call.files
     user = MessageCreate(role=Role.USER, content=body.content, status=MessageStatus.COMPLETE,
                          client_message_id=body.client_message_id,
                          files=await file_refs(files, user_id, conversation_id, body.file_ids))
