@@ -209,3 +209,39 @@ async def test_https_checks_the_certificate(tmp_path: Path) -> None:
         async with _client() as untrusting:
             with pytest.raises(httpx2.ConnectError):
                 await untrusting.get(url)
+
+
+async def test_between_paced_reads_the_socket_is_not_read() -> None:
+    """What arrives while a paced body waits stays in the kernel: the connection's protocol
+    gets it in a few deliveries, not one per chunk."""
+    chunks = [f"data: {i}\n\n".encode() for i in range(40)]
+
+    async def stream(request: web.Request) -> web.StreamResponse:
+        resp = web.StreamResponse()
+        await resp.prepare(request)
+        for c in chunks:
+            await resp.write(c)
+            await asyncio.sleep(0.005)
+        return resp
+
+    app = web.Application()
+    app.router.add_get("/", stream)
+    deliveries: list[int] = []
+    async with _site(app) as url, _client() as client, client.stream("GET", url + "/") as r:
+        stream_ = r.extensions["network_stream"]
+        protocol = stream_._response.connection.protocol  # noqa: SLF001 (what is observed)
+        received = protocol.data_received
+
+        def counted(data: bytes) -> None:
+            if data:
+                deliveries.append(len(data))
+            received(data)
+
+        protocol.data_received = counted  # type: ignore[method-assign]
+        pace(r, lambda: 0.1)
+        start = time.monotonic()
+        body = b"".join([data async for data in r.aiter_raw()])
+        windows = (time.monotonic() - start) / 0.1
+    assert body == b"".join(chunks)
+    # at most one delivery per read (every 100 ms), not one per chunk (every 5 ms)
+    assert 0 < len(deliveries) <= windows + 2, (deliveries, windows)

@@ -3,9 +3,10 @@
 A hop that reads as soon as bytes arrive pays a wake-up, a read, a parse and a write per token
 of a fast model (5 ms per token: 200 of each per second per answer). A *paced* response, once
 its first chunk has gone on, reads at most once per ``interval()`` seconds: what arrives
-meanwhile waits in aiohttp's buffer and comes as one read, so one read (and what the caller
-does per read) carries every token of that interval. Nothing is ever dropped or reordered, and
-a read in progress (no bytes there yet) is answered as soon as they come.
+meanwhile waits in the socket (its reading paused) and comes as one ``recv``, one parse and one
+read, so one read (and what the caller does per read) carries every token of that interval.
+Nothing is ever dropped or reordered, and a read in progress (no bytes there yet) is answered
+as soon as they come.
 
 ``AiohttpTransport`` is an httpx2 transport on aiohttp, for the ``openai`` client of the LLM
 service. httpx2's own transport parses HTTP/1.1 with h11, in Python, one event per chunk, and a
@@ -60,7 +61,7 @@ def _error(exc: BaseException, request: httpx2.Request) -> httpx2.TransportError
 
 class PacedBody(httpx2.AsyncByteStream):
     """A response's body; while ``interval`` is set, read at most once per ``interval()``
-    seconds (what arrives meanwhile waits in aiohttp's buffer and comes as one read)."""
+    seconds (what arrives meanwhile waits in the socket and comes as one read)."""
 
     def __init__(self, response: aiohttp.ClientResponse, request: httpx2.Request) -> None:
         self._response = response
@@ -74,7 +75,7 @@ class PacedBody(httpx2.AsyncByteStream):
             if self.interval is not None:
                 wait = self._last_read + self.interval() - time.monotonic()
                 if wait > 0:
-                    await asyncio.sleep(wait)
+                    await self._hold(wait)
             try:
                 data = await content.readany()
             except (TimeoutError, aiohttp.ClientError, OSError) as exc:
@@ -83,6 +84,22 @@ class PacedBody(httpx2.AsyncByteStream):
             if not data:
                 return
             yield data
+
+    async def _hold(self, wait: float) -> None:
+        """Sleep ``wait`` seconds with the connection's socket unread: what arrives meanwhile
+        waits in the kernel and comes in one ``recv`` and one parse. Left reading, the event
+        loop would wake, read and parse once per chunk, so once per token of a model."""
+        connection = self._response.connection
+        protocol = connection.protocol if connection is not None else None
+        if protocol is None or protocol.transport is None or self._response.content.at_eof():
+            await asyncio.sleep(wait)
+            return
+        protocol.pause_reading()  # aiohttp's own flow control; its read timeout stops too
+        try:
+            await asyncio.sleep(wait)
+        finally:
+            if protocol.transport is not None:  # not closed meanwhile
+                protocol.resume_reading()
 
     async def aclose(self) -> None:
         if self._response.content.at_eof():
