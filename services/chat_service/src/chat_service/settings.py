@@ -135,7 +135,7 @@ class Settings(IdentitySettings):
         "larger deltas cost less CPU per token when CPU is short)",
     )
     max_active_answers: int = Field(
-        80,
+        70,
         validation_alias="MAX_ACTIVE_ANSWERS",
         ge=1,
         description="answers this replica streams at once; beyond, message.send (edit, "
