@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from typing import Any
 
 import uvicorn
@@ -11,12 +12,38 @@ from .logging import configure_logging
 from .settings import ServiceSettings
 
 
+class FreezeAfterStartup:
+    """ASGI wrapper: once the app's startup is complete, ``gc.freeze()`` what exists.
+
+    Python's full (generation 2) collection walks every tracked object, and a service holds
+    hundreds of thousands from its imports and start-up (modules, schemas, clients) that live
+    as long as it does. A burst of connections triggered such collections in the chat service
+    that stalled its loop 70-150 ms each, in the middle of the burst's refusals. Frozen, those
+    objects are left out of every collection; what is made later is collected as before."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "lifespan":
+            await self.app(scope, receive, send)
+            return
+
+        async def sent(message: Any) -> None:
+            if message["type"] == "lifespan.startup.complete":
+                gc.collect()  # start-up's own garbage is not frozen with it
+                gc.freeze()
+            await send(message)
+
+        await self.app(scope, receive, sent)
+
+
 def serve(app: Any, settings: ServiceSettings, service: str) -> None:
     """Serve until SIGINT/SIGTERM; running requests get the configured grace period."""
     configure_logging(service, settings.log_level, settings.log_format)
     trusted = settings.trusted_proxies.strip()
     uvicorn.run(
-        app,
+        FreezeAfterStartup(app),
         host=settings.host,
         port=settings.port,
         log_config=None,
