@@ -38,6 +38,7 @@ ALLOWED_ORIGINS: {{ tpl .Values.allowedOrigins . | quote }}
   (list "ADMISSION_LAG_WINDOW_MS" .Values.admission.lagWindowMs)
   (list "ADMISSION_LAG_MIN_ANSWERS" .Values.admission.lagMinAnswers)
   (list "ADMISSION_BURST_GAP_MS" .Values.admission.burstGapMs)
+  (list "ADMISSION_BURST_QUIET_MS" .Values.admission.burstQuietMs)
   (list "ADMISSION_BURST_HOLD_MS" .Values.admission.burstHoldMs)
   (list "ANSWER_RETRY_AFTER_SECONDS" .Values.admission.retryAfterSeconds)
   (list "DEFAULT_MODEL" .Values.defaultModel)

@@ -1,5 +1,6 @@
-"""``BurstHold``: admitted answers of a burst start once the burst has been read; a lone send
-never waits, and no answer waits longer than the hold."""
+"""``BurstHold``: admitted answers of a burst start once the burst has been read (no send for
+the quiet time, pauses shorter than it included); a lone send never waits, and no answer waits
+longer than the hold."""
 
 from __future__ import annotations
 
@@ -20,13 +21,13 @@ def finishes_without_waiting(hold: BurstHold) -> bool:
 
 
 async def test_a_lone_send_does_not_wait() -> None:
-    hold = BurstHold(gap=10.0, hold=10.0)  # a long gap: only the streak can make it wait
+    hold = BurstHold(gap=10.0, quiet=10.0, hold=10.0)  # only a streak can make it wait
     hold.seen()
     assert finishes_without_waiting(hold)
 
 
 async def test_a_burst_waits_until_its_sends_stop() -> None:
-    hold = BurstHold(gap=0.02, hold=30.0)
+    hold = BurstHold(gap=0.003, quiet=0.02, hold=30.0)
     hold.seen()
     hold.seen()  # decoded together: a burst
     assert not finishes_without_waiting(hold)
@@ -36,11 +37,11 @@ async def test_a_burst_waits_until_its_sends_stop() -> None:
         hold.seen()
         assert not waiting.done()
     await asyncio.wait_for(waiting, 10)  # then nothing for 20 ms: it goes on
-    assert asyncio.get_running_loop().time() - hold.last >= hold.gap
+    assert asyncio.get_running_loop().time() - hold.last >= hold.quiet
 
 
 async def test_no_answer_waits_longer_than_the_hold() -> None:
-    hold = BurstHold(gap=0.05, hold=0.1)
+    hold = BurstHold(gap=0.05, quiet=0.05, hold=0.1)
 
     async def endless_burst() -> None:
         while True:
@@ -60,7 +61,35 @@ async def test_no_answer_waits_longer_than_the_hold() -> None:
 
 
 async def test_a_hold_of_zero_turns_it_off() -> None:
-    hold = BurstHold(gap=10.0, hold=0.0)
+    hold = BurstHold(gap=10.0, quiet=10.0, hold=0.0)
     hold.seen()
+    hold.seen()
+    assert finishes_without_waiting(hold)
+
+
+async def test_a_pause_within_a_burst_does_not_end_it() -> None:
+    """A burst's sends paused for longer than the gap, shorter than the quiet time: answers
+    admitted before the pause, and the one admitted right after it, still wait."""
+    loop = asyncio.get_running_loop()
+    hold = BurstHold(gap=0.003, quiet=0.2, hold=30.0)
+    hold.seen()
+    hold.seen()
+    before = asyncio.create_task(hold.settled())
+    await asyncio.sleep(0.05)  # the clients pause: longer than the gap
+    hold.seen()  # a streak of one again, but within the quiet time of the burst
+    assert hold.streak == 1
+    assert not finishes_without_waiting(hold)
+    after = asyncio.create_task(hold.settled())
+    await asyncio.sleep(0)
+    assert not before.done()
+    await asyncio.wait_for(asyncio.gather(before, after), 10)
+    assert loop.time() - hold.last >= hold.quiet
+
+
+async def test_a_send_long_after_a_burst_does_not_wait() -> None:
+    hold = BurstHold(gap=0.003, quiet=0.01, hold=30.0)
+    hold.seen()
+    hold.seen()
+    await asyncio.sleep(0.02)  # the burst is over: quiet for longer than the quiet time
     hold.seen()
     assert finishes_without_waiting(hold)

@@ -97,6 +97,7 @@ def create_app(settings: Settings) -> Any:
     sio.register_namespace(namespace)
     sio.early, sio.started = namespace.refuse_early, namespace.answering_started
     sio.burst = BurstHold(settings.admission_burst_gap_ms / 1000,
+                          settings.admission_burst_quiet_ms / 1000,
                           settings.admission_burst_hold_ms / 1000)
     guard = ProtocolGuard(sio, "/", settings.namespace_connect_timeout_seconds)
 

@@ -169,6 +169,13 @@ class Settings(IdentitySettings):
         description="answering sends decoded within this of each other are a burst: its "
         "admitted answers start once it has been read, after its refusals went out",
     )
+    admission_burst_quiet_ms: float = Field(
+        30.0,
+        validation_alias="ADMISSION_BURST_QUIET_MS",
+        ge=0,
+        description="once a burst is seen, its admitted answers start after this long without "
+        "an answering send (a burst's sends do not all come back to back)",
+    )
     admission_burst_hold_ms: float = Field(
         200.0,
         validation_alias="ADMISSION_BURST_HOLD_MS",
