@@ -83,10 +83,15 @@ async function boot() {
       toast(err.message, { kind: "error" });
     }
   };
+  // Limits typed and not yet set, by user: a refresh (another action's, a reconnect's) redraws
+  // the table and must not put the stored value back over what the operator is typing.
+  const typed = new Map();
   const renderUsers = (users) => {
     $("users").tBodies[0].replaceChildren(...users.map((u) => {
-      const limit = el("input", { type: "number", min: "0", step: "1", value: u.tokens_per_day ?? "",
-        placeholder: "default", "aria-label": `Tokens per day for ${u.name || u.user_id}` });
+      const limit = el("input", { type: "number", min: "0", step: "1",
+        value: typed.has(u.user_id) ? typed.get(u.user_id) : (u.tokens_per_day ?? ""),
+        placeholder: "default", "aria-label": `Tokens per day for ${u.name || u.user_id}`,
+        oninput: () => typed.set(u.user_id, limit.value) });
       return el("tr", { "data-user": u.user_id, class: u.disabled ? "disabled" : "" },
         el("td", { class: "name", text: u.name || u.user_id, title: u.user_id }),
         el("td", { text: (u.last_seen || "").replace("T", " ").slice(0, 19) }),
@@ -94,7 +99,10 @@ async function boot() {
         el("td", { class: "num tokens-today", text: u.tokens_today }),
         el("td", {}, limit, " ", el("button", {
           type: "button", class: "set-limit", text: "Set",
-          onclick: () => update({ user_id: u.user_id, tokens_per_day: Number(limit.value || 0) }),
+          onclick: () => {
+            typed.delete(u.user_id);  // from now on the stored value is the one to show
+            update({ user_id: u.user_id, tokens_per_day: Number(limit.value || 0) });
+          },
         })),
         el("td", {}, el("button", {
           type: "button", class: "toggle-disabled", text: u.disabled ? "Enable" : "Disable",
