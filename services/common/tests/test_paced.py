@@ -41,6 +41,22 @@ async def _site(app: web.Application) -> AsyncIterator[str]:
         await runner.cleanup()
 
 
+def _chunked(chunks: list[bytes]) -> web.Application:
+    """An app whose ``GET /`` sends ``chunks``, one write each, 5 ms apart."""
+
+    async def stream(request: web.Request) -> web.StreamResponse:
+        resp = web.StreamResponse()
+        await resp.prepare(request)
+        for c in chunks:
+            await resp.write(c)
+            await asyncio.sleep(0.005)
+        return resp
+
+    app = web.Application()
+    app.router.add_get("/", stream)
+    return app
+
+
 async def test_requests_and_answers_arrive_whole_over_one_connection() -> None:
     peers: set[object] = set()
 
@@ -76,16 +92,7 @@ async def test_an_encoded_body_is_decoded_by_httpx() -> None:
 async def test_a_paced_body_reads_at_most_once_per_interval_and_loses_nothing() -> None:
     chunks = [f"data: {i}\n\n".encode() for i in range(30)]
 
-    async def stream(request: web.Request) -> web.StreamResponse:
-        resp = web.StreamResponse()
-        await resp.prepare(request)
-        for c in chunks:
-            await resp.write(c)
-            await asyncio.sleep(0.005)
-        return resp
-
-    app = web.Application()
-    app.router.add_get("/", stream)
+    app = _chunked(chunks)
     async with _site(app) as url, _client() as client, client.stream("GET", url + "/") as r:
         pace(r, lambda: 0.05)
         reads: list[tuple[float, bytes]] = []
@@ -216,16 +223,7 @@ async def test_between_paced_reads_the_socket_is_not_read() -> None:
     gets it in a few deliveries, not one per chunk."""
     chunks = [f"data: {i}\n\n".encode() for i in range(40)]
 
-    async def stream(request: web.Request) -> web.StreamResponse:
-        resp = web.StreamResponse()
-        await resp.prepare(request)
-        for c in chunks:
-            await resp.write(c)
-            await asyncio.sleep(0.005)
-        return resp
-
-    app = web.Application()
-    app.router.add_get("/", stream)
+    app = _chunked(chunks)
     deliveries: list[int] = []
     async with _site(app) as url, _client() as client, client.stream("GET", url + "/") as r:
         stream_ = r.extensions["network_stream"]
