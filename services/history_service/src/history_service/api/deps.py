@@ -128,9 +128,8 @@ async def get_answer_call(
     conversation_id: str,
     x_user_id: Annotated[str, Header(min_length=1, max_length=200)],
 ) -> AnswerCall:
-    state = request.app.state
     return AnswerCall(checked_id(conversation_id, "conversation"), x_user_id,
-                      state.repository, state.settings, request)
+                      request.app.state.repository, settings_of(request), request)
 
 
 Answering = Annotated[AnswerCall, Depends(get_answer_call)]
